@@ -1,0 +1,214 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from neutone.v1 import access_pb2 as _access_pb2
+from neutone.v1 import song_pb2 as _song_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class FeedOrder(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FEED_ORDER_UNSPECIFIED: _ClassVar[FeedOrder]
+    FEED_ORDER_NEWEST: _ClassVar[FeedOrder]
+    FEED_ORDER_TRENDING: _ClassVar[FeedOrder]
+FEED_ORDER_UNSPECIFIED: FeedOrder
+FEED_ORDER_NEWEST: FeedOrder
+FEED_ORDER_TRENDING: FeedOrder
+
+class DescribedLyrics(_message.Message):
+    __slots__ = ("prompt", "lyrics_description")
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    LYRICS_DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    prompt: str
+    lyrics_description: str
+    def __init__(self, prompt: _Optional[str] = ..., lyrics_description: _Optional[str] = ...) -> None: ...
+
+class CustomLyrics(_message.Message):
+    __slots__ = ("prompt", "lyrics")
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    LYRICS_FIELD_NUMBER: _ClassVar[int]
+    prompt: str
+    lyrics: str
+    def __init__(self, prompt: _Optional[str] = ..., lyrics: _Optional[str] = ...) -> None: ...
+
+class CreateSongRequest(_message.Message):
+    __slots__ = ("description", "described_lyrics", "custom_lyrics", "instrumental", "params", "idempotency_key")
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    DESCRIBED_LYRICS_FIELD_NUMBER: _ClassVar[int]
+    CUSTOM_LYRICS_FIELD_NUMBER: _ClassVar[int]
+    INSTRUMENTAL_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    description: str
+    described_lyrics: DescribedLyrics
+    custom_lyrics: CustomLyrics
+    instrumental: bool
+    params: _song_pb2.GenerationParams
+    idempotency_key: str
+    def __init__(self, description: _Optional[str] = ..., described_lyrics: _Optional[_Union[DescribedLyrics, _Mapping]] = ..., custom_lyrics: _Optional[_Union[CustomLyrics, _Mapping]] = ..., instrumental: _Optional[bool] = ..., params: _Optional[_Union[_song_pb2.GenerationParams, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class CreateSongResponse(_message.Message):
+    __slots__ = ("song",)
+    SONG_FIELD_NUMBER: _ClassVar[int]
+    song: _song_pb2.Song
+    def __init__(self, song: _Optional[_Union[_song_pb2.Song, _Mapping]] = ...) -> None: ...
+
+class GetSongRequest(_message.Message):
+    __slots__ = ("song_id",)
+    SONG_ID_FIELD_NUMBER: _ClassVar[int]
+    song_id: str
+    def __init__(self, song_id: _Optional[str] = ...) -> None: ...
+
+class GetSongResponse(_message.Message):
+    __slots__ = ("song",)
+    SONG_FIELD_NUMBER: _ClassVar[int]
+    song: _song_pb2.Song
+    def __init__(self, song: _Optional[_Union[_song_pb2.Song, _Mapping]] = ...) -> None: ...
+
+class ListMySongsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListMySongsResponse(_message.Message):
+    __slots__ = ("songs", "next_page_token")
+    SONGS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    songs: _containers.RepeatedCompositeFieldContainer[_song_pb2.Song]
+    next_page_token: str
+    def __init__(self, songs: _Optional[_Iterable[_Union[_song_pb2.Song, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListFeedRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "category", "order")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    category: str
+    order: FeedOrder
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., category: _Optional[str] = ..., order: _Optional[_Union[FeedOrder, str]] = ...) -> None: ...
+
+class ListFeedResponse(_message.Message):
+    __slots__ = ("songs", "next_page_token")
+    SONGS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    songs: _containers.RepeatedCompositeFieldContainer[_song_pb2.Song]
+    next_page_token: str
+    def __init__(self, songs: _Optional[_Iterable[_Union[_song_pb2.Song, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListCategoriesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListCategoriesResponse(_message.Message):
+    __slots__ = ("categories",)
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    categories: _containers.RepeatedCompositeFieldContainer[_song_pb2.Category]
+    def __init__(self, categories: _Optional[_Iterable[_Union[_song_pb2.Category, _Mapping]]] = ...) -> None: ...
+
+class UpdateSongRequest(_message.Message):
+    __slots__ = ("song", "update_mask")
+    SONG_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    song: _song_pb2.Song
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, song: _Optional[_Union[_song_pb2.Song, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateSongResponse(_message.Message):
+    __slots__ = ("song",)
+    SONG_FIELD_NUMBER: _ClassVar[int]
+    song: _song_pb2.Song
+    def __init__(self, song: _Optional[_Union[_song_pb2.Song, _Mapping]] = ...) -> None: ...
+
+class DeleteSongRequest(_message.Message):
+    __slots__ = ("song_id",)
+    SONG_ID_FIELD_NUMBER: _ClassVar[int]
+    song_id: str
+    def __init__(self, song_id: _Optional[str] = ...) -> None: ...
+
+class DeleteSongResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class LikeSongRequest(_message.Message):
+    __slots__ = ("song_id",)
+    SONG_ID_FIELD_NUMBER: _ClassVar[int]
+    song_id: str
+    def __init__(self, song_id: _Optional[str] = ...) -> None: ...
+
+class LikeSongResponse(_message.Message):
+    __slots__ = ("like_count",)
+    LIKE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    like_count: int
+    def __init__(self, like_count: _Optional[int] = ...) -> None: ...
+
+class UnlikeSongRequest(_message.Message):
+    __slots__ = ("song_id",)
+    SONG_ID_FIELD_NUMBER: _ClassVar[int]
+    song_id: str
+    def __init__(self, song_id: _Optional[str] = ...) -> None: ...
+
+class UnlikeSongResponse(_message.Message):
+    __slots__ = ("like_count",)
+    LIKE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    like_count: int
+    def __init__(self, like_count: _Optional[int] = ...) -> None: ...
+
+class RecordPlayRequest(_message.Message):
+    __slots__ = ("song_id",)
+    SONG_ID_FIELD_NUMBER: _ClassVar[int]
+    song_id: str
+    def __init__(self, song_id: _Optional[str] = ...) -> None: ...
+
+class RecordPlayResponse(_message.Message):
+    __slots__ = ("play_count",)
+    PLAY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    play_count: int
+    def __init__(self, play_count: _Optional[int] = ...) -> None: ...
+
+class GetSongMediaRequest(_message.Message):
+    __slots__ = ("song_id",)
+    SONG_ID_FIELD_NUMBER: _ClassVar[int]
+    song_id: str
+    def __init__(self, song_id: _Optional[str] = ...) -> None: ...
+
+class GetSongMediaResponse(_message.Message):
+    __slots__ = ("audio_url", "audio_content_type", "cover_url", "expire_time")
+    AUDIO_URL_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    COVER_URL_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    audio_url: str
+    audio_content_type: str
+    cover_url: str
+    expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, audio_url: _Optional[str] = ..., audio_content_type: _Optional[str] = ..., cover_url: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class WatchSongRequest(_message.Message):
+    __slots__ = ("song_id",)
+    SONG_ID_FIELD_NUMBER: _ClassVar[int]
+    song_id: str
+    def __init__(self, song_id: _Optional[str] = ...) -> None: ...
+
+class WatchSongResponse(_message.Message):
+    __slots__ = ("song", "queue_position", "estimated_time_remaining")
+    SONG_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_POSITION_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_TIME_REMAINING_FIELD_NUMBER: _ClassVar[int]
+    song: _song_pb2.Song
+    queue_position: int
+    estimated_time_remaining: _duration_pb2.Duration
+    def __init__(self, song: _Optional[_Union[_song_pb2.Song, _Mapping]] = ..., queue_position: _Optional[int] = ..., estimated_time_remaining: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...

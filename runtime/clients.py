@@ -1,0 +1,65 @@
+"""Channels for calling other Neutone services with this service's identity.
+
+Each outgoing call carries a service identity token (re-minted before it expires),
+the current request id, and a timeout no later than the caller's own deadline."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import grpc
+
+from runtime.context import current_call
+from runtime.identity import Identity, IdentityTokens, PrincipalKind, SignedToken
+from runtime.interceptors import REQUEST_ID_HEADER
+
+
+class _ServiceIdentityInterceptor(
+    grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor
+):
+    def __init__(self, tokens: IdentityTokens, service_name: str, default_timeout: float) -> None:
+        self._tokens = tokens
+        self._identity = Identity(kind=PrincipalKind.SERVICE, subject=service_name)
+        self._default_timeout = default_timeout
+        self._token: SignedToken | None = None
+
+    def _bearer(self) -> str:
+        # Renew a minute early so a token never expires in flight.
+        if self._token is None or self._token.expire_time - datetime.now(UTC) < timedelta(
+            minutes=1
+        ):
+            self._token = self._tokens.mint(self._identity)
+        return f"Bearer {self._token.token}"
+
+    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        metadata = grpc.aio.Metadata(*(details.metadata or ()))
+        metadata["authorization"] = self._bearer()
+        timeout = details.timeout or self._default_timeout
+        call = current_call()
+        if call is not None:
+            metadata[REQUEST_ID_HEADER] = call.request_id
+            if call.deadline is not None:
+                timeout = min(timeout, call.deadline - asyncio.get_running_loop().time())
+        return grpc.aio.ClientCallDetails(
+            details.method, timeout, metadata, details.credentials, details.wait_for_ready
+        )
+
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self._details(details), request)
+
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self._details(details), request)
+
+
+def service_channel(
+    address: str,
+    *,
+    tokens: IdentityTokens,
+    service_name: str,
+    default_timeout: float = 10.0,
+) -> grpc.aio.Channel:
+    """One long-lived channel to another service; share it, do not open one per call."""
+    return grpc.aio.insecure_channel(
+        address,
+        interceptors=[_ServiceIdentityInterceptor(tokens, service_name, default_timeout)],
+    )

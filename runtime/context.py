@@ -1,0 +1,39 @@
+"""What the current RPC is and who called it, readable anywhere in its handler."""
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from runtime.errors import Unauthenticated
+from runtime.identity import Identity
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    method: str
+    request_id: str
+    identity: Identity | None
+    # The caller's deadline on the event loop's clock, for deadlines of downstream calls.
+    deadline: float | None
+    # The client's address as the edge saw it (x-forwarded-for) or the peer.
+    client_address: str
+
+
+_current_call: ContextVar[CallContext | None] = ContextVar("neutone_call", default=None)
+
+
+def current_call() -> CallContext | None:
+    return _current_call.get()
+
+
+def caller() -> Identity | None:
+    call = _current_call.get()
+    return call.identity if call else None
+
+
+def require_user() -> Identity:
+    """The calling user; the interceptor has already refused anonymous callers of
+    USER methods, so this fails only when a handler is misdeclared."""
+    identity = caller()
+    if identity is None or not identity.is_user:
+        raise Unauthenticated("sign in to do this")
+    return identity

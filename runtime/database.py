@@ -1,0 +1,141 @@
+"""The database layer: one PostgreSQL database, one schema per service,
+SQLAlchemy 2 Core over psycopg 3, Alembic migrations per service.
+
+Without a configured URL (development), an embedded PostgreSQL from the pgserver
+wheel is started under the data directory, so a fresh machine needs no server."""
+
+import argparse
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+import pgserver
+import sqlalchemy as sa
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from runtime.settings import DatabaseSettings, load_settings
+
+# The services whose schemas this database holds, in migration order.
+MIGRATIONS = {
+    "usersvc": "usersvc:migrations",
+}
+
+_embedded_servers: dict[Path, pgserver.PostgresServer] = {}
+
+
+def embedded_database_url(data_dir: Path) -> str:
+    """Starts (or joins) the embedded PostgreSQL under `data_dir`; it stops when the
+    last process using it exits."""
+    pgdata = (data_dir / "postgres").resolve()
+    if pgdata not in _embedded_servers:
+        pgdata.mkdir(parents=True, exist_ok=True)
+        _embedded_servers[pgdata] = pgserver.get_server(pgdata, cleanup_mode="stop")
+    return _embedded_servers[pgdata].get_uri()
+
+
+def database_url(settings: DatabaseSettings) -> str:
+    return settings.database_url or embedded_database_url(settings.data_dir)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Names the psycopg 3 driver in a plain postgresql:// URL."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        raise ValueError("database URL must look like postgresql://...")
+    if scheme in ("postgres", "postgresql"):
+        scheme = "postgresql+psycopg"
+    return f"{scheme}://{rest}"
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+class Database:
+    """A service's connection pool. `transaction()` is the one way to write."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, settings: DatabaseSettings) -> "Database":
+        return cls(create_engine(database_url(settings)))
+
+    def transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        return self.engine.begin()
+
+    def connection(self) -> AsyncConnection:
+        return self.engine.connect()
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+# ---- migrations -------------------------------------------------------------
+
+
+def _alembic_config(service: str, url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS[service])
+    config.attributes["database_url"] = url
+    return config
+
+
+def upgrade(url: str, services: Sequence[str] = tuple(MIGRATIONS), revision: str = "head") -> None:
+    for service in services:
+        command.upgrade(_alembic_config(service, url), revision)
+
+
+def downgrade(
+    url: str, services: Sequence[str] = tuple(MIGRATIONS), revision: str = "base"
+) -> None:
+    for service in reversed(list(services)):
+        command.downgrade(_alembic_config(service, url), revision)
+
+
+def run_migrations(metadata: sa.MetaData) -> None:
+    """The body of every service's Alembic env.py: migrates the service's own schema,
+    keeping its version table inside that schema."""
+    schema = metadata.schema
+    if schema is None:
+        raise ValueError("service metadata must name its schema")
+    engine = sa.create_engine(
+        sqlalchemy_url(context.config.attributes["database_url"]), poolclass=sa.pool.NullPool
+    )
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        connection.commit()
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            version_table_schema=schema,
+            include_schemas=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Migrate the services' database schemas.")
+    parser.add_argument("action", choices=["upgrade", "downgrade"])
+    parser.add_argument("services", nargs="*", help=f"default: all of {', '.join(MIGRATIONS)}")
+    parser.add_argument("--revision", help="target revision (default: head / base)")
+    args = parser.parse_args()
+    unknown = set(args.services) - set(MIGRATIONS)
+    if unknown:
+        parser.error(f"unknown services: {', '.join(sorted(unknown))}")
+    services = args.services or list(MIGRATIONS)
+    url = database_url(load_settings(DatabaseSettings))
+    if args.action == "upgrade":
+        upgrade(url, services, args.revision or "head")
+    else:
+        downgrade(url, services, args.revision or "base")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""The server interceptor every service runs: request ids, identity and access
+checks from the contracts' `access` option, deadlines, structured logs,
+Prometheus metrics, and the mapping of `ServiceError` to rich gRPC statuses."""
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+import grpc
+import structlog
+from google.protobuf.descriptor import FileDescriptor
+from prometheus_client import Counter, Histogram
+
+from neutone.v1 import access_pb2
+from runtime.context import CallContext, _current_call
+from runtime.errors import DeadlineExceeded, PermissionDenied, ServiceError, Unauthenticated
+from runtime.identity import Identity, IdentityTokens, InvalidToken
+
+log = structlog.get_logger()
+
+REQUESTS = Counter(
+    "neutone_grpc_server_handled_total", "RPCs completed by the server.", ["method", "code"]
+)
+LATENCY = Histogram(
+    "neutone_grpc_server_handling_seconds",
+    "Time to complete an RPC (to the last message for streams).",
+    ["method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+REQUEST_ID_HEADER = "x-request-id"
+Access = access_pb2.Access.ValueType
+
+
+def access_levels(*files: FileDescriptor) -> dict[str, Access]:
+    """Maps each full method name ("/neutone.v1.UserService/SignUp") to its access level."""
+    levels: dict[str, Access] = {}
+    for file in files:
+        for service in file.services_by_name.values():
+            for method in service.methods:
+                level = method.GetOptions().Extensions[access_pb2.access]
+                levels[f"/{service.full_name}/{method.name}"] = level
+    return levels
+
+
+class ServiceInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(
+        self,
+        *,
+        tokens: IdentityTokens,
+        access: Mapping[str, Access],
+        default_deadline_seconds: float,
+    ) -> None:
+        self._tokens = tokens
+        self._access = dict(access)
+        self._default_deadline = default_deadline_seconds
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        method = details.method
+        # Health checks and reflection are not Neutone methods: they pass untouched.
+        if handler is None or method not in self._access:
+            return handler
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(method, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(method, handler.unary_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        raise NotImplementedError(f"{method}: only unary and server-streaming RPCs are used")
+
+    def _wrap_unary(self, method: str, behaviour: Callable[..., Awaitable[Any]]) -> Callable:
+        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            call = _current_call.set(None)
+            try:
+                _current_call.set(self._authorize(method, context))
+                async with asyncio.timeout(context.time_remaining() or self._default_deadline):
+                    return await behaviour(request, context)
+            except Exception as error:  # every failure becomes a status
+                status = self._status_of(error)
+                code = status.code
+                await context.abort(status.code, status.details, status.trailing_metadata)
+            finally:
+                self._finish(method, code, started)
+                _current_call.reset(call)
+
+        return unary
+
+    def _wrap_stream(self, method: str, behaviour: Callable[..., AsyncIterator[Any]]) -> Callable:
+        async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            call = _current_call.set(None)
+            try:
+                # Streams (WatchSong) may rightly outlive the default deadline.
+                _current_call.set(self._authorize(method, context))
+                async for response in behaviour(request, context):
+                    yield response
+            except Exception as error:  # every failure becomes a status
+                status = self._status_of(error)
+                code = status.code
+                await context.abort(status.code, status.details, status.trailing_metadata)
+            finally:
+                self._finish(method, code, started)
+                _current_call.reset(call)
+
+        return stream
+
+    def _authorize(self, method: str, context: grpc.aio.ServicerContext) -> CallContext:
+        """Identifies the caller and checks the method's access level."""
+        metadata = {key: value for key, value in context.invocation_metadata() or ()}
+        request_id = metadata.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(request_id=request_id, method=method)
+        remaining = context.time_remaining()
+        forwarded = metadata.get("x-forwarded-for", "")
+        identity = self._identity(metadata.get("authorization", ""))
+        self._check_access(method, identity)
+        return CallContext(
+            method=method,
+            request_id=request_id,
+            identity=identity,
+            deadline=asyncio.get_running_loop().time() + remaining if remaining else None,
+            client_address=forwarded.split(",")[0].strip() or context.peer(),
+        )
+
+    def _identity(self, authorization: str) -> Identity | None:
+        if not authorization:
+            return None
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthenticated("authorization metadata must be 'Bearer <identity token>'")
+        try:
+            return self._tokens.verify(token)
+        except InvalidToken as error:
+            raise Unauthenticated("identity token is invalid or expired") from error
+
+    def _check_access(self, method: str, identity: Identity | None) -> None:
+        level = self._access[method]
+        if level == access_pb2.ACCESS_PUBLIC:
+            return
+        if identity is None:
+            raise Unauthenticated("this method requires an identity token")
+        if level == access_pb2.ACCESS_USER and identity.is_user:
+            return
+        if level == access_pb2.ACCESS_SERVICE and identity.is_service:
+            return
+        raise PermissionDenied(f"{identity.kind.value} callers may not call {method}")
+
+    def _status_of(self, error: Exception) -> grpc.Status:
+        if isinstance(error, grpc.aio.AbortError):
+            raise error  # the handler aborted by itself; its status stands
+        if isinstance(error, ServiceError):
+            log.info("rpc refused", code=error.code.name, message=error.message)
+            return error.to_status()
+        if isinstance(error, TimeoutError):
+            return DeadlineExceeded("deadline exceeded").to_status()
+        log.exception("rpc failed")
+        return ServiceError("internal error").to_status()
+
+    def _finish(self, method: str, code: grpc.StatusCode, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        REQUESTS.labels(method, code.name).inc()
+        LATENCY.labels(method).observe(elapsed)
+        log.info("rpc", code=code.name, ms=round(elapsed * 1000, 2))
+        structlog.contextvars.unbind_contextvars("request_id", "method")

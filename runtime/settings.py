@@ -1,0 +1,81 @@
+"""Settings shared by every service. Each service subclasses `ServiceSettings`
+with its own fields; all come from `NEUTONE_`-prefixed environment variables."""
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_IDENTITY_KEY_BYTES = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class DatabaseSettings(BaseSettings):
+    """What the migration command needs; every service's settings include these."""
+
+    model_config = SettingsConfigDict(env_prefix="NEUTONE_", frozen=True, extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    # PostgreSQL URL; when unset (development only) an embedded server from the
+    # pgserver wheel is started under `data_dir`.
+    database_url: str | None = None
+    data_dir: Path = Path("var")
+
+    @model_validator(mode="after")
+    def _production_needs_a_database(self) -> "DatabaseSettings":
+        if self.environment is Environment.PRODUCTION and not self.database_url:
+            raise ValueError("NEUTONE_DATABASE_URL is required in production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+
+class ServiceSettings(DatabaseSettings):
+    # HMAC key that signs and verifies identity tokens; shared by all services.
+    identity_key: SecretStr
+    identity_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    log_level: str = "INFO"
+    log_format: str = Field(default="json", pattern="^(json|console)$")
+    # Prometheus metrics on this port; 0 turns the endpoint off.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    # Where every service listens; also how the others reach it.
+    usersvc_address: str = "127.0.0.1:50051"
+    songsvc_address: str = "127.0.0.1:50052"
+    billingsvc_address: str = "127.0.0.1:50053"
+    # Overrides the service's own address for listening (e.g. "0.0.0.0:50051" in a pod).
+    listen_address: str | None = None
+    # Deadline applied to unary calls that arrive without one.
+    default_deadline_seconds: float = Field(default=30.0, gt=0)
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+
+    @field_validator("identity_key")
+    @classmethod
+    def _identity_key_is_long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value().encode()) < MIN_IDENTITY_KEY_BYTES:
+            raise ValueError(f"must be at least {MIN_IDENTITY_KEY_BYTES} bytes")
+        return value
+
+
+SettingsT = TypeVar("SettingsT", bound=DatabaseSettings)
+
+
+def load_settings(cls: type[SettingsT]) -> SettingsT:
+    """Reads settings from the environment, or exits with a message naming what is wrong."""
+    try:
+        return cls()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"NEUTONE_{'_'.join(str(part) for part in e['loc']).upper()}: {e['msg']}"
+            if e["loc"]
+            else e["msg"]
+            for e in error.errors()
+        )
+        raise SystemExit(f"invalid settings: {problems}") from None

@@ -1,0 +1,126 @@
+"""Integration fixtures: a real PostgreSQL and the real service processes,
+spoken to over gRPC on local sockets.
+
+PostgreSQL is the server named by NEUTONE_TEST_DATABASE_URL when set (a fresh
+database is created on it for the session and dropped afterwards), otherwise an
+embedded server from the pgserver wheel in a temporary directory."""
+
+import os
+import secrets
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import grpc
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from runtime import database
+from runtime.identity import IdentityTokens
+from runtime.launcher import Stack
+from tests.integration.helpers import Metadata, SignedUpUser, service_identity, sign_up
+
+
+def free_address() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
+
+
+def _server_url(base_url: str, database_name: str) -> str:
+    """`base_url` with its database replaced by `database_name`."""
+    url = sa.engine.make_url(base_url).set(database=database_name)
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    configured = os.environ.get("NEUTONE_TEST_DATABASE_URL")
+    if configured:
+        return configured
+    return database.embedded_database_url(tmp_path_factory.mktemp("pg"))
+
+
+@pytest.fixture(scope="session")
+def fresh_database(database_server_url: str) -> Iterator[str]:
+    """A new, empty database for this test session."""
+    name = f"neutone_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(database_server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield _server_url(database_server_url, name)
+    with psycopg.connect(database_server_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url(fresh_database: str) -> str:
+    """The session's database, migrated to head for every service."""
+    database.upgrade(fresh_database)
+    return fresh_database
+
+
+@pytest.fixture(scope="session")
+def identity_key() -> str:
+    return secrets.token_urlsafe(48)
+
+
+@pytest.fixture(scope="session")
+def tokens(identity_key: str) -> IdentityTokens:
+    return IdentityTokens(identity_key, ttl=timedelta(minutes=5))
+
+
+@pytest.fixture(scope="session")
+def stack(
+    database_url: str, identity_key: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """The services' environment on free ports; each service's process starts when a
+    test first needs it (see the channel fixtures) and runs to the session's end."""
+    log_dir = Path(os.environ.get("NEUTONE_TEST_LOG_DIR") or tmp_path_factory.mktemp("logs"))
+    env = {
+        "NEUTONE_DATABASE_URL": database_url,
+        "NEUTONE_IDENTITY_KEY": identity_key,
+        "NEUTONE_USERSVC_ADDRESS": free_address(),
+        "NEUTONE_BILLINGSVC_ADDRESS": free_address(),
+        "NEUTONE_SONGSVC_ADDRESS": free_address(),
+        # Cheaper argon2 keeps the suite fast; the algorithm and code path are the same.
+        "NEUTONE_PASSWORD_TIME_COST": "1",
+        "NEUTONE_PASSWORD_MEMORY_KIB": "8192",
+    }
+    running = Stack(env, log_dir=log_dir)
+    try:
+        yield running
+    finally:
+        running.stop_all()
+
+
+@pytest.fixture(scope="session")
+def users_channel(stack: Stack) -> Iterator[grpc.Channel]:
+    stack.ensure_started("usersvc")
+    with grpc.insecure_channel(stack.address("usersvc")) as channel:
+        yield channel
+
+
+@pytest.fixture(scope="session")
+def billing_channel(stack: Stack) -> Iterator[grpc.Channel]:
+    stack.ensure_started("billingsvc")
+    with grpc.insecure_channel(stack.address("billingsvc")) as channel:
+        yield channel
+
+
+@pytest.fixture
+def service_metadata(tokens: IdentityTokens) -> Metadata:
+    """Call metadata carrying a service identity, as an internal client sends."""
+    return service_identity(tokens)
+
+
+@pytest.fixture
+def new_user(users_channel: grpc.Channel, tokens: IdentityTokens) -> Callable[[], SignedUpUser]:
+    """Signs up a fresh account and returns it with user identity metadata."""
+
+    def make() -> SignedUpUser:
+        return sign_up(users_channel, tokens)
+
+    return make

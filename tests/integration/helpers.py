@@ -1,0 +1,77 @@
+"""Helpers shared by the integration tests."""
+
+import uuid
+from dataclasses import dataclass
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from neutone.v1 import user_service_pb2, user_service_pb2_grpc
+from runtime.identity import Identity, IdentityTokens, PrincipalKind
+
+Metadata = tuple[tuple[str, str], ...]
+
+
+def bearer(token: str) -> Metadata:
+    return (("authorization", f"Bearer {token}"),)
+
+
+def service_identity(tokens: IdentityTokens) -> Metadata:
+    return bearer(tokens.mint(Identity(kind=PrincipalKind.SERVICE, subject="tests")).token)
+
+
+@dataclass(frozen=True)
+class SignedUpUser:
+    id: str
+    email: str
+    password: str
+    session_token: str
+    # Metadata with the user's identity token, as the gateway would send it.
+    metadata: Metadata
+
+
+def sign_up(channel: grpc.Channel, tokens: IdentityTokens) -> SignedUpUser:
+    users = user_service_pb2_grpc.UserServiceStub(channel)
+    email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+    password = "correct horse battery"
+    reply = users.SignUp(
+        user_service_pb2.SignUpRequest(email=email, password=password, display_name="Test User")
+    )
+    session = users.AuthenticateSession(
+        user_service_pb2.AuthenticateSessionRequest(session_token=reply.session_token),
+        metadata=service_identity(tokens),
+    )
+    return SignedUpUser(
+        id=reply.user.id,
+        email=email,
+        password=password,
+        session_token=reply.session_token,
+        metadata=bearer(session.identity_token),
+    )
+
+
+def field_violations(error: grpc.RpcError) -> dict[str, str]:
+    """The google.rpc.BadRequest field violations carried by an error."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None, "error has no rich status details"
+    violations: dict[str, str] = {}
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad_request = error_details_pb2.BadRequest()
+            detail.Unpack(bad_request)
+            violations.update({v.field: v.description for v in bad_request.field_violations})
+    return violations
+
+
+def error_reason(error: grpc.RpcError) -> str | None:
+    """The google.rpc.ErrorInfo reason carried by an error."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    if status is None:
+        return None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info.reason
+    return None

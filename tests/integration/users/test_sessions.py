@@ -1,0 +1,197 @@
+"""Sign-up, sign-in, identity tokens and sign-out through the real usersvc."""
+
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import jwt
+import psycopg
+import pytest
+
+from neutone.v1 import user_service_pb2 as pb
+from neutone.v1 import user_service_pb2_grpc
+from runtime.identity import Identity, IdentityTokens, PrincipalKind
+from tests.integration.helpers import bearer, error_reason, service_identity
+
+
+@pytest.fixture
+def users(users_channel: grpc.Channel) -> user_service_pb2_grpc.UserServiceStub:
+    return user_service_pb2_grpc.UserServiceStub(users_channel)
+
+
+def test_sign_up_sign_in_authenticate_sign_out(users, tokens: IdentityTokens) -> None:
+    signed_up = users.SignUp(
+        pb.SignUpRequest(
+            email="  Ada@Example.COM ", password="analytical engine", display_name=" Ada "
+        )
+    )
+    assert signed_up.user.email == "ada@example.com"
+    assert signed_up.user.display_name == "Ada"
+    assert signed_up.session_token
+
+    signed_in = users.SignIn(
+        pb.SignInRequest(email="ADA@example.com", password="analytical engine")
+    )
+    assert signed_in.user.id == signed_up.user.id
+    assert signed_in.session_token != signed_up.session_token
+
+    session = users.AuthenticateSession(
+        pb.AuthenticateSessionRequest(session_token=signed_in.session_token),
+        metadata=service_identity(tokens),
+    )
+    identity = tokens.verify(session.identity_token)
+    assert identity.is_user and identity.subject == signed_up.user.id
+    assert session.expire_time.ToDatetime(UTC) > datetime.now(UTC)
+
+    me = users.GetCurrentUser(pb.GetCurrentUserRequest(), metadata=bearer(session.identity_token))
+    assert me.user.email == "ada@example.com"
+
+    users.SignOut(pb.SignOutRequest(), metadata=bearer(session.identity_token))
+    with pytest.raises(grpc.RpcError) as signed_out:
+        users.AuthenticateSession(
+            pb.AuthenticateSessionRequest(session_token=signed_in.session_token),
+            metadata=service_identity(tokens),
+        )
+    assert signed_out.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    # Signing out ends only that session; the sign-up session still works.
+    users.AuthenticateSession(
+        pb.AuthenticateSessionRequest(session_token=signed_up.session_token),
+        metadata=service_identity(tokens),
+    )
+
+
+def test_email_is_unique_case_insensitively(users, new_user) -> None:
+    existing = new_user()
+    with pytest.raises(grpc.RpcError) as taken:
+        users.SignUp(
+            pb.SignUpRequest(
+                email=existing.email.upper(), password="another password", display_name="Twin"
+            )
+        )
+    assert taken.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert error_reason(taken.value) == "EMAIL_TAKEN"
+
+
+def test_unknown_email_and_wrong_password_look_the_same(users, new_user) -> None:
+    user = new_user()
+    with pytest.raises(grpc.RpcError) as wrong_password:
+        users.SignIn(pb.SignInRequest(email=user.email, password="not the password"))
+    with pytest.raises(grpc.RpcError) as unknown_email:
+        users.SignIn(pb.SignInRequest(email="nobody-" + user.email, password="not the password"))
+    for error in (wrong_password.value, unknown_email.value):
+        assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert error_reason(error) == "BAD_CREDENTIALS"
+    assert wrong_password.value.details() == unknown_email.value.details()
+
+
+def test_sign_in_failures_are_rate_limited_per_account(users, new_user) -> None:
+    user = new_user()
+    for _ in range(5):
+        with pytest.raises(grpc.RpcError) as failed:
+            users.SignIn(
+                pb.SignInRequest(email=user.email, password="wrong password"),
+                metadata=(("x-forwarded-for", f"203.0.113.{_}"),),
+            )
+        assert failed.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    # Even the right password is refused while the account is locked.
+    with pytest.raises(grpc.RpcError) as limited:
+        users.SignIn(pb.SignInRequest(email=user.email, password=user.password))
+    assert limited.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error_reason(limited.value) == "SIGN_IN_RATE_LIMITED"
+
+
+def test_sign_in_failures_are_rate_limited_per_client(users, new_user) -> None:
+    client = (("x-forwarded-for", "198.51.100.7"),)
+    for attempt in range(20):
+        with pytest.raises(grpc.RpcError):
+            users.SignIn(
+                pb.SignInRequest(email=f"guess-{attempt}@example.com", password="password1"),
+                metadata=client,
+            )
+    user = new_user()
+    with pytest.raises(grpc.RpcError) as limited:
+        users.SignIn(pb.SignInRequest(email=user.email, password=user.password), metadata=client)
+    assert limited.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    # Another client is unaffected.
+    users.SignIn(
+        pb.SignInRequest(email=user.email, password=user.password),
+        metadata=(("x-forwarded-for", "198.51.100.8"),),
+    )
+
+
+@pytest.mark.parametrize(
+    "token_for",
+    ["expired", "forged", "wrong_audience", "garbage", "wrong_scheme"],
+)
+def test_bad_identity_tokens_are_refused(users, new_user, tokens, identity_key, token_for) -> None:
+    user = new_user()
+    identity = tokens.verify(user.metadata[0][1].removeprefix("Bearer "))
+    if token_for == "expired":
+        stale = IdentityTokens(identity_key, ttl=timedelta(seconds=1))
+        token = stale.mint(identity, now=datetime.now(UTC) - timedelta(minutes=10)).token
+        metadata = bearer(token)
+    elif token_for == "forged":
+        metadata = bearer(IdentityTokens("x" * 48, ttl=timedelta(minutes=5)).mint(identity).token)
+    elif token_for == "wrong_audience":
+        claims = {
+            "sub": identity.subject,
+            "kind": "user",
+            "iss": "neutone",
+            "aud": "elsewhere",
+            "iat": int(datetime.now(UTC).timestamp()),
+            "exp": int(datetime.now(UTC).timestamp()) + 60,
+        }
+        metadata = bearer(jwt.encode(claims, identity_key, algorithm="HS256"))
+    elif token_for == "garbage":
+        metadata = bearer("not.a.token")
+    else:
+        metadata = (("authorization", user.metadata[0][1].replace("Bearer", "Basic")),)
+    with pytest.raises(grpc.RpcError) as refused:
+        users.GetCurrentUser(pb.GetCurrentUserRequest(), metadata=metadata)
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_access_levels_are_enforced(users, new_user, tokens) -> None:
+    user = new_user()
+    with pytest.raises(grpc.RpcError) as anonymous:
+        users.GetCurrentUser(pb.GetCurrentUserRequest())
+    assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    # AuthenticateSession is internal: a user's identity is not enough.
+    with pytest.raises(grpc.RpcError) as as_user:
+        users.AuthenticateSession(
+            pb.AuthenticateSessionRequest(session_token=user.session_token), metadata=user.metadata
+        )
+    assert as_user.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    # And a service is not a user.
+    service = bearer(tokens.mint(Identity(kind=PrincipalKind.SERVICE, subject="tests")).token)
+    with pytest.raises(grpc.RpcError) as as_service:
+        users.GetCurrentUser(pb.GetCurrentUserRequest(), metadata=service)
+    assert as_service.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_expired_sessions_do_not_authenticate(users, new_user, tokens, database_url) -> None:
+    user = new_user()
+    with psycopg.connect(database_url, autocommit=True) as db:
+        db.execute(
+            "UPDATE users.sessions SET expire_time = now() - interval '1 second'"
+            " WHERE account_id = %s",
+            (user.id,),
+        )
+    with pytest.raises(grpc.RpcError) as expired:
+        users.AuthenticateSession(
+            pb.AuthenticateSessionRequest(session_token=user.session_token),
+            metadata=service_identity(tokens),
+        )
+    assert expired.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_session_tokens_are_stored_only_as_hashes(new_user, database_url) -> None:
+    user = new_user()
+    with psycopg.connect(database_url) as db:
+        stored = db.execute(
+            "SELECT token_hash FROM users.sessions WHERE account_id = %s", (user.id,)
+        ).fetchall()
+        password_hash = db.execute(
+            "SELECT password_hash FROM users.accounts WHERE id = %s", (user.id,)
+        ).fetchone()[0]
+    assert stored and all(user.session_token.encode() not in bytes(row[0]) for row in stored)
+    assert password_hash.startswith("$argon2id$")

@@ -1,0 +1,1 @@
+"""usersvc: accounts, sessions and identity tokens."""

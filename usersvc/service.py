@@ -1,0 +1,210 @@
+"""UserService: sign-up, sign-in, sessions and identity tokens."""
+
+import asyncio
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import grpc
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from neutone.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
+from runtime.context import current_call, require_user
+from runtime.database import Database
+from runtime.errors import AlreadyExists, ResourceExhausted, Unauthenticated, Violations
+from runtime.identity import Identity, IdentityTokens, PrincipalKind
+from usersvc import store
+from usersvc.settings import UserServiceSettings
+
+MAX_EMAIL_LENGTH = 254
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 128
+MAX_DISPLAY_NAME_LENGTH = 50
+MAX_SESSION_TOKEN_LENGTH = 128
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# One message for an unknown email and a wrong password: the response must not
+# reveal which accounts exist.
+BAD_CREDENTIALS = "email or password is incorrect"
+
+
+def timestamp(value: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def user_message(account: store.Account) -> user_pb2.User:
+    return user_pb2.User(
+        id=str(account.id),
+        email=account.email,
+        display_name=account.display_name,
+        create_time=timestamp(account.create_time),
+    )
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+class UserService(user_service_pb2_grpc.UserServiceServicer):
+    def __init__(
+        self, *, database: Database, tokens: IdentityTokens, settings: UserServiceSettings
+    ) -> None:
+        self._db = database
+        self._tokens = tokens
+        self._settings = settings
+        self._hasher = PasswordHasher(
+            time_cost=settings.password_time_cost, memory_cost=settings.password_memory_kib
+        )
+        # Verified against when the email is unknown, so both paths cost the same time.
+        self._decoy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+
+    async def SignUp(
+        self, request: user_service_pb2.SignUpRequest, context: grpc.aio.ServicerContext
+    ) -> user_service_pb2.SignUpResponse:
+        check = Violations()
+        email = normalise_email(check.text("email", request.email, max_length=MAX_EMAIL_LENGTH))
+        if email and len(email) <= MAX_EMAIL_LENGTH and not EMAIL_PATTERN.match(email):
+            check.add("email", "must be an email address like name@example.com")
+        check.text(
+            "password",
+            request.password,
+            min_length=MIN_PASSWORD_LENGTH,
+            max_length=MAX_PASSWORD_LENGTH,
+            strip=False,
+        )
+        display_name = check.text(
+            "display_name", request.display_name, max_length=MAX_DISPLAY_NAME_LENGTH
+        )
+        check.raise_if_any()
+
+        password_hash = await asyncio.to_thread(self._hasher.hash, request.password)
+        async with self._db.transaction() as db:
+            account = await store.create_account(
+                db, email=email, display_name=display_name, password_hash=password_hash
+            )
+            if account is None:
+                raise AlreadyExists("an account with this email exists", reason="EMAIL_TAKEN")
+            token, session = await self._open_session(db, account.id)
+        return user_service_pb2.SignUpResponse(
+            user=user_message(account),
+            session_token=token,
+            expire_time=timestamp(session.expire_time),
+        )
+
+    async def SignIn(
+        self, request: user_service_pb2.SignInRequest, context: grpc.aio.ServicerContext
+    ) -> user_service_pb2.SignInResponse:
+        check = Violations()
+        email = normalise_email(check.text("email", request.email, max_length=MAX_EMAIL_LENGTH))
+        check.text("password", request.password, max_length=MAX_PASSWORD_LENGTH, strip=False)
+        check.raise_if_any()
+        call = current_call()
+        client = call.client_address if call else ""
+        window = self._settings.sign_in_failure_window_seconds
+
+        async with self._db.connection() as db:
+            by_account, by_client = await store.recent_failures(
+                db, email=email, client_address=client, window_seconds=window
+            )
+            account = await store.find_account_by_email(db, email)
+        if (
+            by_account >= self._settings.sign_in_failures_per_account
+            or by_client >= self._settings.sign_in_failures_per_client
+        ):
+            raise ResourceExhausted(
+                "too many failed sign-ins; try again later",
+                reason="SIGN_IN_RATE_LIMITED",
+                retry_after_seconds=window,
+            )
+
+        if not await self._password_matches(account, request.password):
+            async with self._db.transaction() as db:
+                await store.record_failure(
+                    db, email=email, client_address=client, window_seconds=window
+                )
+            raise Unauthenticated(BAD_CREDENTIALS, reason="BAD_CREDENTIALS")
+        assert account is not None  # a password cannot match a missing account
+
+        async with self._db.transaction() as db:
+            await store.clear_failures(db, email=email)
+            if self._hasher.check_needs_rehash(account.password_hash):
+                new_hash = await asyncio.to_thread(self._hasher.hash, request.password)
+                await store.update_password_hash(db, account.id, new_hash)
+            token, session = await self._open_session(db, account.id)
+        return user_service_pb2.SignInResponse(
+            user=user_message(account),
+            session_token=token,
+            expire_time=timestamp(session.expire_time),
+        )
+
+    async def SignOut(
+        self, request: user_service_pb2.SignOutRequest, context: grpc.aio.ServicerContext
+    ) -> user_service_pb2.SignOutResponse:
+        user = require_user()
+        async with self._db.transaction() as db:
+            await store.revoke_session(
+                db, session_id=UUID(user.session_id), account_id=UUID(user.subject)
+            )
+        return user_service_pb2.SignOutResponse()
+
+    async def GetCurrentUser(
+        self, request: user_service_pb2.GetCurrentUserRequest, context: grpc.aio.ServicerContext
+    ) -> user_service_pb2.GetCurrentUserResponse:
+        user = require_user()
+        async with self._db.connection() as db:
+            account = await store.get_account(db, UUID(user.subject))
+        if account is None:
+            raise Unauthenticated("the account no longer exists")
+        return user_service_pb2.GetCurrentUserResponse(user=user_message(account))
+
+    async def AuthenticateSession(
+        self,
+        request: user_service_pb2.AuthenticateSessionRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> user_service_pb2.AuthenticateSessionResponse:
+        check = Violations()
+        token = check.text(
+            "session_token", request.session_token, max_length=MAX_SESSION_TOKEN_LENGTH
+        )
+        check.raise_if_any()
+        async with self._db.connection() as db:
+            found = await store.find_live_session(db, token)
+        if found is None:
+            raise Unauthenticated("session is unknown, expired or signed out", reason="NO_SESSION")
+        session, account = found
+        signed = self._tokens.mint(
+            Identity(
+                kind=PrincipalKind.USER,
+                subject=str(account.id),
+                session_id=str(session.id),
+                display_name=account.display_name,
+            )
+        )
+        return user_service_pb2.AuthenticateSessionResponse(
+            identity_token=signed.token,
+            expire_time=timestamp(signed.expire_time),
+            user=user_message(account),
+        )
+
+    async def _open_session(
+        self, db: AsyncConnection, account_id: UUID
+    ) -> tuple[str, store.Session]:
+        token = secrets.token_urlsafe(32)
+        expire_time = datetime.now(UTC) + timedelta(days=self._settings.session_ttl_days)
+        session = await store.create_session(
+            db, account_id=account_id, token=token, expire_time=expire_time
+        )
+        return token, session
+
+    async def _password_matches(self, account: store.Account | None, password: str) -> bool:
+        stored = account.password_hash if account else self._decoy_hash
+        try:
+            matched = await asyncio.to_thread(self._hasher.verify, stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        return matched and account is not None
