@@ -6,16 +6,24 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
 import structlog
 from google.protobuf.descriptor import FileDescriptor
+from google.protobuf.message import DecodeError
 from prometheus_client import Counter, Histogram
 
 from neutone.v1 import access_pb2
 from runtime.context import CallContext, _current_call
-from runtime.errors import DeadlineExceeded, PermissionDenied, ServiceError, Unauthenticated
+from runtime.errors import (
+    DeadlineExceeded,
+    InvalidArgument,
+    PermissionDenied,
+    ServiceError,
+    Unauthenticated,
+)
 from runtime.identity import Identity, IdentityTokens, InvalidToken
 
 log = structlog.get_logger()
@@ -45,6 +53,31 @@ def access_levels(*files: FileDescriptor) -> dict[str, Access]:
     return levels
 
 
+@dataclass(frozen=True, slots=True)
+class _Malformed:
+    type_name: str
+
+
+def _tolerant(deserialize: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    """Lets undecodable request bytes reach the handler wrapper, which refuses them
+    as INVALID_ARGUMENT; grpc itself would answer UNKNOWN."""
+    message_type = getattr(deserialize, "__self__", None)
+    type_name = message_type.DESCRIPTOR.full_name if message_type else "request"
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except DecodeError:
+            return _Malformed(type_name)
+
+    return parse
+
+
+def _refuse_if_malformed(request: object) -> None:
+    if isinstance(request, _Malformed):
+        raise InvalidArgument({"request": f"is not a valid {request.type_name} message"})
+
+
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
     def __init__(
         self,
@@ -67,16 +100,17 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         # Health checks and reflection are not Neutone methods: they pass untouched.
         if handler is None or method not in self._access:
             return handler
+        deserializer = _tolerant(handler.request_deserializer)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(method, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
                 self._wrap_stream(method, handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             )
         raise NotImplementedError(f"{method}: only unary and server-streaming RPCs are used")
@@ -88,6 +122,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             call = _current_call.set(None)
             try:
                 _current_call.set(self._authorize(method, context))
+                _refuse_if_malformed(request)
                 async with asyncio.timeout(context.time_remaining() or self._default_deadline):
                     return await behaviour(request, context)
             except Exception as error:  # every failure becomes a status
@@ -108,6 +143,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             try:
                 # Streams (WatchSong) may rightly outlive the default deadline.
                 _current_call.set(self._authorize(method, context))
+                _refuse_if_malformed(request)
                 async for response in behaviour(request, context):
                     yield response
             except Exception as error:  # every failure becomes a status

@@ -30,7 +30,7 @@ def free_address() -> str:
         return f"127.0.0.1:{probe.getsockname()[1]}"
 
 
-def _server_url(base_url: str, database_name: str) -> str:
+def server_url(base_url: str, database_name: str) -> str:
     """`base_url` with its database replaced by `database_name`."""
     url = sa.engine.make_url(base_url).set(database=database_name)
     return url.render_as_string(hide_password=False)
@@ -50,7 +50,7 @@ def fresh_database(database_server_url: str) -> Iterator[str]:
     name = f"neutone_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(database_server_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    yield _server_url(database_server_url, name)
+    yield server_url(database_server_url, name)
     with psycopg.connect(database_server_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
