@@ -155,3 +155,14 @@ class Violations:
     def raise_if_any(self) -> None:
         if self._found:
             raise InvalidArgument(self._found)
+
+
+def error_reason(error: grpc.RpcError) -> str | None:
+    """The ErrorInfo reason carried by a failed call (sync or asyncio), if any."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info.reason
+    return None

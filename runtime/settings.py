@@ -19,7 +19,9 @@ class Environment(StrEnum):
 class DatabaseSettings(BaseSettings):
     """What the migration command needs; every service's settings include these."""
 
-    model_config = SettingsConfigDict(env_prefix="NEUTONE_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="NEUTONE_", env_nested_delimiter="__", frozen=True, extra="ignore"
+    )
 
     environment: Environment = Environment.DEVELOPMENT
     # PostgreSQL URL; when unset (development only) an embedded server from the

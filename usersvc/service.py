@@ -9,7 +9,6 @@ from uuid import UUID
 import grpc
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from neutone.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
@@ -17,6 +16,7 @@ from runtime.context import current_call, require_user
 from runtime.database import Database
 from runtime.errors import AlreadyExists, ResourceExhausted, Unauthenticated, Violations
 from runtime.identity import Identity, IdentityTokens, PrincipalKind
+from runtime.messages import timestamp
 from usersvc import store
 from usersvc.settings import UserServiceSettings
 
@@ -29,12 +29,6 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # One message for an unknown email and a wrong password: the response must not
 # reveal which accounts exist.
 BAD_CREDENTIALS = "email or password is incorrect"
-
-
-def timestamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def user_message(account: store.Account) -> user_pb2.User:

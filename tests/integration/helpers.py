@@ -8,7 +8,10 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from neutone.v1 import user_service_pb2, user_service_pb2_grpc
+from runtime.errors import error_reason
 from runtime.identity import Identity, IdentityTokens, PrincipalKind
+
+__all__ = ["error_reason"]
 
 Metadata = tuple[tuple[str, str], ...]
 
@@ -62,16 +65,3 @@ def field_violations(error: grpc.RpcError) -> dict[str, str]:
             detail.Unpack(bad_request)
             violations.update({v.field: v.description for v in bad_request.field_violations})
     return violations
-
-
-def error_reason(error: grpc.RpcError) -> str | None:
-    """The google.rpc.ErrorInfo reason carried by an error."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    if status is None:
-        return None
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info.reason
-    return None

@@ -21,28 +21,29 @@ export const file_neutone_v1_song: GenFile = /*@__PURE__*/
  */
 export type GenerationParams = Message<"neutone.v1.GenerationParams"> & {
   /**
-   * Length of the song in seconds: 10-240; 0 means 60.
+   * Length of the song in seconds: 10-240; 0 means 30.
    *
    * @generated from field: float duration_seconds = 1;
    */
   durationSeconds: number;
 
   /**
-   * Random seed; the same seed and inputs give the same audio. 0 picks a random seed.
+   * Random seed: 0 to 2^63-1; the same seed and inputs give the same audio.
+   * 0 picks a random seed, which the song then reports.
    *
    * @generated from field: int64 seed = 2;
    */
   seed: bigint;
 
   /**
-   * Classifier-free guidance scale: 1-20; 0 means 7.5.
+   * Classifier-free guidance scale: 1-15 (1 turns guidance off); 0 means 7.
    *
    * @generated from field: float guidance_scale = 3;
    */
   guidanceScale: number;
 
   /**
-   * Diffusion steps: 1-100; 0 means 60.
+   * Diffusion steps: 1-100; 0 means 8.
    *
    * @generated from field: int32 inference_steps = 4;
    */
@@ -84,7 +85,7 @@ export type Song = Message<"neutone.v1.Song"> & {
   ownerDisplayName: string;
 
   /**
-   * The title: 1-100 characters. Chosen by the planner unless the owner set one.
+   * The title: 1-80 characters. Chosen by the planner until the owner renames it.
    *
    * @generated from field: string title = 4;
    */
@@ -252,14 +253,14 @@ export const SongSchema: GenMessage<Song> = /*@__PURE__*/
  */
 export type Category = Message<"neutone.v1.Category"> & {
   /**
-   * The category's id, e.g. "lofi"; used in ListFeed filters.
+   * The category's id, e.g. "lo-fi" or "hip hop"; used in ListFeed filters.
    *
    * @generated from field: string id = 1;
    */
   id: string;
 
   /**
-   * The name shown to people, e.g. "Lo-fi".
+   * The name shown to people, e.g. "Lo-fi" or "Hip hop".
    *
    * @generated from field: string display_name = 2;
    */

@@ -24,7 +24,7 @@ export const file_neutone_v1_song_service: GenFile = /*@__PURE__*/
  */
 export type DescribedLyrics = Message<"neutone.v1.DescribedLyrics"> & {
   /**
-   * The musical style, e.g. "dreamy synth-pop, 100 bpm": 1-500 characters.
+   * The musical style, e.g. "dreamy synth-pop, 100 bpm": 1-1000 characters.
    *
    * @generated from field: string prompt = 1;
    */
@@ -52,7 +52,7 @@ export const DescribedLyricsSchema: GenMessage<DescribedLyrics> = /*@__PURE__*/
  */
 export type CustomLyrics = Message<"neutone.v1.CustomLyrics"> & {
   /**
-   * The musical style: 1-500 characters.
+   * The musical style: 1-1000 characters.
    *
    * @generated from field: string prompt = 1;
    */
@@ -381,7 +381,7 @@ export type UpdateSongRequest = Message<"neutone.v1.UpdateSongRequest"> & {
   song?: Song | undefined;
 
   /**
-   * The fields to change: `title` (1-100 characters) and `published`.
+   * The fields to change: `title` (1-80 characters) and `published`.
    * Any other path is INVALID_ARGUMENT.
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 2;

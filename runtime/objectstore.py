@@ -1,0 +1,175 @@
+"""The one object-store interface: S3 through boto3 in production, a directory
+on disk in the embedded default.
+
+Media reach browsers only through time-limited URLs: S3 presigned URLs, or for
+the filesystem store URLs signed with a key derived from the identity key, which
+the gateway verifies before it serves the file (with HTTP Range support)."""
+
+import asyncio
+import hashlib
+import hmac
+import os
+import tempfile
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import quote
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, Field
+
+
+class StoreKind(StrEnum):
+    FILESYSTEM = "filesystem"
+    S3 = "s3"
+
+
+class ObjectStoreSettings(BaseModel):
+    """Object-store settings, nested in a service's settings as `object_store`
+    (environment: NEUTONE_OBJECT_STORE__KIND, NEUTONE_OBJECT_STORE__S3_BUCKET, ...)."""
+
+    kind: StoreKind = StoreKind.FILESYSTEM
+    # Filesystem store: the directory objects live in (default: <data_dir>/objects).
+    root: Path | None = None
+    # Filesystem store: the gateway address that serves signed media URLs.
+    media_base_url: str = "http://127.0.0.1:8080/media"
+    s3_bucket: str = ""
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    url_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+
+
+class ObjectStore(Protocol):
+    async def put(self, key: str, data: bytes, *, content_type: str) -> None: ...
+
+    async def get(self, key: str) -> bytes: ...
+
+    async def delete(self, key: str) -> None:
+        """Deletes the object; deleting a missing object is not an error."""
+
+    async def keys(self, prefix: str) -> list[str]: ...
+
+    def url(self, key: str, *, expires_at: int) -> str:
+        """A URL that serves the object until `expires_at` (Unix seconds)."""
+
+
+def media_signature(signing_key: bytes, key: str, expires_at: int) -> str:
+    return hmac.new(signing_key, f"{key}\n{expires_at}".encode(), hashlib.sha256).hexdigest()
+
+
+def media_signing_key(identity_key: str) -> bytes:
+    """A key only for media URLs, derived so a leaked URL reveals nothing about
+    the identity key."""
+    return hmac.new(identity_key.encode(), b"neutone media urls", hashlib.sha256).digest()
+
+
+class FilesystemStore:
+    def __init__(self, root: Path, *, media_base_url: str, signing_key: bytes) -> None:
+        self.root = root
+        self._base_url = media_base_url.rstrip("/")
+        self._signing_key = signing_key
+
+    def path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError(f"object key escapes the store: {key!r}")
+        return path
+
+    async def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        await asyncio.to_thread(self._write, self.path(key), data)
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        # Write then rename: a reader (or a crash) never sees half a file.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as temporary:
+            temporary.write(data)
+        os.replace(temporary.name, path)
+
+    async def get(self, key: str) -> bytes:
+        return await asyncio.to_thread(self.path(key).read_bytes)
+
+    async def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    async def keys(self, prefix: str) -> list[str]:
+        if not self.root.exists():
+            return []
+        found = (
+            path.relative_to(self.root).as_posix()
+            for path in self.root.rglob("*")
+            if path.is_file()
+        )
+        return sorted(key for key in found if key.startswith(prefix))
+
+    def url(self, key: str, *, expires_at: int) -> str:
+        signature = media_signature(self._signing_key, key, expires_at)
+        return f"{self._base_url}/{quote(key)}?expires={expires_at}&signature={signature}"
+
+    def verify(self, key: str, *, expires_at: int, signature: str) -> bool:
+        expected = media_signature(self._signing_key, key, expires_at)
+        return expires_at > time.time() and hmac.compare_digest(expected, signature)
+
+
+class S3Store:
+    def __init__(self, settings: ObjectStoreSettings) -> None:
+        if not settings.s3_bucket:
+            raise ValueError("object_store.s3_bucket is required for the S3 store")
+        self._bucket = settings.s3_bucket
+        # boto3 reads credentials the standard way (environment, IRSA, instance profile).
+        self._client = boto3.client(
+            "s3",
+            endpoint_url=settings.s3_endpoint_url,
+            region_name=settings.s3_region,
+            config=BotoConfig(retries={"mode": "standard", "max_attempts": 5}),
+        )
+
+    async def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        await asyncio.to_thread(
+            self._client.put_object,
+            Bucket=self._bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+        )
+
+    async def get(self, key: str) -> bytes:
+        reply = await asyncio.to_thread(self._client.get_object, Bucket=self._bucket, Key=key)
+        return await asyncio.to_thread(reply["Body"].read)
+
+    async def delete(self, key: str) -> None:
+        try:
+            await asyncio.to_thread(self._client.delete_object, Bucket=self._bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "NoSuchKey":
+                raise
+
+    async def keys(self, prefix: str) -> list[str]:
+        def list_keys() -> list[str]:
+            paginator = self._client.get_paginator("list_objects_v2")
+            pages = paginator.paginate(Bucket=self._bucket, Prefix=prefix)
+            return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+        return await asyncio.to_thread(list_keys)
+
+    def url(self, key: str, *, expires_at: int) -> str:
+        return self._client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self._bucket, "Key": key},
+            ExpiresIn=max(1, expires_at - int(time.time())),
+        )
+
+
+def open_object_store(
+    settings: ObjectStoreSettings, *, data_dir: Path, identity_key: str
+) -> ObjectStore:
+    if settings.kind is StoreKind.S3:
+        return S3Store(settings)
+    return FilesystemStore(
+        settings.root or data_dir / "objects",
+        media_base_url=settings.media_base_url,
+        signing_key=media_signing_key(identity_key),
+    )
