@@ -5,11 +5,13 @@ Without a configured URL (development), an embedded PostgreSQL from the pgserver
 wheel is started under the data directory, so a fresh machine needs no server."""
 
 import argparse
+import uuid
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pgserver
+import psycopg
 import sqlalchemy as sa
 from alembic import command, context
 from alembic.config import Config
@@ -53,6 +55,25 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
+
+
+def with_database(url: str, name: str) -> str:
+    """`url` pointing at the database `name` instead."""
+    return sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def create_scratch_database(server_url: str, *, prefix: str = "neutone_scratch") -> str:
+    """Creates an empty database on the server (for tests and benchmarks); its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return with_database(server_url, name)
+
+
+def drop_database(server_url: str, url: str) -> None:
+    name = sa.engine.make_url(url).database
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Database:

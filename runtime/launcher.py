@@ -7,6 +7,7 @@ identity key and the embedded PostgreSQL, migrates, starts, and stops them."""
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -27,8 +28,9 @@ from runtime.settings import DatabaseSettings, load_settings
 class Service:
     name: str
     module: str
-    # The settings field that holds where it listens.
-    address_setting: str
+    # The settings field that holds where it serves gRPC; None for a process
+    # without a server (the generation worker).
+    address_setting: str | None
 
 
 SERVICES = {
@@ -39,8 +41,14 @@ SERVICES = {
 }
 DEFAULT_ADDRESSES = {
     "usersvc_address": "127.0.0.1:50051",
-    "songsvc_address": "127.0.0.1:50052",
 }
+
+
+def free_address() -> str:
+    """A loopback address with a port that is free right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
 
 
 def wait_until_serving(address: str, *, timeout: float = 30.0) -> None:
@@ -72,6 +80,8 @@ class Stack:
 
     def address(self, service: str) -> str:
         setting = SERVICES[service].address_setting
+        if setting is None:
+            raise ValueError(f"{service} serves no gRPC")
         return self.env.get(f"NEUTONE_{setting.upper()}", DEFAULT_ADDRESSES[setting])
 
     def start(self, service: str, *, extra_env: Mapping[str, str] | None = None) -> None:
@@ -88,15 +98,17 @@ class Stack:
             # the services in order.
             start_new_session=True,
         )
+        if SERVICES[service].address_setting is None:
+            return
         try:
             wait_until_serving(self.address(service))
         except TimeoutError:
             self.stop(service)
             raise
 
-    def ensure_started(self, service: str) -> None:
+    def ensure_started(self, service: str, *, extra_env: Mapping[str, str] | None = None) -> None:
         if service not in self.processes:
-            self.start(service)
+            self.start(service, extra_env=extra_env)
 
     def stop(self, service: str, *, sig: signal.Signals = signal.SIGTERM) -> int:
         process = self.processes.pop(service)
@@ -133,7 +145,8 @@ def main() -> None:
     try:
         for service in SERVICES:
             stack.start(service)
-            print(f"neutone: {service} serving gRPC on {stack.address(service)}", flush=True)
+            if SERVICES[service].address_setting is not None:
+                print(f"neutone: {service} serving gRPC on {stack.address(service)}", flush=True)
         print("neutone: running; Ctrl-C stops everything", flush=True)
         while not stopping.wait(0.5):
             exited = [

@@ -7,33 +7,17 @@ embedded server from the pgserver wheel in a temporary directory."""
 
 import os
 import secrets
-import socket
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import grpc
-import psycopg
 import pytest
-import sqlalchemy as sa
 
 from runtime import database
 from runtime.identity import IdentityTokens
-from runtime.launcher import Stack
+from runtime.launcher import Stack, free_address
 from tests.integration.helpers import Metadata, SignedUpUser, service_identity, sign_up
-
-
-def free_address() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{probe.getsockname()[1]}"
-
-
-def server_url(base_url: str, database_name: str) -> str:
-    """`base_url` with its database replaced by `database_name`."""
-    url = sa.engine.make_url(base_url).set(database=database_name)
-    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -47,12 +31,9 @@ def database_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def fresh_database(database_server_url: str) -> Iterator[str]:
     """A new, empty database for this test session."""
-    name = f"neutone_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(database_server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield server_url(database_server_url, name)
-    with psycopg.connect(database_server_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    url = database.create_scratch_database(database_server_url, prefix="neutone_test")
+    yield url
+    database.drop_database(database_server_url, url)
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from neutone.v1 import user_service_pb2, user_service_pb2_grpc
 from runtime import database
-from runtime.launcher import Stack
-from tests.integration.conftest import free_address, server_url
+from runtime.launcher import Stack, free_address
 from tests.integration.helpers import field_violations
 
 
@@ -105,10 +104,7 @@ def test_sigterm_drains_and_exits_cleanly(stack: Stack) -> None:
 def test_migrations_upgrade_a_fresh_database_and_downgrade_cleanly(
     database_server_url: str,
 ) -> None:
-    name = f"neutone_migrations_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(database_server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = server_url(database_server_url, name)
+    url = database.create_scratch_database(database_server_url, prefix="neutone_migrations")
     try:
         database.upgrade(url)
         assert _tables(url) >= {"users.accounts", "users.sessions", "users.sign_in_failures"}
@@ -117,8 +113,7 @@ def test_migrations_upgrade_a_fresh_database_and_downgrade_cleanly(
         database.upgrade(url)  # and back up again from the downgraded state
         assert "users.accounts" in _tables(url)
     finally:
-        with psycopg.connect(database_server_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        database.drop_database(database_server_url, url)
 
 
 def _tables(url: str) -> set[str]:

@@ -1,0 +1,1 @@
+"""songsvc: songs, the public feed, likes and plays, and the generation worker."""

@@ -1,0 +1,149 @@
+"""The durable generation queue in PostgreSQL.
+
+Workers claim jobs with FOR UPDATE SKIP LOCKED and hold them under a lease they
+keep renewing. A job whose lease ran out belongs to a dead worker and is claimed
+again. Every write a worker makes about a job is fenced by (worker, attempt), so
+a worker that lost its lease can never overwrite the new owner's work."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from songsvc.records import Song, Stage, Status
+from songsvc.store import notify
+from songsvc.tables import jobs, songs
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    song_id: UUID
+    worker_id: str
+    attempt: int
+
+
+def _seconds(value: float) -> sa.ColumnElement[Any]:
+    return sa.func.make_interval(0, 0, 0, 0, 0, 0, value)
+
+
+def _held(claim: Claim) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        jobs.c.song_id == claim.song_id,
+        jobs.c.worker_id == claim.worker_id,
+        jobs.c.attempts == claim.attempt,
+        jobs.c.state == JobState.RUNNING,
+    )
+
+
+async def claim(
+    db: AsyncConnection, *, worker_id: str, limit: int, lease_seconds: float
+) -> list[Claim]:
+    claimable = (
+        sa.select(jobs.c.song_id)
+        .where(
+            sa.or_(
+                sa.and_(jobs.c.state == JobState.QUEUED, jobs.c.run_after <= sa.func.now()),
+                sa.and_(jobs.c.state == JobState.RUNNING, jobs.c.lease_expire_time < sa.func.now()),
+            )
+        )
+        .order_by(jobs.c.enqueue_time)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("claimable")
+    )
+    rows = await db.execute(
+        sa.update(jobs)
+        .where(jobs.c.song_id == claimable.c.song_id)
+        .values(
+            state=JobState.RUNNING,
+            attempts=jobs.c.attempts + 1,
+            worker_id=worker_id,
+            lease_expire_time=sa.func.now() + _seconds(lease_seconds),
+            start_time=sa.func.now(),
+        )
+        .returning(jobs.c.song_id, jobs.c.attempts)
+    )
+    return [Claim(row.song_id, worker_id, row.attempts) for row in rows]
+
+
+async def renew(db: AsyncConnection, held: list[Claim], *, lease_seconds: float) -> set[UUID]:
+    """Extends the leases still held; returns the song ids whose lease is still ours."""
+    renewed: set[UUID] = set()
+    for claim_ in held:
+        result = await db.execute(
+            sa.update(jobs)
+            .where(_held(claim_))
+            .values(lease_expire_time=sa.func.now() + _seconds(lease_seconds))
+        )
+        if result.rowcount:
+            renewed.add(claim_.song_id)
+    return renewed
+
+
+async def load_song(db: AsyncConnection, held: Claim) -> Song | None:
+    """The claimed song, or None if it was deleted or the lease was lost."""
+    row = (
+        await db.execute(
+            sa.select(songs).join(jobs, jobs.c.song_id == songs.c.id).where(_held(held))
+        )
+    ).first()
+    return Song.from_row(row) if row else None
+
+
+async def update_song(db: AsyncConnection, held: Claim, **values: Any) -> bool:
+    """Changes the song only while the job is still ours; False when it is not."""
+    result = await db.execute(
+        sa.update(songs)
+        .where(songs.c.id == held.song_id, sa.exists(sa.select(jobs.c.song_id).where(_held(held))))
+        .values(update_time=sa.func.now(), **values)
+    )
+    if result.rowcount:
+        await notify(db, held.song_id)
+    return bool(result.rowcount)
+
+
+async def set_stage(db: AsyncConnection, held: Claim, stage: Stage, progress: float) -> bool:
+    return await update_song(db, held, status=Status.PROCESSING, stage=stage, progress=progress)
+
+
+async def finish(db: AsyncConnection, held: Claim, state: JobState, error: str = "") -> None:
+    await db.execute(
+        sa.update(jobs)
+        .where(_held(held))
+        .values(state=state, finish_time=sa.func.now(), lease_expire_time=None, last_error=error)
+    )
+
+
+async def retry_later(
+    db: AsyncConnection, held: Claim, *, delay_seconds: float, error: str, counts: bool
+) -> None:
+    """Puts the job back in the queue. `counts=False` (a dependency was down) gives
+    the attempt back, so an outage never uses up a song's attempts."""
+    await db.execute(
+        sa.update(jobs)
+        .where(_held(held))
+        .values(
+            state=JobState.QUEUED,
+            attempts=jobs.c.attempts if counts else jobs.c.attempts - 1,
+            run_after=sa.func.now() + _seconds(delay_seconds),
+            lease_expire_time=None,
+            worker_id=None,
+            last_error=error,
+        )
+    )
+    await db.execute(
+        sa.update(songs)
+        .where(songs.c.id == held.song_id)
+        .values(status=Status.QUEUED, stage=Stage.QUEUED, update_time=sa.func.now())
+    )
+    await notify(db, held.song_id)

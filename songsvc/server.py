@@ -1,0 +1,62 @@
+"""songsvc's API process: `python -m songsvc.server`. The generation worker is a
+separate process: `python -m songsvc.worker`."""
+
+import asyncio
+
+from neutone.v1 import song_service_pb2, song_service_pb2_grpc
+from runtime.clients import service_channel
+from runtime.database import Database, database_url
+from runtime.logs import configure_logging
+from runtime.objectstore import open_object_store
+from runtime.server import GrpcService, identity_tokens, run_server
+from runtime.settings import load_settings
+from songsvc.billing import Credits
+from songsvc.events import SongEvents
+from songsvc.service import SongService
+from songsvc.settings import SongServiceSettings
+
+
+async def main() -> None:
+    settings = load_settings(SongServiceSettings)
+    configure_logging(service="songsvc", level=settings.log_level, fmt=settings.log_format)
+    url = database_url(settings)
+    database = Database.open(settings)
+    billing = service_channel(
+        settings.billingsvc_address, tokens=identity_tokens(settings), service_name="songsvc"
+    )
+    events = SongEvents(url)
+    events.start()
+    service = SongService(
+        database=database,
+        credits=Credits(billing),
+        objects=open_object_store(
+            settings.object_store,
+            data_dir=settings.data_dir,
+            identity_key=settings.identity_key.get_secret_value(),
+        ),
+        events=events,
+        settings=settings,
+    )
+
+    async def close() -> None:
+        await events.stop()
+        await billing.close()
+        await database.close()
+
+    await run_server(
+        settings=settings,
+        address=settings.listen_address or settings.songsvc_address,
+        services=[
+            GrpcService(
+                file=song_service_pb2.DESCRIPTOR,
+                name="neutone.v1.SongService",
+                servicer=service,
+                register=song_service_pb2_grpc.add_SongServiceServicer_to_server,
+            )
+        ],
+        on_shutdown=close,
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,425 @@
+"""SongService: creating songs, reading and changing them, the feed, likes,
+plays, media URLs, and watching generation."""
+
+import asyncio
+import math
+import re
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import suppress
+from datetime import UTC, datetime
+from uuid import UUID
+
+import grpc
+from google.protobuf.duration_pb2 import Duration
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from engines import limits
+from engines.categories import CATEGORIES
+from neutone.v1 import song_pb2, song_service_pb2, song_service_pb2_grpc
+from runtime.context import caller, require_user
+from runtime.database import Database
+from runtime.errors import FailedPrecondition, NotFound, Violations
+from runtime.messages import timestamp
+from runtime.objectstore import ObjectStore
+from runtime.pagination import decode_page_token, encode_page_token, page_size
+from songsvc import store
+from songsvc.billing import Credits
+from songsvc.events import SongEvents
+from songsvc.records import Mode, Song, Status
+from songsvc.settings import SongServiceSettings
+
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Namespace for song ids derived from (owner, idempotency key): a retried request
+# maps to the same song id, so billing's per-song idempotency covers it too.
+SONG_ID_NAMESPACE = UUID("6f1c2a52-8d0e-4c43-9a57-3f5d4f0b7e21")
+MAX_RANDOM_SEED = 2**31 - 1
+UPDATABLE_FIELDS = {"title", "published"}
+AUDIO_CONTENT_TYPE = "audio/flac"
+
+
+def category_message(category: str) -> song_pb2.Category:
+    return song_pb2.Category(id=category, display_name=category[:1].upper() + category[1:])
+
+
+class SongService(song_service_pb2_grpc.SongServiceServicer):
+    def __init__(
+        self,
+        *,
+        database: Database,
+        credits: Credits,
+        objects: ObjectStore,
+        events: SongEvents,
+        settings: SongServiceSettings,
+    ) -> None:
+        self._db = database
+        self._credits = credits
+        self._objects = objects
+        self._events = events
+        self._settings = settings
+
+    # ---- creating ----------------------------------------------------------------
+
+    async def CreateSong(
+        self, request: song_service_pb2.CreateSongRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.CreateSongResponse:
+        user = require_user()
+        owner_id = UUID(user.subject)
+        values = _validated_song(request)
+        key = request.idempotency_key or None
+
+        if key is not None:
+            async with self._db.connection() as db:
+                existing = await store.find_by_idempotency_key(db, owner_id, key)
+            if existing is not None:
+                return song_service_pb2.CreateSongResponse(song=existing.to_message())
+            song_id = uuid.uuid5(SONG_ID_NAMESPACE, f"{owner_id}/{key}")
+        else:
+            song_id = uuid.uuid4()
+
+        # Reserve first: a song is only written once it is paid for. Reserving is
+        # idempotent per song id, so a retry after a failure below is safe.
+        await self._credits.reserve(user_id=owner_id, song_id=song_id)
+        try:
+            async with self._db.transaction() as db:
+                song = await store.create_song(
+                    db,
+                    {
+                        **values,
+                        "id": song_id,
+                        "owner_id": owner_id,
+                        "owner_display_name": user.display_name,
+                        "idempotency_key": key,
+                    },
+                )
+                if song is None:  # a concurrent retry with the same key won
+                    song = await store.find_by_idempotency_key(db, owner_id, key or "")
+        except BaseException:
+            await self._credits.release(song_id, "the song could not be saved")
+            raise
+        assert song is not None  # the insert or the concurrent insert wrote it
+        return song_service_pb2.CreateSongResponse(song=song.to_message())
+
+    # ---- reading -----------------------------------------------------------------
+
+    async def GetSong(
+        self, request: song_service_pb2.GetSongRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.GetSongResponse:
+        song = await self._visible_song(request.song_id)
+        return song_service_pb2.GetSongResponse(song=await self._message(song))
+
+    async def ListMySongs(
+        self, request: song_service_pb2.ListMySongsRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.ListMySongsResponse:
+        owner_id = UUID(require_user().subject)
+        check = Violations()
+        limit = page_size(check, request.page_size)
+        query = {"owner": str(owner_id)}
+        after = decode_page_token(check, request.page_token, query=query)
+        check.raise_if_any()
+        async with self._db.connection() as db:
+            found = await store.list_owner_songs(db, owner_id, after=after, limit=limit + 1)
+            liked = await store.liked_song_ids(db, owner_id, [song.id for song in found])
+        page = found[:limit]
+        next_token = ""
+        if len(found) > limit:
+            last = page[-1]
+            next_token = encode_page_token(
+                {"time": last.create_time.isoformat(), "id": str(last.id)}, query=query
+            )
+        return song_service_pb2.ListMySongsResponse(
+            songs=[song.to_message(liked_by_caller=song.id in liked) for song in page],
+            next_page_token=next_token,
+        )
+
+    async def ListFeed(
+        self, request: song_service_pb2.ListFeedRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.ListFeedResponse:
+        check = Violations()
+        limit = page_size(check, request.page_size)
+        if request.category and request.category not in CATEGORIES:
+            check.add("category", "must be a category id from ListCategories")
+        trending = request.order == song_service_pb2.FEED_ORDER_TRENDING
+        query = {"category": request.category, "trending": trending}
+        after = decode_page_token(check, request.page_token, query=query)
+        check.raise_if_any()
+        async with self._db.connection() as db:
+            found = await store.list_feed(
+                db,
+                category=request.category or store.ALL_CATEGORIES,
+                trending=trending,
+                after=after,
+                limit=limit + 1,
+            )
+            viewer = _caller_id()
+            liked = await store.liked_song_ids(db, viewer, [song.id for song, _ in found])
+        page = found[:limit]
+        next_token = ""
+        if len(found) > limit:
+            last, sort_key = page[-1]
+            position = {"score": sort_key} if trending else {"time": sort_key.isoformat()}
+            next_token = encode_page_token({**position, "id": str(last.id)}, query=query)
+        return song_service_pb2.ListFeedResponse(
+            songs=[song.to_message(liked_by_caller=song.id in liked) for song, _ in page],
+            next_page_token=next_token,
+        )
+
+    async def ListCategories(
+        self, request: song_service_pb2.ListCategoriesRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.ListCategoriesResponse:
+        return song_service_pb2.ListCategoriesResponse(
+            categories=[category_message(category) for category in CATEGORIES]
+        )
+
+    # ---- changing ----------------------------------------------------------------
+
+    async def UpdateSong(
+        self, request: song_service_pb2.UpdateSongRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.UpdateSongResponse:
+        owner_id = UUID(require_user().subject)
+        check = Violations()
+        song_id = check.uuid("song.id", request.song.id)
+        paths = list(request.update_mask.paths)
+        if not paths:
+            check.add("update_mask", "must name at least one of: title, published")
+        for path in paths:
+            if path not in UPDATABLE_FIELDS:
+                check.add("update_mask", f"cannot update {path!r}; only title and published")
+        title = ""
+        if "title" in paths:
+            title = check.text("song.title", request.song.title, max_length=limits.MAX_TITLE_CHARS)
+        check.raise_if_any()
+
+        async with self._db.transaction() as db:
+            song = await self._owned_song(db, UUID(song_id), owner_id)
+            if "published" in paths and request.song.published and song.status is not Status.READY:
+                raise FailedPrecondition("only a ready song can be published", reason="NOT_READY")
+            if "title" in paths:
+                await store.rename(db, song.id, title)
+            if "published" in paths:
+                await store.set_published(db, song, request.song.published)
+            updated = await store.get_song(db, song.id)
+        assert updated is not None  # we hold the row lock
+        return song_service_pb2.UpdateSongResponse(song=await self._message(updated))
+
+    async def DeleteSong(
+        self, request: song_service_pb2.DeleteSongRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.DeleteSongResponse:
+        owner_id = UUID(require_user().subject)
+        song_id = _song_id(request.song_id)
+        async with self._db.transaction() as db:
+            song = await self._owned_song(db, song_id, owner_id)
+            await store.delete_song(db, song.id)
+        if not song.status.is_terminal:
+            # Never generated: the credit goes back (the worker stops when it sees the
+            # song gone and removes anything it had stored).
+            await self._credits.release(song.id, "the song was deleted before it was ready")
+        for key in (song.audio_key, song.cover_key):
+            if key:
+                await self._objects.delete(key)
+        return song_service_pb2.DeleteSongResponse()
+
+    async def LikeSong(
+        self, request: song_service_pb2.LikeSongRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.LikeSongResponse:
+        account_id = UUID(require_user().subject)
+        song = await self._visible_song(request.song_id)
+        async with self._db.transaction() as db:
+            count = await store.like(db, song.id, account_id)
+        return song_service_pb2.LikeSongResponse(like_count=count)
+
+    async def UnlikeSong(
+        self, request: song_service_pb2.UnlikeSongRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.UnlikeSongResponse:
+        account_id = UUID(require_user().subject)
+        song = await self._visible_song(request.song_id)
+        async with self._db.transaction() as db:
+            count = await store.unlike(db, song.id, account_id)
+        return song_service_pb2.UnlikeSongResponse(like_count=count)
+
+    async def RecordPlay(
+        self, request: song_service_pb2.RecordPlayRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.RecordPlayResponse:
+        song = await self._ready_song(request.song_id)
+        async with self._db.transaction() as db:
+            count = await store.record_play(db, song.id)
+        return song_service_pb2.RecordPlayResponse(play_count=count)
+
+    async def GetSongMedia(
+        self, request: song_service_pb2.GetSongMediaRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.GetSongMediaResponse:
+        song = await self._ready_song(request.song_id)
+        assert song.audio_key and song.cover_key  # a READY song has both
+        expires_at = int(time.time()) + self._settings.object_store.url_ttl_seconds
+        return song_service_pb2.GetSongMediaResponse(
+            audio_url=self._objects.url(song.audio_key, expires_at=expires_at),
+            audio_content_type=AUDIO_CONTENT_TYPE,
+            cover_url=self._objects.url(song.cover_key, expires_at=expires_at),
+            expire_time=timestamp(datetime.fromtimestamp(expires_at, UTC)),
+        )
+
+    # ---- watching ----------------------------------------------------------------
+
+    async def WatchSong(
+        self, request: song_service_pb2.WatchSongRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[song_service_pb2.WatchSongResponse]:
+        song_id = _song_id(request.song_id)
+        owner_id = UUID(require_user().subject)
+        async with self._events.watch(song_id) as changed:
+            while True:
+                # Clear before reading, so a change during the read is not missed.
+                changed.clear()
+                async with self._db.connection() as db:
+                    song = await self._owned_song(db, song_id, owner_id)
+                    update = await self._watch_update(db, song)
+                yield update
+                if song.status.is_terminal:
+                    return
+                # Without a change, a fresh queue position and ETA go out anyway.
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        changed.wait(), timeout=self._settings.watch_refresh_seconds
+                    )
+
+    async def _watch_update(
+        self, db: AsyncConnection, song: Song
+    ) -> song_service_pb2.WatchSongResponse:
+        update = song_service_pb2.WatchSongResponse(song=song.to_message())
+        if song.status.is_terminal:
+            return update
+        position = await store.queue_position(db, song.id) if song.status is Status.QUEUED else 0
+        update.queue_position = position
+        typical = await store.recent_job_seconds(db)
+        if typical is not None:
+            # Jobs ahead run in parallel batches; a rough guide, not a promise.
+            batches_ahead = position // self._settings.worker_concurrency
+            remaining = typical * (batches_ahead + 1) * (1 - song.progress)
+            update.estimated_time_remaining.CopyFrom(Duration(seconds=math.ceil(remaining)))
+        return update
+
+    # ---- helpers -----------------------------------------------------------------
+
+    async def _visible_song(self, raw_id: str) -> Song:
+        song_id = _song_id(raw_id)
+        async with self._db.connection() as db:
+            song = await store.get_song(db, song_id)
+        if song is None or not song.visible_to(_caller_id()):
+            # Private songs of others look exactly like missing ones.
+            raise NotFound("song not found")
+        return song
+
+    async def _ready_song(self, raw_id: str) -> Song:
+        song = await self._visible_song(raw_id)
+        if song.status is not Status.READY:
+            raise FailedPrecondition("the song is not ready yet", reason="NOT_READY")
+        return song
+
+    async def _owned_song(self, db: AsyncConnection, song_id: UUID, owner_id: UUID) -> Song:
+        song = await store.get_song(db, song_id, for_update=True)
+        if song is None or song.owner_id != owner_id:
+            raise NotFound("song not found")
+        return song
+
+    async def _message(self, song: Song) -> song_pb2.Song:
+        viewer = _caller_id()
+        async with self._db.connection() as db:
+            liked = await store.liked_song_ids(db, viewer, [song.id])
+        return song.to_message(liked_by_caller=song.id in liked)
+
+
+def _caller_id() -> UUID | None:
+    identity = caller()
+    return UUID(identity.subject) if identity is not None and identity.is_user else None
+
+
+def _song_id(raw: str) -> UUID:
+    check = Violations()
+    song_id = check.uuid("song_id", raw)
+    check.raise_if_any()
+    return UUID(song_id)
+
+
+def _validated_song(request: song_service_pb2.CreateSongRequest) -> dict[str, object]:
+    """The song's columns from a CreateSong request, defaults filled in; raises
+    InvalidArgument naming every bad field."""
+    check = Violations()
+    mode_field = request.WhichOneof("mode")
+    instrumental = request.instrumental
+    description = prompt = lyrics = ""
+    if mode_field is None:
+        check.add("mode", "one of description, described_lyrics or custom_lyrics is required")
+        mode = Mode.DESCRIPTION
+    elif mode_field == "description":
+        mode = Mode.DESCRIPTION
+        description = check.text(
+            "description", request.description, max_length=limits.MAX_DESCRIPTION_CHARS
+        )
+    else:
+        described = mode_field == "described_lyrics"
+        mode = Mode.DESCRIBED_LYRICS if described else Mode.CUSTOM_LYRICS
+        given = request.described_lyrics if described else request.custom_lyrics
+        prompt = check.text(
+            f"{mode_field}.prompt", given.prompt, max_length=limits.MAX_PROMPT_CHARS
+        )
+        lyrics_field = "lyrics_description" if described else "lyrics"
+        lyrics_limit = limits.MAX_LYRICS_DESCRIPTION_CHARS if described else limits.MAX_LYRICS_CHARS
+        # Instrumental songs have no lyrics: whatever was given is not used.
+        if not instrumental:
+            lyrics = check.text(
+                f"{mode_field}.{lyrics_field}",
+                getattr(given, lyrics_field),
+                max_length=lyrics_limit,
+            )
+
+    params = request.params
+    duration = _number_or_default(
+        check,
+        "params.duration_seconds",
+        params.duration_seconds,
+        low=limits.MIN_DURATION_SECONDS,
+        high=limits.MAX_DURATION_SECONDS,
+        default=limits.DEFAULT_DURATION_SECONDS,
+    )
+    guidance = _number_or_default(
+        check,
+        "params.guidance_scale",
+        params.guidance_scale,
+        low=limits.MIN_GUIDANCE_SCALE,
+        high=limits.MAX_GUIDANCE_SCALE,
+        default=limits.DEFAULT_GUIDANCE_SCALE,
+    )
+    steps = params.inference_steps or limits.DEFAULT_INFERENCE_STEPS
+    check.integer(
+        "params.inference_steps",
+        steps,
+        minimum=limits.MIN_INFERENCE_STEPS,
+        maximum=limits.MAX_INFERENCE_STEPS,
+    )
+    seed = check.integer("params.seed", params.seed, minimum=0, maximum=limits.MAX_SEED)
+    if request.idempotency_key and not IDEMPOTENCY_KEY_PATTERN.match(request.idempotency_key):
+        check.add("idempotency_key", "must be 1-64 characters of A-Z, a-z, 0-9, _ and -")
+    check.raise_if_any()
+    return {
+        "mode": mode,
+        "description": description,
+        "prompt": prompt,
+        "lyrics_input": lyrics,
+        "instrumental": instrumental,
+        "duration_seconds": duration,
+        # A random seed is fixed now, so retries of the job give the same song.
+        "seed": seed or secrets.randbelow(MAX_RANDOM_SEED) + 1,
+        "guidance_scale": guidance,
+        "inference_steps": steps,
+    }
+
+
+def _number_or_default(
+    check: Violations, field: str, value: float, *, low: float, high: float, default: float
+) -> float:
+    if value == 0:
+        return default
+    if not math.isfinite(value) or not low <= value <= high:
+        check.add(field, f"must be between {low:g} and {high:g}")
+    return value

@@ -1,0 +1,26 @@
+from pydantic import Field
+
+from runtime.objectstore import ObjectStoreSettings
+from runtime.settings import ServiceSettings
+
+
+class SongServiceSettings(ServiceSettings):
+    """Settings of songsvc and its generation worker."""
+
+    object_store: ObjectStoreSettings = ObjectStoreSettings()
+    # Triton's gRPC endpoint (the worker's only model dependency).
+    triton_url: str = "127.0.0.1:8001"
+    triton_timeout_seconds: float = Field(default=900.0, gt=0)
+    # Jobs one worker runs at once; several in flight let Triton form batches.
+    worker_concurrency: int = Field(default=8, ge=1, le=256)
+    # A worker renews its lease every third of this; a dead worker's jobs are retried after it.
+    job_lease_seconds: float = Field(default=60.0, ge=2)
+    # Attempts before a song fails for good (Triton being unreachable does not count).
+    job_max_attempts: int = Field(default=3, ge=1, le=20)
+    # Exponential backoff between attempts: base * 2^(attempt-1), capped.
+    job_retry_base_seconds: float = Field(default=2.0, ge=0)
+    job_retry_max_seconds: float = Field(default=60.0, ge=0)
+    # How often the worker looks for jobs when no notification arrives.
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    # How often WatchSong re-sends queue position and ETA while nothing else changes.
+    watch_refresh_seconds: float = Field(default=5.0, gt=0)

@@ -1,0 +1,239 @@
+"""songsvc's data access for songs, likes, plays and the feed. Every change to a
+song notifies its watchers (pg_notify is delivered when the transaction commits)."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from songsvc.records import Song, Stage, Status
+from songsvc.tables import feed_entries, jobs, likes, songs
+
+SONG_EVENTS_CHANNEL = "neutone_song_events"
+ALL_CATEGORIES = ""  # the feed_entries category of the unfiltered feed
+
+
+def trending_score(song_table: sa.Table = songs) -> sa.ColumnElement[float]:
+    """A "hot" score that never needs recomputing as time passes: engagement on a
+    log scale plus publish time, so one like more counts less than a day newer."""
+    engagement = sa.func.greatest(1, song_table.c.like_count * 2 + song_table.c.play_count)
+    return sa.func.log(engagement) + sa.extract("epoch", song_table.c.publish_time) / 45000.0
+
+
+async def notify(db: AsyncConnection, song_id: UUID) -> None:
+    await db.execute(sa.select(sa.func.pg_notify(SONG_EVENTS_CHANNEL, str(song_id))))
+
+
+async def find_by_idempotency_key(db: AsyncConnection, owner_id: UUID, key: str) -> Song | None:
+    row = (
+        await db.execute(
+            sa.select(songs).where(songs.c.owner_id == owner_id, songs.c.idempotency_key == key)
+        )
+    ).first()
+    return Song.from_row(row) if row else None
+
+
+async def create_song(db: AsyncConnection, values: dict[str, Any]) -> Song | None:
+    """Writes a queued song and its generation job; None when the owner already has
+    a song with this idempotency key."""
+    row = (
+        await db.execute(
+            insert(songs)
+            .values(status=Status.QUEUED, stage=Stage.QUEUED, **values)
+            .on_conflict_do_nothing(
+                index_elements=[songs.c.owner_id, songs.c.idempotency_key],
+                index_where=songs.c.idempotency_key.is_not(None),
+            )
+            .returning(songs)
+        )
+    ).first()
+    if row is None:
+        return None
+    await db.execute(sa.insert(jobs).values(song_id=row.id, state="queued"))
+    await notify(db, row.id)  # wakes the workers
+    return Song.from_row(row)
+
+
+async def get_song(db: AsyncConnection, song_id: UUID, *, for_update: bool = False) -> Song | None:
+    query = sa.select(songs).where(songs.c.id == song_id)
+    row = (await db.execute(query.with_for_update() if for_update else query)).first()
+    return Song.from_row(row) if row else None
+
+
+async def liked_song_ids(
+    db: AsyncConnection, account_id: UUID | None, song_ids: list[UUID]
+) -> set[UUID]:
+    if account_id is None or not song_ids:
+        return set()
+    rows = await db.execute(
+        sa.select(likes.c.song_id).where(
+            likes.c.account_id == account_id, likes.c.song_id.in_(song_ids)
+        )
+    )
+    return {row.song_id for row in rows}
+
+
+async def list_owner_songs(
+    db: AsyncConnection, owner_id: UUID, *, after: dict | None, limit: int
+) -> list[Song]:
+    query = sa.select(songs).where(songs.c.owner_id == owner_id)
+    if after is not None:
+        query = query.where(
+            sa.tuple_(songs.c.create_time, songs.c.id)
+            < sa.tuple_(
+                sa.literal(datetime.fromisoformat(after["time"])), sa.literal(UUID(after["id"]))
+            )
+        )
+    query = query.order_by(songs.c.create_time.desc(), songs.c.id.desc()).limit(limit)
+    return [Song.from_row(row) for row in await db.execute(query)]
+
+
+async def list_feed(
+    db: AsyncConnection, *, category: str, trending: bool, after: dict | None, limit: int
+) -> list[tuple[Song, Any]]:
+    """One keyset range scan over the feed index, then the songs by primary key.
+    Each song comes with its sort key, from which the next page token is made."""
+    sort_key = feed_entries.c.trending_score if trending else feed_entries.c.publish_time
+    query = sa.select(songs, sort_key.label("sort_key"))
+    query = query.join(feed_entries, feed_entries.c.song_id == songs.c.id)
+    query = query.where(feed_entries.c.category == category)
+    if after is not None:
+        position = float(after["score"]) if trending else datetime.fromisoformat(after["time"])
+        query = query.where(
+            sa.tuple_(sort_key, feed_entries.c.song_id)
+            < sa.tuple_(sa.literal(position), sa.literal(UUID(after["id"])))
+        )
+    query = query.order_by(sort_key.desc(), feed_entries.c.song_id.desc()).limit(limit)
+    return [(Song.from_row(row), row.sort_key) for row in await db.execute(query)]
+
+
+async def rename(db: AsyncConnection, song_id: UUID, title: str) -> None:
+    await db.execute(
+        sa.update(songs)
+        .where(songs.c.id == song_id)
+        .values(title=title, title_from_owner=True, update_time=sa.func.now())
+    )
+    await notify(db, song_id)
+
+
+async def set_published(db: AsyncConnection, song: Song, published: bool) -> None:
+    if song.published == published:
+        return
+    await db.execute(
+        sa.update(songs)
+        .where(songs.c.id == song.id)
+        .values(
+            published=published,
+            publish_time=sa.func.now() if published else None,
+            update_time=sa.func.now(),
+        )
+    )
+    if published:
+        for category in (ALL_CATEGORIES, *song.categories):
+            await db.execute(
+                sa.insert(feed_entries).from_select(
+                    ["category", "song_id", "publish_time", "trending_score"],
+                    sa.select(
+                        sa.literal(category), songs.c.id, songs.c.publish_time, trending_score()
+                    ).where(songs.c.id == song.id),
+                )
+            )
+    else:
+        await db.execute(sa.delete(feed_entries).where(feed_entries.c.song_id == song.id))
+    await notify(db, song.id)
+
+
+async def delete_song(db: AsyncConnection, song_id: UUID) -> None:
+    # Likes, feed entries and the job go with it (ON DELETE CASCADE).
+    await db.execute(sa.delete(songs).where(songs.c.id == song_id))
+    await notify(db, song_id)
+
+
+async def _refresh_trending(db: AsyncConnection, song_id: UUID) -> None:
+    await db.execute(
+        sa.update(feed_entries)
+        .where(feed_entries.c.song_id == song_id)
+        .values(
+            trending_score=sa.select(trending_score())
+            .where(songs.c.id == song_id)
+            .scalar_subquery()
+        )
+    )
+
+
+async def _add_to_count(db: AsyncConnection, song_id: UUID, column: str, delta: int) -> int:
+    count = (
+        await db.execute(
+            sa.update(songs)
+            .where(songs.c.id == song_id)
+            .values({column: songs.c[column] + delta})
+            .returning(songs.c[column])
+        )
+    ).scalar_one()
+    await _refresh_trending(db, song_id)
+    return count
+
+
+async def like(db: AsyncConnection, song_id: UUID, account_id: UUID) -> int:
+    """Adds the like once; the count changes only when a like row was really added,
+    so concurrent and repeated likes keep it exact."""
+    added = (
+        await db.execute(
+            insert(likes)
+            .values(song_id=song_id, account_id=account_id)
+            .on_conflict_do_nothing()
+            .returning(likes.c.song_id)
+        )
+    ).first()
+    if added is None:
+        return await like_count(db, song_id)
+    return await _add_to_count(db, song_id, "like_count", 1)
+
+
+async def unlike(db: AsyncConnection, song_id: UUID, account_id: UUID) -> int:
+    removed = (
+        await db.execute(
+            sa.delete(likes)
+            .where(likes.c.song_id == song_id, likes.c.account_id == account_id)
+            .returning(likes.c.song_id)
+        )
+    ).first()
+    if removed is None:
+        return await like_count(db, song_id)
+    return await _add_to_count(db, song_id, "like_count", -1)
+
+
+async def like_count(db: AsyncConnection, song_id: UUID) -> int:
+    return (
+        await db.execute(sa.select(songs.c.like_count).where(songs.c.id == song_id))
+    ).scalar_one()
+
+
+async def record_play(db: AsyncConnection, song_id: UUID) -> int:
+    return await _add_to_count(db, song_id, "play_count", 1)
+
+
+async def queue_position(db: AsyncConnection, song_id: UUID) -> int:
+    """Queued jobs enqueued before this one."""
+    mine = sa.select(jobs.c.enqueue_time).where(jobs.c.song_id == song_id).scalar_subquery()
+    return (
+        await db.execute(
+            sa.select(sa.func.count()).where(jobs.c.state == "queued", jobs.c.enqueue_time < mine)
+        )
+    ).scalar_one()
+
+
+async def recent_job_seconds(db: AsyncConnection, *, sample: int = 20) -> float | None:
+    """Mean run time of the most recent successful jobs; None before the first."""
+    recent = (
+        sa.select((sa.extract("epoch", jobs.c.finish_time - jobs.c.start_time)).label("seconds"))
+        .where(jobs.c.state == "succeeded")
+        .order_by(jobs.c.finish_time.desc())
+        .limit(sample)
+        .subquery()
+    )
+    value = (await db.execute(sa.select(sa.func.avg(recent.c.seconds)))).scalar_one()
+    return float(value) if value is not None else None

@@ -1,0 +1,118 @@
+"""songsvc's tables, in its own `songs` schema."""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+
+metadata = sa.MetaData(schema="songs")
+
+
+def _time(name: str, **kwargs: object) -> sa.Column:
+    return sa.Column(name, sa.DateTime(timezone=True), **kwargs)
+
+
+songs = sa.Table(
+    "songs",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("owner_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("owner_display_name", sa.Text, nullable=False),
+    # Per-owner key that makes CreateSong retries return the first song.
+    sa.Column("idempotency_key", sa.Text),
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
+    # Once the owner renames the song, the planner's title no longer replaces it.
+    sa.Column("title_from_owner", sa.Boolean, nullable=False, server_default=sa.text("false")),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("stage", sa.Text, nullable=False),
+    sa.Column("progress", sa.Float, nullable=False, server_default="0"),
+    sa.Column("failure_reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("mode", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("prompt", sa.Text, nullable=False, server_default=""),
+    sa.Column("lyrics_input", sa.Text, nullable=False, server_default=""),
+    sa.Column("instrumental", sa.Boolean, nullable=False),
+    sa.Column("duration_seconds", sa.Float, nullable=False),
+    sa.Column("seed", sa.BigInteger, nullable=False),
+    sa.Column("guidance_scale", sa.Float, nullable=False),
+    sa.Column("inference_steps", sa.Integer, nullable=False),
+    # What the planner decided; NULL until planned, so a retried job re-plans only if needed.
+    sa.Column("prompt_used", sa.Text),
+    sa.Column("lyrics_used", sa.Text),
+    sa.Column("categories", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("audio_key", sa.Text),
+    sa.Column("cover_key", sa.Text),
+    sa.Column("audio_duration_seconds", sa.Float, nullable=False, server_default="0"),
+    sa.Column("published", sa.Boolean, nullable=False, server_default=sa.text("false")),
+    sa.Column("like_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("play_count", sa.BigInteger, nullable=False, server_default="0"),
+    _time("create_time", nullable=False, server_default=sa.func.now()),
+    _time("update_time", nullable=False, server_default=sa.func.now()),
+    _time("publish_time"),
+    sa.Index("songs_owner_recent", "owner_id", sa.text("create_time DESC"), sa.text("id DESC")),
+    sa.Index(
+        "songs_owner_idempotency_key",
+        "owner_id",
+        "idempotency_key",
+        unique=True,
+        postgresql_where=sa.text("idempotency_key IS NOT NULL"),
+    ),
+)
+
+likes = sa.Table(
+    "likes",
+    metadata,
+    sa.Column(
+        "song_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey(songs.c.id, ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("account_id", UUID(as_uuid=True), primary_key=True),
+    _time("create_time", nullable=False, server_default=sa.func.now()),
+)
+
+# The public feed's index: one row per published song and category, plus one
+# with category '' for the unfiltered feed. Each feed query is then a single
+# keyset range scan, however many songs there are.
+feed_entries = sa.Table(
+    "feed_entries",
+    metadata,
+    sa.Column("category", sa.Text, primary_key=True),
+    sa.Column(
+        "song_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey(songs.c.id, ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    _time("publish_time", nullable=False),
+    sa.Column("trending_score", sa.Float, nullable=False),
+    sa.Index("feed_newest", "category", sa.text("publish_time DESC"), sa.text("song_id DESC")),
+    sa.Index("feed_trending", "category", sa.text("trending_score DESC"), sa.text("song_id DESC")),
+    sa.Index("feed_entries_song", "song_id"),
+)
+
+# The durable generation queue: claimed with FOR UPDATE SKIP LOCKED under a lease
+# that a live worker keeps renewing; an expired lease means the worker died.
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column(
+        "song_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey(songs.c.id, ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("worker_id", sa.Text),
+    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
+    _time("enqueue_time", nullable=False, server_default=sa.func.now()),
+    _time("run_after", nullable=False, server_default=sa.func.now()),
+    _time("lease_expire_time"),
+    _time("start_time"),
+    _time("finish_time"),
+    sa.Index(
+        "jobs_claimable",
+        "enqueue_time",
+        postgresql_where=sa.text("state IN ('queued', 'running')"),
+    ),
+)

@@ -1,0 +1,300 @@
+"""The generation worker: `python -m songsvc.worker`, any number of replicas.
+
+It keeps up to `worker_concurrency` jobs in flight so that Triton's dynamic
+batching can put several songs into one model execution, renews the leases of
+its jobs while it works, and on SIGTERM stops claiming, lets running jobs finish
+within the grace period, and hands the rest back to the queue."""
+
+import asyncio
+import os
+import signal
+import socket
+from contextlib import suppress
+from uuid import UUID
+
+import grpc
+import structlog
+
+from runtime.clients import service_channel
+from runtime.database import Database, database_url
+from runtime.logs import configure_logging
+from runtime.objectstore import ObjectStore, open_object_store
+from runtime.server import identity_tokens
+from runtime.settings import load_settings
+from songsvc import jobs, store
+from songsvc.billing import TRANSIENT, Credits
+from songsvc.events import SongEvents
+from songsvc.jobs import Claim, JobState
+from songsvc.models import ModelError, ModelTier, ModelUnavailable, TritonModels
+from songsvc.records import Stage, Status
+from songsvc.settings import SongServiceSettings
+
+log = structlog.get_logger()
+
+AUDIO_FILE = "audio.flac"
+COVER_FILE = "cover.png"
+
+
+def object_keys(song_id: UUID) -> tuple[str, str]:
+    """Deterministic keys: a retried job overwrites, never duplicates, its files."""
+    return f"songs/{song_id}/{AUDIO_FILE}", f"songs/{song_id}/{COVER_FILE}"
+
+
+class LeaseLost(Exception):
+    """Another worker owns the job now (or the song was deleted)."""
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        settings: SongServiceSettings,
+        database: Database,
+        models: ModelTier,
+        objects: ObjectStore,
+        credits: Credits,
+        events: SongEvents,
+    ) -> None:
+        self._settings = settings
+        self._db = database
+        self._models = models
+        self._objects = objects
+        self._credits = credits
+        self._events = events
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self._running: dict[UUID, tuple[Claim, asyncio.Task[None]]] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        heartbeat = asyncio.create_task(self._renew_leases())
+        try:
+            async with self._events.watch_all() as changed:
+                while not stop.is_set():
+                    changed.clear()
+                    await self._claim_more()
+                    waiters = [asyncio.create_task(changed.wait()), asyncio.create_task(stop.wait())]
+                    waiters += [task for _, task in self._running.values()]
+                    await asyncio.wait(
+                        waiters,
+                        timeout=self._settings.worker_poll_seconds,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    for waiter in waiters[:2]:
+                        waiter.cancel()
+        finally:
+            await self._drain()
+            heartbeat.cancel()
+            with suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _claim_more(self) -> None:
+        free = self._settings.worker_concurrency - len(self._running)
+        if free <= 0:
+            return
+        async with self._db.transaction() as db:
+            claims = await jobs.claim(
+                db,
+                worker_id=self.worker_id,
+                limit=free,
+                lease_seconds=self._settings.job_lease_seconds,
+            )
+        for claim in claims:
+            task = asyncio.create_task(self._process(claim))
+            self._running[claim.song_id] = (claim, task)
+            task.add_done_callback(lambda _, song_id=claim.song_id: self._running.pop(song_id, None))
+
+    async def _renew_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.job_lease_seconds / 3)
+            held = [claim for claim, _ in self._running.values()]
+            if not held:
+                continue
+            try:
+                async with self._db.transaction() as db:
+                    still_ours = await jobs.renew(
+                        db, held, lease_seconds=self._settings.job_lease_seconds
+                    )
+            except Exception:  # a blip must not kill the heartbeat; the next try may work
+                log.exception("renewing leases failed")
+                continue
+            for claim in held:
+                if claim.song_id not in still_ours and claim.song_id in self._running:
+                    log.warning("lease lost; abandoning job", song_id=str(claim.song_id))
+                    self._running[claim.song_id][1].cancel()
+
+    async def _drain(self) -> None:
+        """Lets running jobs finish within the grace period; hands the rest back."""
+        tasks = [task for _, task in self._running.values()]
+        if not tasks:
+            return
+        _, unfinished = await asyncio.wait(tasks, timeout=self._settings.shutdown_grace_seconds)
+        for task in unfinished:
+            task.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
+
+    # ---- one job -------------------------------------------------------------------
+
+    async def _process(self, claim: Claim) -> None:
+        structlog.contextvars.bind_contextvars(song_id=str(claim.song_id), attempt=claim.attempt)
+        try:
+            await self._generate(claim)
+        except LeaseLost:
+            log.info("job no longer ours")
+            await self._remove_orphans(claim)
+        except asyncio.CancelledError:
+            # Shutting down (or lease lost): hand the job back without using the attempt.
+            await asyncio.shield(self._retry(claim, "worker stopped", counts=False, delay=0))
+            raise
+        except ModelUnavailable as error:
+            await self._dependency_down(claim, str(error))
+        except grpc.aio.AioRpcError as error:
+            if error.code() not in TRANSIENT:
+                raise
+            await self._dependency_down(claim, f"billing: {error.details()}")
+        except ModelError as error:
+            await self._failed_attempt(claim, str(error))
+        except Exception as error:
+            log.exception("job failed")
+            await self._failed_attempt(claim, f"internal error: {type(error).__name__}")
+
+    async def _generate(self, claim: Claim) -> None:
+        async with self._db.connection() as db:
+            song = await jobs.load_song(db, claim)
+        if song is None:
+            raise LeaseLost
+        if claim.attempt > self._settings.job_max_attempts:
+            # The previous attempts all ended with the worker dying mid-job.
+            await self._fail(claim, f"gave up after {claim.attempt - 1} attempts")
+            return
+
+        if song.prompt_used is None:
+            await self._stage(claim, Stage.PLANNING, 0.05)
+            plan = await self._models.plan(song)
+            values = {
+                "prompt_used": plan.prompt,
+                "lyrics_used": plan.lyrics,
+                "categories": list(plan.categories),
+            }
+            if not song.title_from_owner:
+                values["title"] = plan.title
+            async with self._db.transaction() as db:
+                if not await jobs.update_song(db, claim, **values):
+                    raise LeaseLost
+                song = await jobs.load_song(db, claim)
+            if song is None:
+                raise LeaseLost
+
+        await self._stage(claim, Stage.GENERATING, 0.2)
+        audio, cover = await asyncio.gather(self._models.compose(song), self._models.paint(song))
+
+        await self._stage(claim, Stage.UPLOADING, 0.9)
+        audio_key, cover_key = object_keys(song.id)
+        await self._objects.put(audio_key, audio.data, content_type="audio/flac")
+        await self._objects.put(cover_key, cover, content_type="image/png")
+
+        # Commit the credit before the song shows READY: a crash in between only
+        # repeats an idempotent commit, it never leaves a READY song unpaid.
+        await self._credits.commit(song.id)
+        async with self._db.transaction() as db:
+            ready = await jobs.update_song(
+                db,
+                claim,
+                status=Status.READY,
+                stage=Stage.DONE,
+                progress=1.0,
+                audio_key=audio_key,
+                cover_key=cover_key,
+                audio_duration_seconds=audio.duration_seconds,
+            )
+            if not ready:
+                raise LeaseLost
+            await jobs.finish(db, claim, JobState.SUCCEEDED)
+        log.info("song ready")
+
+    async def _stage(self, claim: Claim, stage: Stage, progress: float) -> None:
+        async with self._db.transaction() as db:
+            if not await jobs.set_stage(db, claim, stage, progress):
+                raise LeaseLost
+
+    async def _dependency_down(self, claim: Claim, error: str) -> None:
+        # Triton or billing unreachable: wait and retry, never using up attempts.
+        log.warning("dependency unavailable; will retry", error=error)
+        await self._retry(claim, error, counts=False, delay=self._backoff(claim))
+
+    def _backoff(self, claim: Claim) -> float:
+        exponential = self._settings.job_retry_base_seconds * 2 ** (claim.attempt - 1)
+        return min(self._settings.job_retry_max_seconds, exponential)
+
+    async def _retry(self, claim: Claim, error: str, *, counts: bool, delay: float) -> None:
+        async with self._db.transaction() as db:
+            await jobs.retry_later(db, claim, delay_seconds=delay, error=error, counts=counts)
+
+    async def _failed_attempt(self, claim: Claim, reason: str) -> None:
+        if claim.attempt >= self._settings.job_max_attempts:
+            await self._fail(claim, reason)
+        else:
+            log.warning("attempt failed; will retry", reason=reason)
+            await self._retry(claim, reason, counts=True, delay=self._backoff(claim))
+
+    async def _fail(self, claim: Claim, reason: str) -> None:
+        # Refund first: if marking FAILED then fails, the retry refunds again, which
+        # billing answers idempotently; the reverse order could lose the refund.
+        await self._credits.release(claim.song_id, reason)
+        async with self._db.transaction() as db:
+            await jobs.update_song(
+                db,
+                claim,
+                status=Status.FAILED,
+                stage=Stage.DONE,
+                failure_reason=reason,
+            )
+            await jobs.finish(db, claim, JobState.FAILED, reason)
+        log.warning("song failed", reason=reason)
+
+    async def _remove_orphans(self, claim: Claim) -> None:
+        """If the song was deleted while we worked, delete what we may have stored."""
+        async with self._db.connection() as db:
+            exists = await store.get_song(db, claim.song_id) is not None
+        if not exists:
+            for key in object_keys(claim.song_id):
+                await self._objects.delete(key)
+
+
+async def main() -> None:
+    settings = load_settings(SongServiceSettings)
+    configure_logging(service="songsvc-worker", level=settings.log_level, fmt=settings.log_format)
+    database = Database.open(settings)
+    events = SongEvents(database_url(settings))
+    events.start()
+    billing = service_channel(
+        settings.billingsvc_address, tokens=identity_tokens(settings), service_name="songsvc"
+    )
+    models = TritonModels(settings.triton_url, timeout_seconds=settings.triton_timeout_seconds)
+    worker = Worker(
+        settings=settings,
+        database=database,
+        models=models,
+        objects=open_object_store(
+            settings.object_store,
+            data_dir=settings.data_dir,
+            identity_key=settings.identity_key.get_secret_value(),
+        ),
+        credits=Credits(billing),
+        events=events,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    log.info("worker started", worker_id=worker.worker_id)
+    try:
+        await worker.run(stop)
+    finally:
+        await models.close()
+        await events.stop()
+        await billing.close()
+        await database.close()
+    log.info("worker stopped")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
