@@ -1,0 +1,25 @@
+"""Where and how engines run: device, precision and CPU threads."""
+
+import torch
+
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def parse_dtype(name: str) -> torch.dtype:
+    try:
+        return _DTYPES[name]
+    except KeyError:
+        raise ValueError(f"dtype must be one of {', '.join(_DTYPES)} (got {name!r})") from None
+
+
+def pick_device(kind: str, device_id: int = 0) -> torch.device:
+    """Maps a Triton instance kind ("GPU", "CPU", ...) to the torch device to run on."""
+    if kind.upper() == "GPU":
+        return torch.device("cuda", device_id)
+    return torch.device("cpu")
+
+
+def limit_cpu_threads(threads: int) -> None:
+    """Caps torch's intra-op threads: Triton runs several models side by side on one host."""
+    if threads > 0:
+        torch.set_num_threads(threads)
