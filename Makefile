@@ -7,7 +7,7 @@ SYSTEM_PYTHON := /usr/bin/python3.11
 
 .PHONY: setup up test lint proto check-proto format clean
 
-setup: $(VENV)/.installed web/node_modules/.installed
+setup: $(VENV)/.installed web/node_modules/.installed triton-deps models
 
 $(VENV)/.installed: pyproject.toml
 	scripts/setup-system
@@ -19,6 +19,29 @@ $(VENV)/.installed: pyproject.toml
 web/node_modules/.installed: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The model tier. The tritonserver binary comes from the nvidia-pytriton wheel, installed
+# without its Python dependencies: only the binary is used (DESIGN.md, Model tier).
+.PHONY: triton-deps models triton bench-models
+PYTRITON := nvidia-pytriton==0.7.0
+
+triton-deps: $(VENV)/.triton-installed
+
+$(VENV)/.triton-installed: $(VENV)/.installed
+	$(PYTHON) -m pip install -q --no-deps $(PYTRITON)
+	touch $@
+
+# Tiny random-weight models for tests and the local server (a no-op when up to date).
+models: $(VENV)/.installed
+	$(PYTHON) -m engines.build_tiny --out var/models
+
+# Triton alone on CPU with the tiny models: HTTP 8000, gRPC 8001, metrics 8002.
+triton: triton-deps models
+	$(PYTHON) triton/launch.py
+
+# Dynamic batching vs none, per model and for the ensemble (prints figures).
+bench-models: triton-deps models
+	$(PYTHON) -m bench.model_tier
 
 up: setup
 	$(PYTHON) -m runtime.launcher

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from engines.categories import CATEGORIES
 from engines.limits import InvalidInputError
-from engines.schema import CoverRequest, MusicRequest, PlanRequest, SongMode, SongPlan
+from engines.schema import (
+    CoverRequest,
+    MusicRequest,
+    PlanRequest,
+    SongMode,
+    SongPlan,
+    SongRequest,
+)
 
 if TYPE_CHECKING:
     from engines.cover import CoverArtist
@@ -27,6 +34,7 @@ __all__ = [
     "Planner",
     "SongMode",
     "SongPlan",
+    "SongRequest",
 ]
 
 _LAZY = {

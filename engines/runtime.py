@@ -5,11 +5,15 @@ import torch
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
-def parse_dtype(name: str) -> torch.dtype:
+def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+    """`auto` means bfloat16 on GPUs and float32 on CPUs (where half precision is slow)."""
+    if name == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
     try:
         return _DTYPES[name]
     except KeyError:
-        raise ValueError(f"dtype must be one of {', '.join(_DTYPES)} (got {name!r})") from None
+        choices = ", ".join(["auto", *_DTYPES])
+        raise ValueError(f"dtype must be one of {choices} (got {name!r})") from None
 
 
 def pick_device(kind: str, device_id: int = 0) -> torch.device:

@@ -98,30 +98,63 @@ class MusicRequest:
         lyrics = limits.check_text(
             "LYRICS", self.lyrics, max_chars=limits.MAX_LYRICS_CHARS, required=False
         )
-        limits.check_range(
-            "DURATION_SECONDS",
-            self.duration_seconds,
-            low=limits.MIN_DURATION_SECONDS,
-            high=limits.MAX_DURATION_SECONDS,
-            unit="seconds",
-        )
-        limits.check_range("SEED", self.seed, low=limits.MIN_SEED, high=limits.MAX_SEED)
-        limits.check_range(
-            "GUIDANCE_SCALE",
-            self.guidance_scale,
-            low=limits.MIN_GUIDANCE_SCALE,
-            high=limits.MAX_GUIDANCE_SCALE,
-        )
-        limits.check_range(
-            "INFERENCE_STEPS",
-            self.inference_steps,
-            low=limits.MIN_INFERENCE_STEPS,
-            high=limits.MAX_INFERENCE_STEPS,
+        check_music_settings(
+            duration_seconds=self.duration_seconds,
+            seed=self.seed,
+            guidance_scale=self.guidance_scale,
+            inference_steps=self.inference_steps,
         )
         object.__setattr__(self, "prompt", prompt)
         object.__setattr__(self, "lyrics", lyrics or limits.INSTRUMENTAL_LYRICS)
         object.__setattr__(self, "duration_seconds", float(self.duration_seconds))
         object.__setattr__(self, "guidance_scale", float(self.guidance_scale))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SongRequest:
+    """A whole song request, as the neutone_song ensemble receives it.
+
+    Checked in full before any model runs, so a bad request fails at the first step.
+    """
+
+    plan: PlanRequest
+    duration_seconds: float = limits.DEFAULT_DURATION_SECONDS
+    seed: int = limits.DEFAULT_SEED
+    guidance_scale: float = limits.DEFAULT_GUIDANCE_SCALE
+    inference_steps: int = limits.DEFAULT_INFERENCE_STEPS
+
+    def __post_init__(self) -> None:
+        check_music_settings(
+            duration_seconds=self.duration_seconds,
+            seed=self.seed,
+            guidance_scale=self.guidance_scale,
+            inference_steps=self.inference_steps,
+        )
+
+
+def check_music_settings(
+    *, duration_seconds: float, seed: int, guidance_scale: float, inference_steps: int
+) -> None:
+    limits.check_range(
+        "DURATION_SECONDS",
+        duration_seconds,
+        low=limits.MIN_DURATION_SECONDS,
+        high=limits.MAX_DURATION_SECONDS,
+        unit="seconds",
+    )
+    limits.check_range("SEED", seed, low=limits.MIN_SEED, high=limits.MAX_SEED)
+    limits.check_range(
+        "GUIDANCE_SCALE",
+        guidance_scale,
+        low=limits.MIN_GUIDANCE_SCALE,
+        high=limits.MAX_GUIDANCE_SCALE,
+    )
+    limits.check_range(
+        "INFERENCE_STEPS",
+        inference_steps,
+        low=limits.MIN_INFERENCE_STEPS,
+        high=limits.MAX_INFERENCE_STEPS,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,7 +4,7 @@ import pytest
 
 from engines import limits
 from engines.limits import InvalidInputError
-from engines.schema import CoverRequest, MusicRequest, PlanRequest, SongMode
+from engines.schema import CoverRequest, MusicRequest, PlanRequest, SongMode, SongRequest
 
 
 def invalid_input(call) -> InvalidInputError:
@@ -94,3 +94,10 @@ def test_cover_request_limits() -> None:
     assert invalid_input(lambda: CoverRequest(title="t", prompt="")).input_name == "PROMPT"
     too_long = "t" * (limits.MAX_TITLE_CHARS + 1)
     assert invalid_input(lambda: CoverRequest(title=too_long, prompt="p")).input_name == "TITLE"
+
+
+def test_song_request_checks_the_plan_and_the_music_settings() -> None:
+    plan = PlanRequest(mode=SongMode.DESCRIPTION, description="calm piano")
+    assert SongRequest(plan=plan).duration_seconds == limits.DEFAULT_DURATION_SECONDS
+    error = invalid_input(lambda: SongRequest(plan=plan, inference_steps=0))
+    assert error.input_name == "INFERENCE_STEPS"

@@ -1,0 +1,86 @@
+"""Triton adapter for the music generator engine (ACE-Step); see ../../README.md."""
+
+import json
+from typing import Any
+
+import numpy as np
+import torch
+import triton_python_backend_utils as pb_utils
+
+from engines import limits, runtime, serving
+from engines.audio import AudioFormat, encode_audio
+from engines.music import MusicGenerator
+from engines.schema import MusicRequest
+
+INPUTS = ("PROMPT", "LYRICS", "DURATION_SECONDS", "SEED", "GUIDANCE_SCALE", "INFERENCE_STEPS")
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict[str, str]) -> None:
+        parameters = serving.model_parameters(json.loads(args["model_config"]))
+        runtime.limit_cpu_threads(int(parameters["cpu_threads"]))
+        device = runtime.pick_device(
+            args["model_instance_kind"], int(args["model_instance_device_id"])
+        )
+        self.generator = MusicGenerator.from_pretrained(
+            parameters["weights_dir"],
+            device=device,
+            dtype=runtime.resolve_dtype(parameters["dtype"], device),
+            decode_batch_size=int(parameters["decode_batch_size"]),
+        )
+        self.audio_format = AudioFormat(parameters["audio_format"])
+        pb_utils.Logger.log_info(
+            f"acestep: {parameters['weights_dir']} on {device}, "
+            f"{self.generator.sample_rate} Hz {self.audio_format.value}"
+        )
+
+    def execute(self, requests: list[Any]) -> list[Any]:
+        return serving.execute_batched(
+            pb_utils,
+            requests,
+            model="acestep",
+            input_names=INPUTS,
+            parse=_parse,
+            run=self._generate,
+            outputs=self._outputs,
+        )
+
+    def _generate(self, batch: list[MusicRequest]) -> list[bytes]:
+        # Encoding happens per song anyway, and in the batch so its time is counted there.
+        songs = self.generator.generate(batch)
+        rate = self.generator.sample_rate
+        return [encode_audio(song, rate, self.audio_format) for song in songs]
+
+    def _outputs(self, encoded: list[bytes]) -> list[Any]:
+        rates = np.full((len(encoded), 1), self.generator.sample_rate, dtype=np.int32)
+        return [
+            serving.text_tensor(pb_utils, "AUDIO", encoded),
+            pb_utils.Tensor("SAMPLE_RATE", rates),
+        ]
+
+    def finalize(self) -> None:
+        del self.generator
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def _parse(inputs: serving.Inputs) -> list[MusicRequest]:
+    return [
+        MusicRequest(
+            prompt=prompt,
+            lyrics=lyrics,
+            duration_seconds=duration,
+            seed=seed,
+            guidance_scale=guidance,
+            inference_steps=steps,
+        )
+        for prompt, lyrics, duration, seed, guidance, steps in zip(
+            inputs.texts("PROMPT"),
+            inputs.texts("LYRICS"),
+            inputs.values("DURATION_SECONDS", default=limits.DEFAULT_DURATION_SECONDS),
+            inputs.values("SEED", default=limits.DEFAULT_SEED),
+            inputs.values("GUIDANCE_SCALE", default=limits.DEFAULT_GUIDANCE_SCALE),
+            inputs.values("INFERENCE_STEPS", default=limits.DEFAULT_INFERENCE_STEPS),
+            strict=True,
+        )
+    ]

@@ -1,0 +1,61 @@
+"""Triton adapter for the cover artist engine (SDXL-Turbo); see ../../README.md."""
+
+import json
+from typing import Any
+
+import torch
+import triton_python_backend_utils as pb_utils
+
+from engines import limits, runtime, serving
+from engines.cover import CoverArtist
+from engines.schema import CoverRequest
+
+INPUTS = ("TITLE", "PROMPT", "SEED")
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict[str, str]) -> None:
+        parameters = serving.model_parameters(json.loads(args["model_config"]))
+        runtime.limit_cpu_threads(int(parameters["cpu_threads"]))
+        device = runtime.pick_device(
+            args["model_instance_kind"], int(args["model_instance_device_id"])
+        )
+        self.artist = CoverArtist.from_pretrained(
+            parameters["weights_dir"],
+            device=device,
+            dtype=runtime.resolve_dtype(parameters["dtype"], device),
+            inference_steps=int(parameters["inference_steps"]),
+            # Empty: the checkpoint's native resolution.
+            image_size=int(parameters["image_size"]) if parameters["image_size"] else None,
+        )
+        pb_utils.Logger.log_info(
+            f"cover: {parameters['weights_dir']} on {device}, {self.artist.image_size}px"
+        )
+
+    def execute(self, requests: list[Any]) -> list[Any]:
+        return serving.execute_batched(
+            pb_utils,
+            requests,
+            model="cover",
+            input_names=INPUTS,
+            parse=_parse,
+            run=self.artist.paint,
+            outputs=lambda pngs: [serving.text_tensor(pb_utils, "COVER_PNG", pngs)],
+        )
+
+    def finalize(self) -> None:
+        del self.artist
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def _parse(inputs: serving.Inputs) -> list[CoverRequest]:
+    return [
+        CoverRequest(title=title, prompt=prompt, seed=seed)
+        for title, prompt, seed in zip(
+            inputs.texts("TITLE"),
+            inputs.texts("PROMPT"),
+            inputs.values("SEED", default=limits.DEFAULT_SEED),
+            strict=True,
+        )
+    ]

@@ -1,0 +1,79 @@
+"""Triton adapter for the planner engine (Qwen chat model); see ../../README.md."""
+
+import json
+from typing import Any
+
+import torch
+import triton_python_backend_utils as pb_utils
+
+from engines import runtime, serving
+from engines.planner import Planner, PlannerSettings
+from engines.schema import PlanRequest, SongMode, SongPlan
+
+INPUTS = ("MODE", "DESCRIPTION", "PROMPT", "LYRICS", "INSTRUMENTAL")
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict[str, str]) -> None:
+        parameters = serving.model_parameters(json.loads(args["model_config"]))
+        runtime.limit_cpu_threads(int(parameters["cpu_threads"]))
+        device = runtime.pick_device(
+            args["model_instance_kind"], int(args["model_instance_device_id"])
+        )
+        self.planner = Planner.from_pretrained(
+            parameters["weights_dir"],
+            device=device,
+            dtype=runtime.resolve_dtype(parameters["dtype"], device),
+            settings=PlannerSettings(
+                prompt_tokens=int(parameters["prompt_tokens"]),
+                lyrics_tokens=int(parameters["lyrics_tokens"]),
+                title_tokens=int(parameters["title_tokens"]),
+            ),
+        )
+        pb_utils.Logger.log_info(f"planner: {parameters['weights_dir']} on {device}")
+
+    def execute(self, requests: list[Any]) -> list[Any]:
+        return serving.execute_batched(
+            pb_utils,
+            requests,
+            model="planner",
+            input_names=INPUTS,
+            parse=_parse,
+            run=self.planner.plan,
+            outputs=_outputs,
+        )
+
+    def finalize(self) -> None:
+        del self.planner
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def _parse(inputs: serving.Inputs) -> list[PlanRequest]:
+    return [
+        PlanRequest(
+            mode=SongMode.parse(mode),
+            description=description,
+            prompt=prompt,
+            lyrics=lyrics,
+            instrumental=bool(instrumental),
+        )
+        for mode, description, prompt, lyrics, instrumental in zip(
+            inputs.texts("MODE"),
+            inputs.texts("DESCRIPTION"),
+            inputs.texts("PROMPT"),
+            inputs.texts("LYRICS"),
+            inputs.values("INSTRUMENTAL", default=False),
+            strict=True,
+        )
+    ]
+
+
+def _outputs(plans: list[SongPlan]) -> list[Any]:
+    return [
+        serving.text_tensor(pb_utils, "PROMPT_USED", [plan.prompt for plan in plans]),
+        serving.text_tensor(pb_utils, "LYRICS_USED", [plan.lyrics for plan in plans]),
+        serving.text_tensor(pb_utils, "TITLE", [plan.title for plan in plans]),
+        # Songs get 1-3 categories; rows of one request share a width, padded with "".
+        serving.text_matrix(pb_utils, "CATEGORIES", [plan.categories for plan in plans]),
+    ]

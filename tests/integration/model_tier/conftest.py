@@ -1,0 +1,94 @@
+"""One real tritonserver for the session, started by triton/launch.py on free ports.
+
+It serves model_repository/ on CPU with the tiny random-weight models in var/models (built
+there, or reused when up to date).
+"""
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import tritonclient.grpc as grpcclient
+
+REPO = Path(__file__).resolve().parents[3]
+MODELS_DIR = REPO / "var" / "models"
+START_TIMEOUT_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class ModelTier:
+    grpc_url: str
+    http_port: int
+    metrics_port: int
+    models_dir: Path
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def model_tier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelTier]:
+    workdir = tmp_path_factory.mktemp("triton")
+    http_port, grpc_port, metrics_port = free_port(), free_port(), free_port()
+    log = workdir / "tritonserver.log"
+    with log.open("w") as output:
+        launcher = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO / "triton" / "launch.py"),
+                f"--http-port={http_port}",
+                f"--grpc-port={grpc_port}",
+                f"--metrics-port={metrics_port}",
+                f"--models-dir={MODELS_DIR}",
+                f"--workdir={workdir / 'server'}",
+            ],
+            cwd=REPO,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    tier = ModelTier(f"127.0.0.1:{grpc_port}", http_port, metrics_port, MODELS_DIR, log)
+    try:
+        _wait_until_ready(launcher, tier)
+        yield tier
+    finally:
+        launcher.send_signal(signal.SIGTERM)
+        try:
+            launcher.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            launcher.kill()
+            launcher.wait()
+
+
+def _wait_until_ready(launcher: subprocess.Popen, tier: ModelTier) -> None:
+    client = grpcclient.InferenceServerClient(tier.grpc_url)
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if launcher.poll() is not None:
+            pytest.fail(f"tritonserver exited ({launcher.returncode}):\n{_tail(tier.log)}")
+        try:
+            if client.is_server_ready():
+                return
+        except grpcclient.InferenceServerException:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"tritonserver not ready after {START_TIMEOUT_SECONDS:.0f}s:\n{_tail(tier.log)}")
+
+
+def _tail(log: Path, lines: int = 40) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture
+def client(model_tier: ModelTier) -> Iterator[grpcclient.InferenceServerClient]:
+    with grpcclient.InferenceServerClient(model_tier.grpc_url) as client:
+        yield client
