@@ -4,6 +4,7 @@ Each service runs as its own process, exactly as in production, configured only
 through NEUTONE_ environment variables; this module just supplies a development
 identity key and the embedded PostgreSQL, migrates, starts, and stops them."""
 
+import base64
 import os
 import secrets
 import signal
@@ -131,7 +132,15 @@ def development_env(settings: DatabaseSettings) -> dict[str, str]:
         "NEUTONE_IDENTITY_KEY": os.environ.get("NEUTONE_IDENTITY_KEY") or secrets.token_urlsafe(48),
         "NEUTONE_DATABASE_URL": database.database_url(settings),
         "NEUTONE_LOG_FORMAT": os.environ.get("NEUTONE_LOG_FORMAT", "console"),
+        "NEUTONE_PAYMENT_WEBHOOK_SECRET": os.environ.get("NEUTONE_PAYMENT_WEBHOOK_SECRET")
+        or development_webhook_secret(),
     }
+
+
+def development_webhook_secret() -> str:
+    """A Standard Webhooks secret for the local checkout's payment webhooks; only
+    billingsvc signs and verifies them, so a fresh one per run will do."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from runtime import database
 from runtime.identity import IdentityTokens
-from runtime.launcher import Stack, free_address
+from runtime.launcher import Stack, development_webhook_secret, free_address
 from tests.integration.helpers import Metadata, SignedUpUser, service_identity, sign_up
 
 
@@ -66,6 +66,8 @@ def stack(
         "NEUTONE_USERSVC_ADDRESS": free_address(),
         "NEUTONE_BILLINGSVC_ADDRESS": free_address(),
         "NEUTONE_SONGSVC_ADDRESS": free_address(),
+        "NEUTONE_PAYMENT_WEBHOOK_SECRET": development_webhook_secret(),
+        "NEUTONE_LOCAL_CHECKOUT_ADDRESS": free_address(),
         # Cheaper argon2 keeps the suite fast; the algorithm and code path are the same.
         "NEUTONE_PASSWORD_TIME_COST": "1",
         "NEUTONE_PASSWORD_MEMORY_KIB": "8192",

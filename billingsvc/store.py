@@ -1,0 +1,225 @@
+"""billingsvc's data access: every SQL statement the service runs.
+
+Functions that append to the ledger expect the caller to hold the account's lock
+(`lock_account`) for the rest of its transaction, so that `balance_after` of each
+entry extends the entry before it."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from billingsvc.tables import (
+    EntryKind,
+    ReservationState,
+    accounts,
+    entries,
+    payment_events,
+    reservations,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: int
+    account_id: UUID
+    kind: EntryKind
+    amount: int
+    balance_after: int
+    description: str
+    song_id: UUID | None
+    create_time: datetime
+
+    @classmethod
+    def from_row(cls, row: sa.Row) -> "Entry":
+        return cls(
+            id=row.id,
+            account_id=row.account_id,
+            kind=EntryKind(row.kind),
+            amount=row.amount,
+            balance_after=row.balance_after,
+            description=row.description,
+            song_id=row.song_id,
+            create_time=row.create_time,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    song_id: UUID
+    account_id: UUID
+    credits: int
+    state: ReservationState
+    reason: str
+
+    @classmethod
+    def from_row(cls, row: sa.Row) -> "Reservation":
+        return cls(
+            song_id=row.song_id,
+            account_id=row.account_id,
+            credits=row.credits,
+            state=ReservationState(row.state),
+            reason=row.reason,
+        )
+
+
+def _latest_balance(account_id: Any) -> sa.ScalarSelect:
+    return (
+        sa.select(entries.c.balance_after)
+        .where(entries.c.account_id == account_id)
+        .order_by(entries.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+async def balance(db: AsyncConnection, account_id: UUID) -> int | None:
+    """The account's balance, or None when the account does not exist yet."""
+    row = (
+        await db.execute(
+            sa.select(sa.func.coalesce(_latest_balance(accounts.c.account_id), 0)).where(
+                accounts.c.account_id == account_id
+            )
+        )
+    ).first()
+    return row[0] if row else None
+
+
+async def insert_account(db: AsyncConnection, account_id: UUID) -> bool:
+    """Creates the account; False when it already existed. A concurrent creator
+    waits here until the first one commits, then finds the account."""
+    row = (
+        await db.execute(
+            insert(accounts)
+            .values(account_id=account_id)
+            .on_conflict_do_nothing(index_elements=[accounts.c.account_id])
+            .returning(accounts.c.account_id)
+        )
+    ).first()
+    return row is not None
+
+
+async def lock_account(db: AsyncConnection, account_id: UUID) -> int:
+    """Locks the (existing) account until the transaction ends; its balance then."""
+    await db.execute(
+        sa.select(accounts.c.account_id)
+        .where(accounts.c.account_id == account_id)
+        .with_for_update()
+    )
+    return (
+        await db.execute(sa.select(sa.func.coalesce(_latest_balance(account_id), 0)))
+    ).scalar_one()
+
+
+async def append_entry(
+    db: AsyncConnection,
+    *,
+    account_id: UUID,
+    kind: EntryKind,
+    amount: int,
+    balance_after: int,
+    idempotency_key: str,
+    description: str,
+    song_id: UUID | None = None,
+) -> Entry | None:
+    """The new entry, or None when an entry with this key exists (nothing is written)."""
+    row = (
+        await db.execute(
+            insert(entries)
+            .values(
+                account_id=account_id,
+                kind=kind.value,
+                amount=amount,
+                balance_after=balance_after,
+                idempotency_key=idempotency_key,
+                description=description,
+                song_id=song_id,
+            )
+            .on_conflict_do_nothing(index_elements=[entries.c.idempotency_key])
+            .returning(entries)
+        )
+    ).first()
+    return Entry.from_row(row) if row else None
+
+
+async def list_entries(
+    db: AsyncConnection,
+    account_id: UUID,
+    *,
+    before_id: int | None,
+    limit: int,
+    kinds: tuple[EntryKind, ...] = tuple(EntryKind),
+) -> list[Entry]:
+    """The account's entries, newest first, older than `before_id` when given."""
+    query = (
+        sa.select(entries)
+        .where(entries.c.account_id == account_id, entries.c.kind.in_([k.value for k in kinds]))
+        .order_by(entries.c.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(entries.c.id < before_id)
+    return [Entry.from_row(row) for row in await db.execute(query)]
+
+
+async def get_reservation(
+    db: AsyncConnection, song_id: UUID, *, for_update: bool = False
+) -> Reservation | None:
+    query = sa.select(reservations).where(reservations.c.song_id == song_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await db.execute(query)).first()
+    return Reservation.from_row(row) if row else None
+
+
+async def insert_reservation(
+    db: AsyncConnection, *, song_id: UUID, account_id: UUID, credits: int
+) -> Reservation | None:
+    """The new reservation, or None when the song already has one."""
+    row = (
+        await db.execute(
+            insert(reservations)
+            .values(
+                song_id=song_id,
+                account_id=account_id,
+                credits=credits,
+                state=ReservationState.RESERVED.value,
+            )
+            .on_conflict_do_nothing(index_elements=[reservations.c.song_id])
+            .returning(reservations)
+        )
+    ).first()
+    return Reservation.from_row(row) if row else None
+
+
+async def settle_reservation(
+    db: AsyncConnection, song_id: UUID, *, state: ReservationState, reason: str = ""
+) -> Reservation:
+    row = (
+        await db.execute(
+            sa.update(reservations)
+            .where(reservations.c.song_id == song_id)
+            .values(state=state.value, reason=reason, update_time=sa.func.now())
+            .returning(reservations)
+        )
+    ).one()
+    return Reservation.from_row(row)
+
+
+async def record_payment_event(
+    db: AsyncConnection, *, event_id: str, event_type: str, payload: dict[str, Any]
+) -> bool:
+    """Records a verified webhook; False when this event id was recorded before."""
+    row = (
+        await db.execute(
+            insert(payment_events)
+            .values(event_id=event_id, type=event_type, payload=payload)
+            .on_conflict_do_nothing(index_elements=[payment_events.c.event_id])
+            .returning(payment_events.c.event_id)
+        )
+    ).first()
+    return row is not None
