@@ -4,12 +4,9 @@ provider it also serves the local checkout pages (see local_pages.py)."""
 import asyncio
 import contextlib
 
-from polar.v2026_10 import PolarAsync
-
 from billingsvc.ledger import Ledger
 from billingsvc.local_pages import checkout_app, serve_pages
 from billingsvc.local_provider import LocalProvider
-from billingsvc.polar_provider import PolarProvider
 from billingsvc.provider import PaymentProvider
 from billingsvc.service import BillingService
 from billingsvc.settings import BillingServiceSettings, ProviderKind
@@ -26,6 +23,11 @@ async def open_provider(
 ) -> PaymentProvider:
     """The configured payment provider; what it holds open is closed with `resources`."""
     if settings.payment_provider is ProviderKind.POLAR:
+        # polar-sdk takes a second to import: only a Polar-configured process pays for it.
+        from polar.v2026_10 import PolarAsync
+
+        from billingsvc.polar_provider import PolarProvider
+
         if settings.polar_access_token is None:
             raise SystemExit("NEUTONE_POLAR_ACCESS_TOKEN is required for the polar provider")
         polar = PolarAsync(

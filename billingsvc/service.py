@@ -154,10 +154,10 @@ class BillingService(billing_service_pb2_grpc.BillingServiceServicer):
         product_id = check.text("product_id", request.product_id, max_length=MAX_PRODUCT_ID_LENGTH)
         product = self._settings.product(product_id)
         if product is None:
-            names = ", ".join(product.id for product in self._settings.products)
-            # Kept only when the field has no violation yet ("is required" stays).
+            # An empty id keeps its "is required"; any other is told the choices.
+            names = ", ".join(known.id for known in self._settings.products)
             check.add("product_id", f"must be one of {names}")
-            check.raise_if_any()
+            check.raise_if_any()  # raises, with any success_url violation too
         check.raise_if_any()
 
         await self._ledger.open_account(account_id)
