@@ -22,6 +22,8 @@ from runtime.settings import DatabaseSettings, load_settings
 # The services whose schemas this database holds, in migration order.
 MIGRATIONS = {
     "usersvc": "usersvc:migrations",
+    "billingsvc": "billingsvc:migrations",
+    "songsvc": "songsvc:migrations",
 }
 
 _embedded_servers: dict[Path, pgserver.PostgresServer] = {}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 import grpc
+import tritonclient.grpc as triton
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from runtime import database
@@ -28,21 +29,30 @@ from runtime.settings import DatabaseSettings, load_settings
 @dataclass(frozen=True, slots=True)
 class Service:
     name: str
-    module: str
-    # The settings field that holds where it serves gRPC; None for a process
-    # without a server (the generation worker).
-    address_setting: str | None
+    # The command, after `python`, that runs it.
+    command: tuple[str, ...]
+    # The settings field that holds where it serves gRPC health; None for a
+    # process without a gRPC server (the generation worker, Triton).
+    address_setting: str | None = None
 
 
 SERVICES = {
     service.name: service
     for service in (
-        Service("usersvc", "usersvc.server", "usersvc_address"),
+        Service("triton", ("triton/launch.py",)),
+        Service("usersvc", ("-m", "usersvc.server"), "usersvc_address"),
+        Service("billingsvc", ("-m", "billingsvc.server"), "billingsvc_address"),
+        Service("songsvc", ("-m", "songsvc.server"), "songsvc_address"),
+        Service("songsvc-worker", ("-m", "songsvc.worker")),
     )
 }
 DEFAULT_ADDRESSES = {
     "usersvc_address": "127.0.0.1:50051",
+    "songsvc_address": "127.0.0.1:50052",
+    "billingsvc_address": "127.0.0.1:50053",
 }
+DEFAULT_TRITON_URL = "127.0.0.1:8001"
+TRITON_START_SECONDS = 300.0
 
 
 def free_address() -> str:
@@ -52,12 +62,16 @@ def free_address() -> str:
         return f"127.0.0.1:{probe.getsockname()[1]}"
 
 
-def wait_until_serving(address: str, *, timeout: float = 30.0) -> None:
+def wait_until_serving(
+    address: str, *, process: subprocess.Popen[bytes], timeout: float = 30.0
+) -> None:
     """Blocks until the gRPC health service at `address` reports SERVING."""
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(address) as channel:
         health = health_pb2_grpc.HealthStub(channel)
         while True:
+            if process.poll() is not None:
+                raise TimeoutError(f"the server for {address} exited with {process.returncode}")
             try:
                 reply = health.Check(
                     health_pb2.HealthCheckRequest(), timeout=1, wait_for_ready=True
@@ -69,6 +83,25 @@ def wait_until_serving(address: str, *, timeout: float = 30.0) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{address} did not become healthy in {timeout:.0f}s")
             time.sleep(0.1)
+
+
+def wait_until_triton_ready(
+    url: str, *, process: subprocess.Popen[bytes], timeout: float = TRITON_START_SECONDS
+) -> None:
+    """Blocks until Triton at `url` is ready (its models loaded and warmed up)."""
+    deadline = time.monotonic() + timeout
+    with triton.InferenceServerClient(url) as client:
+        while True:
+            if process.poll() is not None:
+                raise TimeoutError(f"triton exited with status {process.returncode}")
+            try:
+                if client.is_server_ready():
+                    return
+            except triton.InferenceServerException:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"triton at {url} was not ready in {timeout:.0f}s")
+            time.sleep(0.5)
 
 
 class Stack:
@@ -85,13 +118,30 @@ class Stack:
             raise ValueError(f"{service} serves no gRPC")
         return self.env.get(f"NEUTONE_{setting.upper()}", DEFAULT_ADDRESSES[setting])
 
+    @property
+    def triton_url(self) -> str:
+        return self.env.get("NEUTONE_TRITON_URL", DEFAULT_TRITON_URL)
+
+    def _triton_ports(self) -> list[str]:
+        """Triton's gRPC port from NEUTONE_TRITON_URL; HTTP and metrics beside it, as
+        in Triton's defaults (8000, 8001, 8002)."""
+        grpc_port = int(self.triton_url.rpartition(":")[2])
+        return [
+            f"--grpc-port={grpc_port}",
+            f"--http-port={self.env.get('NEUTONE_TRITON_HTTP_PORT', grpc_port - 1)}",
+            f"--metrics-port={self.env.get('NEUTONE_TRITON_METRICS_PORT', grpc_port + 1)}",
+        ]
+
     def start(self, service: str, *, extra_env: Mapping[str, str] | None = None) -> None:
         output: IO[bytes] | None = None
         if self._log_dir is not None:
             self._log_dir.mkdir(parents=True, exist_ok=True)
             output = open(self._log_dir / f"{service}.log", "ab")  # noqa: SIM115 - lives with the process
+        command = [sys.executable, *SERVICES[service].command]
+        if service == "triton":
+            command += self._triton_ports()
         self.processes[service] = subprocess.Popen(
-            [sys.executable, "-m", SERVICES[service].module],
+            command,
             env={**self.env, **(extra_env or {})},
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
@@ -99,10 +149,11 @@ class Stack:
             # the services in order.
             start_new_session=True,
         )
-        if SERVICES[service].address_setting is None:
-            return
         try:
-            wait_until_serving(self.address(service))
+            if service == "triton":
+                wait_until_triton_ready(self.triton_url, process=self.processes[service])
+            elif SERVICES[service].address_setting is not None:
+                wait_until_serving(self.address(service), process=self.processes[service])
         except TimeoutError:
             self.stop(service)
             raise
@@ -125,11 +176,25 @@ class Stack:
             self.stop(service)
 
 
+def development_identity_key(data_dir: Path, *, create: bool = True) -> str:
+    """The identity key of one-machine runs, kept in the data directory so that
+    internal tools (the CLI) can use it too; made on first use."""
+    path = data_dir / "identity-key"
+    if not path.exists():
+        if not create:
+            return ""
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
 def development_env(settings: DatabaseSettings) -> dict[str, str]:
-    """What a one-machine run needs beyond the defaults: a fresh identity key and
-    one database URL shared by all services (the embedded server's, unless set)."""
+    """What a one-machine run needs beyond the defaults: an identity key and one
+    database URL shared by all services (the embedded server's, unless set)."""
     return {
-        "NEUTONE_IDENTITY_KEY": os.environ.get("NEUTONE_IDENTITY_KEY") or secrets.token_urlsafe(48),
+        "NEUTONE_IDENTITY_KEY": os.environ.get("NEUTONE_IDENTITY_KEY")
+        or development_identity_key(settings.data_dir),
         "NEUTONE_DATABASE_URL": database.database_url(settings),
         "NEUTONE_LOG_FORMAT": os.environ.get("NEUTONE_LOG_FORMAT", "console"),
         "NEUTONE_PAYMENT_WEBHOOK_SECRET": os.environ.get("NEUTONE_PAYMENT_WEBHOOK_SECRET")
@@ -154,7 +219,9 @@ def main() -> None:
     try:
         for service in SERVICES:
             stack.start(service)
-            if SERVICES[service].address_setting is not None:
+            if service == "triton":
+                print(f"neutone: triton serving gRPC on {stack.triton_url}", flush=True)
+            elif SERVICES[service].address_setting is not None:
                 print(f"neutone: {service} serving gRPC on {stack.address(service)}", flush=True)
         print("neutone: running; Ctrl-C stops everything", flush=True)
         while not stopping.wait(0.5):

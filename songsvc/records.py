@@ -64,6 +64,7 @@ class Song:
     owner_id: UUID
     owner_display_name: str
     title: str
+    title_from_owner: bool
     status: Status
     stage: Stage
     progress: float

@@ -71,7 +71,10 @@ class Worker:
                 while not stop.is_set():
                     changed.clear()
                     await self._claim_more()
-                    waiters = [asyncio.create_task(changed.wait()), asyncio.create_task(stop.wait())]
+                    waiters = [
+                        asyncio.create_task(changed.wait()),
+                        asyncio.create_task(stop.wait()),
+                    ]
                     waiters += [task for _, task in self._running.values()]
                     await asyncio.wait(
                         waiters,
@@ -100,7 +103,9 @@ class Worker:
         for claim in claims:
             task = asyncio.create_task(self._process(claim))
             self._running[claim.song_id] = (claim, task)
-            task.add_done_callback(lambda _, song_id=claim.song_id: self._running.pop(song_id, None))
+            task.add_done_callback(
+                lambda _, song_id=claim.song_id: self._running.pop(song_id, None)
+            )
 
     async def _renew_leases(self) -> None:
         while True:

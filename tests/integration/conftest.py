@@ -66,6 +66,9 @@ def stack(
         "NEUTONE_USERSVC_ADDRESS": free_address(),
         "NEUTONE_BILLINGSVC_ADDRESS": free_address(),
         "NEUTONE_SONGSVC_ADDRESS": free_address(),
+        "NEUTONE_TRITON_URL": free_address(),
+        "NEUTONE_TRITON_HTTP_PORT": free_address().rpartition(":")[2],
+        "NEUTONE_TRITON_METRICS_PORT": free_address().rpartition(":")[2],
         "NEUTONE_PAYMENT_WEBHOOK_SECRET": development_webhook_secret(),
         "NEUTONE_LOCAL_CHECKOUT_ADDRESS": free_address(),
         # Cheaper argon2 keeps the suite fast; the algorithm and code path are the same.
@@ -77,6 +80,13 @@ def stack(
         yield running
     finally:
         running.stop_all()
+
+
+@pytest.fixture(scope="session")
+def triton_url(stack: Stack) -> str:
+    """A real tritonserver serving model_repository/ with the tiny models."""
+    stack.ensure_started("triton")
+    return stack.triton_url
 
 
 @pytest.fixture(scope="session")

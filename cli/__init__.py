@@ -1,0 +1,1 @@
+"""The command-line client for internal users: `neutone --help`."""
