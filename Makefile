@@ -54,6 +54,7 @@ lint: setup check-proto
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/buf lint
 	$(VENV)/bin/buf format --diff --exit-code
+	$(VENV)/bin/hadolint --failure-threshold warning Dockerfile $(wildcard triton/Dockerfile)
 
 # Regenerates Python and TypeScript code from protos/.
 proto: setup

@@ -1,0 +1,384 @@
+{{/*
+Shared pieces of every component's templates. Components pass a context made with
+  (dict "root" $ "component" "usersvc" "values" .Values.usersvc)
+so that one helper serves them all.
+*/}}
+
+{{- define "neutone.name" -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The release's name prefix: "<release>-neutone", or the release name when it already says neutone. */}}
+{{- define "neutone.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A component's object name: "<fullname>-<component>". */}}
+{{- define "neutone.componentName" -}}
+{{- printf "%s-%s" (include "neutone.fullname" .root) .component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "neutone.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "neutone.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "neutone.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+{{ include "neutone.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: neutone
+{{- end -}}
+
+{{/* Labels every pod of the release carries; the default-deny NetworkPolicy selects them. */}}
+{{- define "neutone.releaseSelector" -}}
+app.kubernetes.io/name: {{ include "neutone.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* "<registry>/<repository>:<tag>"; the tag defaults to the chart's appVersion. */}}
+{{- define "neutone.image" -}}
+{{- $image := .values.image -}}
+{{- $registry := $image.registry | default .root.Values.image.registry -}}
+{{- $tag := $image.tag | default .root.Values.image.tag | default .root.Chart.AppVersion -}}
+{{- if $registry -}}
+{{- printf "%s/%s:%s" $registry $image.repository $tag -}}
+{{- else -}}
+{{- printf "%s:%s" $image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "neutone.serviceAccountName" -}}
+{{- include "neutone.componentName" . -}}
+{{- end -}}
+
+{{/* A ServiceAccount per component: none shares an identity (IRSA / workload identity
+annotations go on the component's serviceAccount.annotations). */}}
+{{- define "neutone.serviceAccount" -}}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ include "neutone.serviceAccountName" . }}
+  labels:
+    {{- include "neutone.labels" . | nindent 4 }}
+  {{- with .values.serviceAccount.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+automountServiceAccountToken: false
+{{- end -}}
+
+{{- define "neutone.podSecurityContext" -}}
+{{- $context := mergeOverwrite (deepCopy .root.Values.podSecurityContext) (.values.podSecurityContext | default dict) -}}
+{{- toYaml $context -}}
+{{- end -}}
+
+{{- define "neutone.containerSecurityContext" -}}
+{{- toYaml .root.Values.containerSecurityContext -}}
+{{- end -}}
+
+{{/* Pod-level settings shared by every workload. */}}
+{{- define "neutone.podSpecCommon" -}}
+serviceAccountName: {{ include "neutone.serviceAccountName" . }}
+automountServiceAccountToken: false
+enableServiceLinks: false
+securityContext:
+  {{- include "neutone.podSecurityContext" . | nindent 2 }}
+{{- with .root.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if .values.topologySpread }}
+topologySpreadConstraints:
+  - maxSkew: 1
+    topologyKey: topology.kubernetes.io/zone
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "neutone.selectorLabels" . | nindent 8 }}
+  - maxSkew: 1
+    topologyKey: kubernetes.io/hostname
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "neutone.selectorLabels" . | nindent 8 }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod template metadata: labels, scrape hints, and a checksum that rolls pods on config changes. */}}
+{{- define "neutone.podMetadata" -}}
+labels:
+  {{- include "neutone.labels" . | nindent 2 }}
+annotations:
+  {{- if .metricsPort }}
+  prometheus.io/scrape: "true"
+  prometheus.io/port: {{ .metricsPort | quote }}
+  prometheus.io/path: /metrics
+  {{- end }}
+  {{- with .checksum }}
+  checksum/config: {{ . }}
+  {{- end }}
+  {{- with .values.podAnnotations }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end -}}
+
+{{/* /tmp is the only writable path (root filesystems are read-only). */}}
+{{- define "neutone.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .values.tmpSizeLimit | default "256Mi" }}
+{{- end -}}
+
+{{- define "neutone.tmpVolumeMount" -}}
+- name: tmp
+  mountPath: /tmp
+{{- end -}}
+
+{{- define "neutone.secretEnv" -}}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secret }}
+      key: {{ .key }}
+{{- end -}}
+
+{{/* Settings every Python service reads (runtime/settings.py). */}}
+{{- define "neutone.serviceEnv" -}}
+{{- $root := .root -}}
+- name: NEUTONE_ENVIRONMENT
+  value: production
+- name: NEUTONE_LOG_LEVEL
+  value: {{ $root.Values.logLevel | quote }}
+- name: NEUTONE_LOG_FORMAT
+  value: json
+- name: NEUTONE_METRICS_PORT
+  value: {{ $root.Values.metrics.port | quote }}
+- name: NEUTONE_DATA_DIR
+  value: /tmp/neutone
+{{- if .listenPort }}
+- name: NEUTONE_LISTEN_ADDRESS
+  value: {{ printf "0.0.0.0:%v" .listenPort | quote }}
+{{- end }}
+- name: NEUTONE_USERSVC_ADDRESS
+  value: {{ printf "%s:%v" (include "neutone.componentName" (dict "root" $root "component" "usersvc")) $root.Values.usersvc.port | quote }}
+- name: NEUTONE_BILLINGSVC_ADDRESS
+  value: {{ printf "%s:%v" (include "neutone.componentName" (dict "root" $root "component" "billingsvc")) $root.Values.billingsvc.port | quote }}
+- name: NEUTONE_SONGSVC_ADDRESS
+  value: {{ printf "%s:%v" (include "neutone.componentName" (dict "root" $root "component" "songsvc")) $root.Values.songsvc.port | quote }}
+{{- if .values.shutdownGraceSeconds }}
+- name: NEUTONE_SHUTDOWN_GRACE_SECONDS
+  value: {{ .values.shutdownGraceSeconds | quote }}
+{{- end }}
+{{ include "neutone.secretEnv" (dict "name" "NEUTONE_IDENTITY_KEY" "secret" $root.Values.secrets.identityKey.name "key" $root.Values.secrets.identityKey.key) }}
+{{- end -}}
+
+{{- define "neutone.databaseEnv" -}}
+{{ include "neutone.secretEnv" (dict "name" "NEUTONE_DATABASE_URL" "secret" .Values.secrets.database.name "key" .Values.secrets.database.key) }}
+{{- end -}}
+
+{{/* The S3 object store of songsvc and its worker (runtime/objectstore.py). Without an
+objectStore Secret, credentials come from the pod's identity (IRSA, workload identity). */}}
+{{- define "neutone.objectStoreEnv" -}}
+{{- $store := .Values.objectStore -}}
+- name: NEUTONE_OBJECT_STORE__KIND
+  value: s3
+- name: NEUTONE_OBJECT_STORE__S3_BUCKET
+  value: {{ $store.bucket | quote }}
+- name: NEUTONE_OBJECT_STORE__S3_REGION
+  value: {{ $store.region | quote }}
+{{- with $store.endpointUrl }}
+- name: NEUTONE_OBJECT_STORE__S3_ENDPOINT_URL
+  value: {{ . | quote }}
+{{- end }}
+- name: NEUTONE_OBJECT_STORE__URL_TTL_SECONDS
+  value: {{ $store.urlTtlSeconds | quote }}
+{{- with .Values.secrets.objectStore.name }}
+{{ include "neutone.secretEnv" (dict "name" "AWS_ACCESS_KEY_ID" "secret" . "key" $.Values.secrets.objectStore.accessKeyIdKey) }}
+{{ include "neutone.secretEnv" (dict "name" "AWS_SECRET_ACCESS_KEY" "secret" . "key" $.Values.secrets.objectStore.secretAccessKeyKey) }}
+{{- end }}
+{{- end -}}
+
+{{/* Extra settings from values: <component>.env (a map of NAME: value). */}}
+{{- define "neutone.extraEnv" -}}
+{{- range $name, $value := .values.env }}
+- name: {{ $name }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Native gRPC probes against the standard health service (runtime/server.py). */}}
+{{- define "neutone.grpcProbes" -}}
+startupProbe:
+  grpc:
+    port: {{ .values.port }}
+  periodSeconds: 2
+  failureThreshold: 30
+readinessProbe:
+  grpc:
+    port: {{ .values.port }}
+  periodSeconds: 5
+  failureThreshold: 2
+livenessProbe:
+  grpc:
+    port: {{ .values.port }}
+  periodSeconds: 10
+  timeoutSeconds: 3
+  failureThreshold: 3
+{{- end -}}
+
+{{/* Gives a pod's graceful shutdown (NEUTONE_SHUTDOWN_GRACE_SECONDS) room before SIGKILL. */}}
+{{- define "neutone.terminationGracePeriod" -}}
+{{- add (int (.values.shutdownGraceSeconds | default 10)) 15 -}}
+{{- end -}}
+
+{{- define "neutone.hpa" -}}
+{{- if .values.autoscaling.enabled }}
+{{- if gt (int .values.autoscaling.minReplicas) (int .values.autoscaling.maxReplicas) }}
+{{- fail (printf "%s.autoscaling: minReplicas (%v) is above maxReplicas (%v)" .component .values.autoscaling.minReplicas .values.autoscaling.maxReplicas) }}
+{{- end }}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ include "neutone.componentName" . }}
+  labels:
+    {{- include "neutone.labels" . | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ include "neutone.componentName" . }}
+  minReplicas: {{ .values.autoscaling.minReplicas }}
+  maxReplicas: {{ .values.autoscaling.maxReplicas }}
+  metrics:
+    {{- if .values.autoscaling.metrics }}
+    {{- toYaml .values.autoscaling.metrics | nindent 4 }}
+    {{- else }}
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ .values.autoscaling.targetCPUUtilizationPercentage }}
+    {{- end }}
+  {{- with .values.autoscaling.behavior }}
+  behavior:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "neutone.pdb" -}}
+{{- if .values.podDisruptionBudget.enabled }}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "neutone.componentName" . }}
+  labels:
+    {{- include "neutone.labels" . | nindent 4 }}
+spec:
+  maxUnavailable: {{ .values.podDisruptionBudget.maxUnavailable }}
+  selector:
+    matchLabels:
+      {{- include "neutone.selectorLabels" . | nindent 6 }}
+{{- end }}
+{{- end -}}
+
+{{/* The replica count, unless an HPA owns it. */}}
+{{- define "neutone.replicas" -}}
+{{- if not .values.autoscaling.enabled }}
+replicas: {{ .values.replicas }}
+{{- end }}
+{{- end -}}
+
+{{/*
+A component's NetworkPolicy. Everything else is denied by the release's default-deny policy.
+  ingressFrom: list of (dict "peers" [...] "ports" [...]) rules
+  egressTo:    list of (dict "peers" [...] "ports" [...]) rules
+Peers are NetworkPolicyPeer objects; ports are NetworkPolicyPort objects. DNS egress and
+metrics ingress (networkPolicy.metricsFrom) are added here for every component.
+*/}}
+{{- define "neutone.networkPolicy" -}}
+{{- if .root.Values.networkPolicy.enabled }}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ include "neutone.componentName" . }}
+  labels:
+    {{- include "neutone.labels" . | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "neutone.selectorLabels" . | nindent 6 }}
+  policyTypes: [Ingress, Egress]
+  ingress:
+    {{- range .ingressFrom }}
+    {{- /* No peers: from anywhere (only the public edge is configured so). */}}
+    - ports:
+        {{- toYaml .ports | nindent 8 }}
+      {{- with .peers }}
+      from:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+    {{- end }}
+    {{- if and .metricsPort .root.Values.networkPolicy.metricsFrom }}
+    - from:
+        {{- toYaml .root.Values.networkPolicy.metricsFrom | nindent 8 }}
+      ports:
+        - protocol: TCP
+          port: {{ .metricsPort }}
+    {{- end }}
+  egress:
+    - to:
+        {{- toYaml .root.Values.networkPolicy.dns.to | nindent 8 }}
+      ports:
+        - protocol: UDP
+          port: 53
+        - protocol: TCP
+          port: 53
+    {{- range .egressTo }}
+    - to:
+        {{- toYaml .peers | nindent 8 }}
+      ports:
+        {{- toYaml .ports | nindent 8 }}
+    {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* A NetworkPolicy peer: the pods of another component of this release. */}}
+{{- define "neutone.peer" -}}
+podSelector:
+  matchLabels:
+    {{- include "neutone.selectorLabels" . | nindent 4 }}
+{{- end -}}
+
+{{/* NetworkPolicyPort objects for a list of TCP port numbers. */}}
+{{- define "neutone.tcpPorts" -}}
+{{- range . }}
+- protocol: TCP
+  port: {{ . }}
+{{- end }}
+{{- end -}}
