@@ -1,0 +1,138 @@
+"""values.schema.json rejects bad values before anything reaches a cluster; Helm applies it
+on every render, install and upgrade."""
+
+from typing import Any
+
+import helm_python as helm
+import pytest
+
+from tests.helm.conftest import CHART_DIR, deep_merge, production_values, render
+
+# (values on top of the production file, what the error must name)
+BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
+    "latest tag": ({"image": {"tag": "latest"}}, "/image/tag"),
+    "latest tag of one component": (
+        {"songsvc": {"image": {"tag": "latest"}}},
+        "/songsvc/image/tag",
+    ),
+    "misspelt top-level key": ({"publicURL": "https://neutone.app"}, "publicURL"),
+    "misspelt component key": ({"usersvc": {"replica": 3}}, "replica"),
+    "zero replicas": ({"gateway": {"replicas": 0}}, "/gateway/replicas"),
+    "privileged metrics port": ({"metrics": {"port": 80}}, "/metrics/port"),
+    "plain http public url": ({"publicUrl": "http://neutone.app"}, "/publicUrl"),
+    "public url with a trailing slash": ({"publicUrl": "https://neutone.app/"}, "/publicUrl"),
+    "product without its Polar id": (
+        {
+            "billing": {
+                "products": [
+                    {"id": "credits-5", "displayName": "5", "credits": 5, "priceMinorUnits": 250}
+                ]
+            }
+        },
+        "polarProductId",
+    ),
+    "no products": ({"billing": {"products": []}}, "/billing/products"),
+    "local payment provider": ({"billing": {"polarServer": "local"}}, "/billing/polarServer"),
+    "writable root filesystem": (
+        {"containerSecurityContext": {"readOnlyRootFilesystem": False}},
+        "/containerSecurityContext/readOnlyRootFilesystem",
+    ),
+    "root allowed": (
+        {"podSecurityContext": {"runAsNonRoot": False}},
+        "/podSecurityContext/runAsNonRoot",
+    ),
+    "capabilities kept": (
+        {"containerSecurityContext": {"capabilities": {"drop": ["NET_RAW"]}}},
+        "/containerSecurityContext/capabilities/drop",
+    ),
+    "database reachable from anywhere": (
+        {"networkPolicy": {"database": {"to": []}}},
+        "/networkPolicy/database/to",
+    ),
+    "init weights without a command": (
+        {"triton": {"weights": {"source": "init", "init": {"image": "amazon/aws-cli:2.31.0"}}}},
+        "/triton/weights/init/command",
+    ),
+    "init weights from a latest image": (
+        {
+            "triton": {
+                "weights": {
+                    "source": "init",
+                    "init": {"image": "amazon/aws-cli:latest", "command": ["true"]},
+                }
+            }
+        },
+        "/triton/weights/init/image",
+    ),
+    "unknown weights source": ({"triton": {"weights": {"source": "s3"}}}, "/triton/weights/source"),
+    "worker autoscaled on CPU": (
+        {"songsvcWorker": {"autoscaling": {"enabled": True, "metrics": []}}},
+        "/songsvcWorker/autoscaling/metrics",
+    ),
+    "no GPU for Triton": ({"triton": {"gpus": 0}}, "/triton/gpus"),
+    "timeout Envoy cannot parse": (
+        {"edge": {"timeouts": {"request": "1m"}}},
+        "/edge/timeouts/request",
+    ),
+    "no memory limit": (
+        {"usersvc": {"resources": {"limits": {"cpu": "1", "memory": None}}}},
+        "/usersvc/resources/limits",
+    ),
+    "bad bucket name": ({"objectStore": {"bucket": "Neutone_Media"}}, "/objectStore/bucket"),
+    "bad secret name": (
+        {"secrets": {"database": {"name": "Neutone DB"}}},
+        "/secrets/database/name",
+    ),
+    "extra env with a bad name": ({"songsvc": {"env": {"neutone-x": "1"}}}, "neutone-x"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_VALUES))
+def test_schema_rejects_bad_values(case: str) -> None:
+    override, where = BAD_VALUES[case]
+    values = deep_merge(production_values(), override)
+    with helm.Chart.load(CHART_DIR) as chart:
+        with pytest.raises(helm.HelmValuesError) as error:
+            chart.validate_schema(values)
+        assert where in str(error.value)
+        # Rendering (what install and upgrade do) refuses them too.
+        with pytest.raises(helm.HelmValuesError):
+            chart.render(values=values, name="neutone", namespace="neutone")
+
+
+@pytest.mark.parametrize("values", [{}, production_values()], ids=["default", "production"])
+def test_schema_accepts_the_shipped_values(values: dict[str, Any]) -> None:
+    with helm.Chart.load(CHART_DIR) as chart:
+        chart.validate_schema(values)
+
+
+def test_min_replicas_above_max_fails_the_render() -> None:
+    values = deep_merge(
+        production_values(), {"usersvc": {"autoscaling": {"minReplicas": 9, "maxReplicas": 3}}}
+    )
+    with pytest.raises(helm.HelmRenderError, match="minReplicas"):
+        render(values)
+
+
+def test_every_schema_object_with_properties_is_closed() -> None:
+    """A misspelt key must fail, not be ignored: every object the schema describes key by key
+    allows no other keys."""
+    with helm.Chart.load(CHART_DIR) as chart:
+        schema = chart.schema
+    assert schema is not None
+    open_objects = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            if "properties" in node and node.get("additionalProperties") is not False:
+                open_objects.append(path)
+            for key, child in node.items():
+                # Conditions constrain objects described elsewhere; they describe none.
+                if key not in ("if", "then", "else", "not"):
+                    walk(child, f"{path}/{key}")
+        elif isinstance(node, list):
+            for index, child in enumerate(node):
+                walk(child, f"{path}/{index}")
+
+    walk(schema, "")
+    assert open_objects == []
