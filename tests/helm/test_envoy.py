@@ -49,21 +49,33 @@ def edge_config(rendered: Rendered) -> str:
     return rendered.get("ConfigMap", "neutone-edge")["data"]["envoy.yaml"]
 
 
-def validate(config: str, certificate: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def validate(
+    config: str, certificate: Path, tmp_path: Path, args: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`envoy --mode validate` on the config, with the pod's own arguments when given."""
     path = tmp_path / "envoy.yaml"
     path.write_text(config.replace(TLS_DIR, f"{certificate}/"))
+    args = list(args or ["--config-path", "/etc/envoy/envoy.yaml"])
+    args[args.index("--config-path") + 1] = str(path)
     return subprocess.run(
-        [str(ENVOY), "--mode", "validate", "--config-path", str(path), "--log-level", "warn"],
+        [str(ENVOY), "--mode", "validate", *args, "--log-level", "warn"],
         capture_output=True,
         text=True,
         timeout=60,
     )
 
 
+def pod_args(rendered: Rendered) -> list[str]:
+    deployment = rendered.get("Deployment", "neutone-edge")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["envoy"]
+    return container["args"]
+
+
 def test_rendered_edge_config_is_valid(
     any_render: Rendered, certificate: Path, tmp_path: Path
 ) -> None:
-    result = validate(edge_config(any_render), certificate, tmp_path)
+    result = validate(edge_config(any_render), certificate, tmp_path, pod_args(any_render))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK" in result.stdout
     # No deprecated fields or ignored settings either.
