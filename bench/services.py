@@ -2,30 +2,25 @@
 
     .venv/bin/python -m bench.services [--clients 32] [--seconds 10]
 
-Starts usersvc and billingsvc as real processes on an embedded PostgreSQL (or the
-server in NEUTONE_TEST_DATABASE_URL), with production password hashing settings,
+Starts usersvc and billingsvc as real processes on a scratch database (embedded, or
+on the server in NEUTONE_TEST_DATABASE_URL), with production password hashing settings,
 and prints requests/s, p50 and p99 for each RPC."""
 
 import argparse
 import asyncio
-import os
-import secrets
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from pathlib import Path
 
 import grpc
 
+from bench.stack import bench_stack, service_metadata
 from bench.stats import Figures
 from neutone.v1 import billing_service_pb2 as billing_pb
 from neutone.v1 import billing_service_pb2_grpc, user_service_pb2_grpc
 from neutone.v1 import user_service_pb2 as user_pb
-from runtime import database
-from runtime.identity import Identity, IdentityTokens, PrincipalKind
-from runtime.launcher import Stack, free_address
+from runtime.identity import IdentityTokens
+from runtime.launcher import Stack
 
 PASSWORD = "benchmark password"
 
@@ -49,7 +44,6 @@ async def run_clients(
 
 
 async def measure(stack: Stack, tokens: IdentityTokens, clients: int, seconds: float) -> None:
-    service = tokens.mint(Identity(kind=PrincipalKind.SERVICE, subject="bench")).token
     async with (
         grpc.aio.insecure_channel(stack.address("usersvc")) as users_channel,
         grpc.aio.insecure_channel(stack.address("billingsvc")) as billing_channel,
@@ -64,7 +58,7 @@ async def measure(stack: Stack, tokens: IdentityTokens, clients: int, seconds: f
             )
             session = await users.AuthenticateSession(
                 user_pb.AuthenticateSessionRequest(session_token=signed_up.session_token),
-                metadata=(("authorization", f"Bearer {service}"),),
+                metadata=service_metadata(tokens),
             )
             identities.append((("authorization", f"Bearer {session.identity_token}"),))
         # Welcome grants are written on the first billing call; keep them out of the figures.
@@ -89,31 +83,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        server = os.environ.get("NEUTONE_TEST_DATABASE_URL") or database.embedded_database_url(
-            Path(scratch)
-        )
-        url = database.create_scratch_database(server)
-        database.upgrade(url)
-        key = secrets.token_urlsafe(48)
-        stack = Stack(
-            {
-                "NEUTONE_DATABASE_URL": url,
-                "NEUTONE_IDENTITY_KEY": key,
-                "NEUTONE_USERSVC_ADDRESS": free_address(),
-                "NEUTONE_BILLINGSVC_ADDRESS": free_address(),
-                "NEUTONE_LOG_LEVEL": "WARNING",
-            },
-            log_dir=Path(scratch) / "logs",
-        )
-        try:
-            stack.start("usersvc")
-            stack.start("billingsvc")
-            tokens = IdentityTokens(key, ttl=timedelta(minutes=30))
-            asyncio.run(measure(stack, tokens, args.clients, args.seconds))
-        finally:
-            stack.stop_all()
-            database.drop_database(server, url)
+    with bench_stack(["usersvc", "billingsvc"]) as (stack, tokens):
+        asyncio.run(measure(stack, tokens, args.clients, args.seconds))
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ import uuid
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pgserver
 import psycopg
 import sqlalchemy as sa
 from alembic import command, context
@@ -19,6 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from runtime.settings import DatabaseSettings, load_settings
 
+if TYPE_CHECKING:
+    import pgserver
+
 # The services whose schemas this database holds, in migration order.
 MIGRATIONS = {
     "usersvc": "usersvc:migrations",
@@ -26,17 +29,30 @@ MIGRATIONS = {
     "songsvc": "songsvc:migrations",
 }
 
-_embedded_servers: dict[Path, pgserver.PostgresServer] = {}
+# Handles of the embedded servers this process started or joined, by data directory.
+_embedded_servers: dict[Path, "pgserver.PostgresServer"] = {}
 
 
 def embedded_database_url(data_dir: Path) -> str:
     """Starts (or joins) the embedded PostgreSQL under `data_dir`; it stops when the
     last process using it exits."""
+    # Imported here: pgserver touches the user's runtime directory on import, and
+    # only development runs without a database URL need it.
+    import pgserver
+
     pgdata = (data_dir / "postgres").resolve()
     if pgdata not in _embedded_servers:
         pgdata.mkdir(parents=True, exist_ok=True)
         _embedded_servers[pgdata] = pgserver.get_server(pgdata, cleanup_mode="stop")
     return _embedded_servers[pgdata].get_uri()
+
+
+def stop_embedded_database(data_dir: Path) -> None:
+    """Stops the embedded server under `data_dir` now, if this process is its last
+    user, rather than when the process exits (tests remove the directory after)."""
+    server = _embedded_servers.pop((data_dir / "postgres").resolve(), None)
+    if server is not None:
+        server.cleanup()
 
 
 def database_url(settings: DatabaseSettings) -> str:

@@ -26,7 +26,7 @@ from songsvc.billing import TRANSIENT, Credits
 from songsvc.events import SongEvents
 from songsvc.jobs import Claim, JobState
 from songsvc.models import ModelError, ModelTier, ModelUnavailable, TritonModels
-from songsvc.records import Stage, Status
+from songsvc.records import Song, Stage, Status
 from songsvc.settings import SongServiceSettings
 
 log = structlog.get_logger()
@@ -181,14 +181,9 @@ class Worker:
             }
             if not song.title_from_owner:
                 values["title"] = plan.title
-            async with self._db.transaction() as db:
-                if not await jobs.update_song(db, claim, **values):
-                    raise LeaseLost
-                song = await jobs.load_song(db, claim)
-            if song is None:
-                raise LeaseLost
-
-        await self._stage(claim, Stage.GENERATING, 0.2)
+            song = await self._stage(claim, Stage.GENERATING, 0.2, **values)
+        else:
+            song = await self._stage(claim, Stage.GENERATING, 0.2)
         audio, cover = await asyncio.gather(self._models.compose(song), self._models.paint(song))
 
         await self._stage(claim, Stage.UPLOADING, 0.9)
@@ -215,10 +210,15 @@ class Worker:
             await jobs.finish(db, claim, JobState.SUCCEEDED)
         log.info("song ready")
 
-    async def _stage(self, claim: Claim, stage: Stage, progress: float) -> None:
+    async def _stage(self, claim: Claim, stage: Stage, progress: float, **values: object) -> Song:
+        """Moves the song to `stage`; the song as it is now."""
         async with self._db.transaction() as db:
-            if not await jobs.set_stage(db, claim, stage, progress):
+            if not await jobs.set_stage(db, claim, stage, progress, **values):
                 raise LeaseLost
+            song = await jobs.load_song(db, claim)
+        if song is None:
+            raise LeaseLost
+        return song
 
     async def _dependency_down(self, claim: Claim, error: str) -> None:
         # Triton or billing unreachable: wait and retry, never using up attempts.

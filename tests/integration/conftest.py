@@ -7,6 +7,7 @@ embedded server from the pgserver wheel in a temporary directory."""
 
 import os
 import secrets
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,11 +22,16 @@ from tests.integration.helpers import Metadata, SignedUpUser, service_identity, 
 
 
 @pytest.fixture(scope="session")
-def database_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_server_url() -> Iterator[str]:
     configured = os.environ.get("NEUTONE_TEST_DATABASE_URL")
     if configured:
-        return configured
-    return database.embedded_database_url(tmp_path_factory.mktemp("pg"))
+        yield configured
+        return
+    # Not under pytest's basetemp: a concurrent pytest run prunes old basetemps,
+    # which would pull the data directory from under a running server.
+    with tempfile.TemporaryDirectory(prefix="neutone-test-pg-") as scratch:
+        yield database.embedded_database_url(Path(scratch))
+        database.stop_embedded_database(Path(scratch))
 
 
 @pytest.fixture(scope="session")
