@@ -11,7 +11,7 @@ from pathlib import Path
 
 from runtime import database
 from runtime.identity import Identity, IdentityTokens, PrincipalKind
-from runtime.launcher import Stack, development_webhook_secret, free_address
+from runtime.launcher import Stack, isolated_env
 
 
 @contextmanager
@@ -26,19 +26,9 @@ def bench_stack(
         key = secrets.token_urlsafe(48)
         stack = Stack(
             {
-                "NEUTONE_DATABASE_URL": url,
-                "NEUTONE_IDENTITY_KEY": key,
+                **isolated_env(database_url=url, identity_key=key),
                 "NEUTONE_DATA_DIR": str(Path(scratch) / "data"),
-                "NEUTONE_USERSVC_ADDRESS": free_address(),
-                "NEUTONE_BILLINGSVC_ADDRESS": free_address(),
-                "NEUTONE_SONGSVC_ADDRESS": free_address(),
-                "NEUTONE_TRITON_URL": free_address(),
-                "NEUTONE_TRITON_HTTP_PORT": free_address().rpartition(":")[2],
-                "NEUTONE_TRITON_METRICS_PORT": free_address().rpartition(":")[2],
-                "NEUTONE_PAYMENT_WEBHOOK_SECRET": development_webhook_secret(),
-                "NEUTONE_LOCAL_CHECKOUT_ADDRESS": free_address(),
                 "NEUTONE_LOG_LEVEL": "WARNING",
-                "NEUTONE_LOG_FORMAT": "console",
                 **(extra_env or {}),
             },
             log_dir=Path(scratch) / "logs",

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 import grpc
+import httpx
 import tritonclient.grpc as triton
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -34,6 +35,8 @@ class Service:
     # The settings field that holds where it serves gRPC health; None for a
     # process without a gRPC server (the generation worker, Triton).
     address_setting: str | None = None
+    # For an HTTP server (the gateway): the path that answers 200 once it serves.
+    http_health_path: str | None = None
 
 
 SERVICES = {
@@ -44,12 +47,14 @@ SERVICES = {
         Service("billingsvc", ("-m", "billingsvc.server"), "billingsvc_address"),
         Service("songsvc", ("-m", "songsvc.server"), "songsvc_address"),
         Service("songsvc-worker", ("-m", "songsvc.worker")),
+        Service("gateway", ("-m", "gateway.server"), "gateway_address", "/healthz"),
     )
 }
 DEFAULT_ADDRESSES = {
     "usersvc_address": "127.0.0.1:50051",
     "songsvc_address": "127.0.0.1:50052",
     "billingsvc_address": "127.0.0.1:50053",
+    "gateway_address": "127.0.0.1:8080",
 }
 DEFAULT_TRITON_URL = "127.0.0.1:8001"
 TRITON_START_SECONDS = 300.0
@@ -83,6 +88,24 @@ def wait_until_serving(
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{address} did not become healthy in {timeout:.0f}s")
             time.sleep(0.1)
+
+
+def wait_until_http_ready(
+    url: str, *, process: subprocess.Popen[bytes], timeout: float = 30.0
+) -> None:
+    """Blocks until `url` answers 200."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise TimeoutError(f"the server for {url} exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer in {timeout:.0f}s")
+        time.sleep(0.1)
 
 
 def wait_until_triton_ready(
@@ -150,8 +173,12 @@ class Stack:
             start_new_session=True,
         )
         try:
+            health_path = SERVICES[service].http_health_path
             if service == "triton":
                 wait_until_triton_ready(self.triton_url, process=self.processes[service])
+            elif health_path is not None:
+                url = f"http://{self.address(service)}{health_path}"
+                wait_until_http_ready(url, process=self.processes[service])
             elif SERVICES[service].address_setting is not None:
                 wait_until_serving(self.address(service), process=self.processes[service])
         except TimeoutError:
@@ -208,6 +235,23 @@ def development_webhook_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+def isolated_env(*, database_url: str, identity_key: str) -> dict[str, str]:
+    """The environment of a private stack (tests, benchmarks): every process on a
+    free port, so it never meets another stack on the same machine."""
+    return {
+        "NEUTONE_DATABASE_URL": database_url,
+        "NEUTONE_IDENTITY_KEY": identity_key,
+        "NEUTONE_USERSVC_ADDRESS": free_address(),
+        "NEUTONE_BILLINGSVC_ADDRESS": free_address(),
+        "NEUTONE_SONGSVC_ADDRESS": free_address(),
+        "NEUTONE_TRITON_URL": free_address(),
+        "NEUTONE_TRITON_HTTP_PORT": free_address().rpartition(":")[2],
+        "NEUTONE_TRITON_METRICS_PORT": free_address().rpartition(":")[2],
+        "NEUTONE_PAYMENT_WEBHOOK_SECRET": development_webhook_secret(),
+        "NEUTONE_LOCAL_CHECKOUT_ADDRESS": free_address(),
+    }
+
+
 def main() -> None:
     settings = load_settings(DatabaseSettings)
     env = development_env(settings)
@@ -221,6 +265,8 @@ def main() -> None:
             stack.start(service)
             if service == "triton":
                 print(f"neutone: triton serving gRPC on {stack.triton_url}", flush=True)
+            elif service == "gateway":
+                print(f"neutone: open http://{stack.address(service)} in a browser", flush=True)
             elif SERVICES[service].address_setting is not None:
                 print(f"neutone: {service} serving gRPC on {stack.address(service)}", flush=True)
         print("neutone: running; Ctrl-C stops everything", flush=True)

@@ -17,7 +17,7 @@ import pytest
 
 from runtime import database
 from runtime.identity import IdentityTokens
-from runtime.launcher import Stack, development_webhook_secret, free_address
+from runtime.launcher import Stack, isolated_env
 from tests.integration.helpers import Metadata, SignedUpUser, service_identity, sign_up
 
 
@@ -67,16 +67,7 @@ def stack(
     test first needs it (see the channel fixtures) and runs to the session's end."""
     log_dir = Path(os.environ.get("NEUTONE_TEST_LOG_DIR") or tmp_path_factory.mktemp("logs"))
     env = {
-        "NEUTONE_DATABASE_URL": database_url,
-        "NEUTONE_IDENTITY_KEY": identity_key,
-        "NEUTONE_USERSVC_ADDRESS": free_address(),
-        "NEUTONE_BILLINGSVC_ADDRESS": free_address(),
-        "NEUTONE_SONGSVC_ADDRESS": free_address(),
-        "NEUTONE_TRITON_URL": free_address(),
-        "NEUTONE_TRITON_HTTP_PORT": free_address().rpartition(":")[2],
-        "NEUTONE_TRITON_METRICS_PORT": free_address().rpartition(":")[2],
-        "NEUTONE_PAYMENT_WEBHOOK_SECRET": development_webhook_secret(),
-        "NEUTONE_LOCAL_CHECKOUT_ADDRESS": free_address(),
+        **isolated_env(database_url=database_url, identity_key=identity_key),
         # Cheaper argon2 keeps the suite fast; the algorithm and code path are the same.
         "NEUTONE_PASSWORD_TIME_COST": "1",
         "NEUTONE_PASSWORD_MEMORY_KIB": "8192",
