@@ -1,0 +1,132 @@
+"""The gateway's Starlette application and the connections it holds."""
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import grpc
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
+
+from gateway.bridge import REQUEST_ID_HEADER, Bridge, CookiePolicy
+from gateway.media import Media
+from gateway.methods import browser_methods, upstream_addresses
+from gateway.metrics import metrics
+from gateway.sessions import Sessions
+from gateway.settings import GatewaySettings
+from gateway.static import web_app
+from gateway.webhooks import PaymentWebhooks
+from neutone.v1 import billing_service_pb2_grpc, user_service_pb2_grpc
+from runtime.clients import service_channel
+from runtime.objectstore import FilesystemStore, open_object_store
+from runtime.server import MAX_MESSAGE_BYTES, identity_tokens
+
+SERVICE_NAME = "gateway"
+# Round-robin over every address a name resolves to: with a headless Kubernetes
+# Service (dns:///songsvc-headless:50052) one gateway spreads calls over all pods.
+CHANNEL_OPTIONS = (
+    ("grpc.lb_policy_name", "round_robin"),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+)
+
+
+async def healthz(_: Request) -> PlainTextResponse:
+    return PlainTextResponse("ok")
+
+
+def create_app(settings: GatewaySettings) -> Starlette:
+    """The app; its channels open when it starts serving and close when it stops."""
+    tokens = identity_tokens(settings)
+    addresses = upstream_addresses(
+        usersvc=settings.usersvc_address,
+        billingsvc=settings.billingsvc_address,
+        songsvc=settings.songsvc_address,
+    )
+    # One long-lived channel per upstream for the browsers' calls, which carry the
+    # user's identity, and one per upstream with the gateway's own service identity
+    # for its internal calls (AuthenticateSession, ApplyPaymentEvent).
+    browser_channels = {
+        service: grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+        for service, address in addresses.items()
+    }
+    users_internal = service_channel(
+        settings.usersvc_address, tokens=tokens, service_name=SERVICE_NAME
+    )
+    billing_internal = service_channel(
+        settings.billingsvc_address, tokens=tokens, service_name=SERVICE_NAME
+    )
+    bridge = Bridge(
+        methods=browser_methods(),
+        channels=browser_channels,
+        sessions=Sessions(
+            user_service_pb2_grpc.UserServiceStub(users_internal),
+            cache_size=settings.identity_cache_size,
+            refresh_margin_seconds=settings.identity_refresh_margin_seconds,
+        ),
+        cookies=CookiePolicy(
+            name=settings.session_cookie_name,
+            secure=settings.secure_cookies,
+            origins=frozenset(settings.origins),
+        ),
+        max_message_bytes=settings.max_message_bytes,
+        default_timeout_seconds=settings.default_deadline_seconds,
+    )
+    webhooks = PaymentWebhooks(
+        billing_service_pb2_grpc.BillingServiceStub(billing_internal),
+        max_bytes=settings.max_webhook_bytes,
+    )
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/webhooks/payments", webhooks.handle, methods=["POST"]),
+    ]
+    store = open_object_store(
+        settings.object_store,
+        data_dir=settings.data_dir,
+        identity_key=settings.identity_key.get_secret_value(),
+    )
+    if isinstance(store, FilesystemStore):
+        routes.append(Route("/media/{key:path}", Media(store).handle, methods=["GET", "HEAD"]))
+    routes += [
+        # Every grpc-web call: /<package.Service>/<Method>.
+        Route("/{service}/{method}", bridge.handle, methods=["POST"]),
+        Mount("/", web_app(settings.web_dir)),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        for channel in [*browser_channels.values(), users_internal, billing_internal]:
+            await channel.close()
+
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            # Only for pages served elsewhere (a dev server); the app itself is same-origin.
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.origins),
+                allow_credentials=True,
+                allow_methods=["POST", "GET"],
+                allow_headers=[
+                    "content-type",
+                    "x-grpc-web",
+                    "x-user-agent",
+                    "grpc-timeout",
+                    REQUEST_ID_HEADER,
+                ],
+                expose_headers=[
+                    "grpc-status",
+                    "grpc-message",
+                    "grpc-status-details-bin",
+                    REQUEST_ID_HEADER,
+                ],
+                max_age=600,
+            )
+        ],
+    )

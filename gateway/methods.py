@@ -1,0 +1,60 @@
+"""Which RPCs browsers may call, and where each one goes.
+
+The allowlist comes from the contracts: exactly the RPCs whose `(neutone.v1.access)`
+option is PUBLIC or USER. SERVICE RPCs (AuthenticateSession, ReserveCredits,
+ApplyPaymentEvent, ...) are absent, so the bridge answers them like an unknown method."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from google.protobuf.descriptor import FileDescriptor
+
+from neutone.v1 import access_pb2, billing_service_pb2, song_service_pb2, user_service_pb2
+from runtime.interceptors import Access, access_levels
+
+BROWSER_ACCESS = frozenset({access_pb2.ACCESS_PUBLIC, access_pb2.ACCESS_USER})
+CONTRACTS: tuple[FileDescriptor, ...] = (
+    user_service_pb2.DESCRIPTOR,
+    billing_service_pb2.DESCRIPTOR,
+    song_service_pb2.DESCRIPTOR,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BridgedMethod:
+    # The full method name, which is also the grpc-web request path.
+    path: str
+    access: Access
+    server_streaming: bool
+    # The upstream service's full name, e.g. "neutone.v1.SongService".
+    service: str
+
+    @property
+    def needs_user(self) -> bool:
+        return self.access == access_pb2.ACCESS_USER
+
+
+def browser_methods(files: tuple[FileDescriptor, ...] = CONTRACTS) -> dict[str, BridgedMethod]:
+    levels = access_levels(*files)
+    methods: dict[str, BridgedMethod] = {}
+    for file in files:
+        for service in file.services_by_name.values():
+            for method in service.methods:
+                path = f"/{service.full_name}/{method.name}"
+                if levels[path] in BROWSER_ACCESS:
+                    methods[path] = BridgedMethod(
+                        path=path,
+                        access=levels[path],
+                        server_streaming=method.server_streaming,
+                        service=service.full_name,
+                    )
+    return methods
+
+
+def upstream_addresses(*, usersvc: str, billingsvc: str, songsvc: str) -> Mapping[str, str]:
+    """Each contract service's address, from the shared address settings."""
+    return {
+        user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name: usersvc,
+        billing_service_pb2.DESCRIPTOR.services_by_name["BillingService"].full_name: billingsvc,
+        song_service_pb2.DESCRIPTOR.services_by_name["SongService"].full_name: songsvc,
+    }

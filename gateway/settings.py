@@ -1,0 +1,58 @@
+"""The gateway's settings, from NEUTONE_ environment variables like every service's."""
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from runtime.objectstore import ObjectStoreSettings
+from runtime.settings import ServiceSettings
+
+# The built browser app (`npm run build` in web/), beside this package in the repository.
+DEFAULT_WEB_DIR = Path(__file__).resolve().parents[1] / "web" / "dist"
+# The services accept at most 8 MiB (runtime.server); browsers never need that much.
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
+class GatewaySettings(ServiceSettings):
+    # Where browsers reach the gateway (host:port); also where it listens unless
+    # NEUTONE_LISTEN_ADDRESS says otherwise.
+    gateway_address: str = "127.0.0.1:8080"
+    # Origins allowed to make cookie-authenticated calls (and CORS requests), e.g.
+    # '["https://neutone.example"]'. Empty: the gateway's own address, under its IP
+    # and as localhost (development only; production must name its origins).
+    allowed_origins: tuple[str, ...] = ()
+    # Peers whose X-Forwarded-For is believed (the edge proxy), comma-separated or "*".
+    trusted_proxies: str = "127.0.0.1"
+    session_cookie_name: str = Field(default="neutone_session", pattern=r"^[A-Za-z0-9_-]+$")
+    # Secure cookies (HTTPS only); unset means "outside development".
+    session_cookie_secure: bool | None = None
+    # Identity tokens are re-fetched this long before they expire.
+    identity_refresh_margin_seconds: float = Field(default=30.0, ge=0)
+    # Sessions whose identity tokens are kept in memory at once.
+    identity_cache_size: int = Field(default=10_000, ge=1)
+    # The largest request message accepted from a browser.
+    max_message_bytes: int = Field(default=MAX_MESSAGE_BYTES, ge=1024, le=8 * 1024 * 1024)
+    # Payment webhooks larger than this are refused (billing's limit is 1 MiB).
+    max_webhook_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024 * 1024)
+    web_dir: Path = DEFAULT_WEB_DIR
+    # Signed media URLs are served from this store when it is the filesystem one.
+    object_store: ObjectStoreSettings = ObjectStoreSettings()
+
+    @model_validator(mode="after")
+    def _production_names_its_origins(self) -> "GatewaySettings":
+        if self.is_production and not self.allowed_origins:
+            raise ValueError("NEUTONE_ALLOWED_ORIGINS is required in production")
+        return self
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        if self.allowed_origins:
+            return tuple(origin.rstrip("/") for origin in self.allowed_origins)
+        port = self.gateway_address.rpartition(":")[2]
+        return (f"http://{self.gateway_address}", f"http://localhost:{port}")
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.session_cookie_secure is None:
+            return self.is_production
+        return self.session_cookie_secure

@@ -1,0 +1,137 @@
+"""Gateway fixtures: a private stack (its own scratch database, usersvc,
+billingsvc, songsvc on the filesystem store, and the gateway) so that nothing
+here disturbs, or depends on, the other suites' processes and queues."""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from neutone.v1 import user_service_pb2
+from runtime import database
+from runtime.launcher import Stack, development_webhook_secret, free_address
+from runtime.objectstore import FilesystemStore, media_signing_key
+from tests.integration.gateway.grpcweb import call
+
+# Small enough that the oversized-message tests send little.
+MAX_MESSAGE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Gateway:
+    url: str
+    # An origin the gateway accepts for cookie-authenticated calls.
+    origin: str
+    webhook_secret: str
+    store: FilesystemStore
+    stack: Stack
+
+
+@pytest.fixture(scope="session")
+def gateway_database(database_server_url: str) -> Iterator[str]:
+    url = database.create_scratch_database(database_server_url, prefix="neutone_gateway")
+    database.upgrade(url)
+    yield url
+    database.drop_database(database_server_url, url)
+
+
+@pytest.fixture(scope="session")
+def web_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A stand-in for web/dist, so these tests need no JavaScript build."""
+    root = tmp_path_factory.mktemp("dist")
+    (root / "assets").mkdir()
+    (root / "index.html").write_text("<!doctype html><title>Neutone</title><div id=root></div>")
+    (root / "assets" / "app-1234.js").write_text("console.log('neutone')")
+    return root
+
+
+@pytest.fixture(scope="session")
+def gateway(
+    gateway_database: str,
+    identity_key: str,
+    web_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Gateway]:
+    address = free_address()
+    objects = tmp_path_factory.mktemp("objects")
+    secret = development_webhook_secret()
+    env = {
+        "NEUTONE_DATABASE_URL": gateway_database,
+        "NEUTONE_IDENTITY_KEY": identity_key,
+        "NEUTONE_USERSVC_ADDRESS": free_address(),
+        "NEUTONE_BILLINGSVC_ADDRESS": free_address(),
+        "NEUTONE_SONGSVC_ADDRESS": free_address(),
+        "NEUTONE_GATEWAY_ADDRESS": address,
+        "NEUTONE_PAYMENT_WEBHOOK_SECRET": secret,
+        "NEUTONE_LOCAL_CHECKOUT_ADDRESS": free_address(),
+        "NEUTONE_PASSWORD_TIME_COST": "1",
+        "NEUTONE_PASSWORD_MEMORY_KIB": "8192",
+        "NEUTONE_OBJECT_STORE__ROOT": str(objects),
+        "NEUTONE_OBJECT_STORE__MEDIA_BASE_URL": f"http://{address}/media",
+        "NEUTONE_WATCH_REFRESH_SECONDS": "0.5",
+        "NEUTONE_MAX_MESSAGE_BYTES": str(MAX_MESSAGE_BYTES),
+        "NEUTONE_WEB_DIR": str(web_dir),
+    }
+    log_dir = Path(os.environ.get("NEUTONE_TEST_LOG_DIR") or tmp_path_factory.mktemp("logs"))
+    stack = Stack(env, log_dir=log_dir / "gateway-stack")
+    try:
+        for service in ("usersvc", "billingsvc", "songsvc", "gateway"):
+            stack.start(service)
+        yield Gateway(
+            url=f"http://{address}",
+            origin=f"http://{address}",
+            webhook_secret=secret,
+            store=FilesystemStore(
+                objects,
+                media_base_url=f"http://{address}/media",
+                signing_key=media_signing_key(identity_key),
+            ),
+            stack=stack,
+        )
+    finally:
+        stack.stop_all()
+
+
+@pytest.fixture
+async def http(gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as client:
+        yield client
+
+
+@dataclass(frozen=True)
+class BrowserUser:
+    email: str
+    password: str
+    # The Cookie header a browser would send.
+    cookie: str
+
+
+@pytest.fixture
+def sign_up(gateway: Gateway, http: httpx.AsyncClient) -> Callable[[], Awaitable[BrowserUser]]:
+    """Signs a new account up through the gateway, as the browser app does."""
+
+    async def make() -> BrowserUser:
+        email = f"web-{uuid.uuid4().hex[:12]}@example.com"
+        password = "correct horse battery"
+        reply = await call(
+            http,
+            "/neutone.v1.UserService/SignUp",
+            user_service_pb2.SignUpRequest(email=email, password=password, display_name="Web"),
+            origin=gateway.origin,
+        )
+        assert reply.status == 0, reply.message
+        return BrowserUser(email, password, session_cookie(reply.headers))
+
+    return make
+
+
+def session_cookie(headers: httpx.Headers) -> str:
+    """The `name=value` of the session cookie a response sets."""
+    for value in headers.get_list("set-cookie"):
+        if value.startswith("neutone_session="):
+            return value.split(";", 1)[0]
+    raise AssertionError("no session cookie was set")
