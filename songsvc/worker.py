@@ -14,6 +14,7 @@ from uuid import UUID
 
 import grpc
 import structlog
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from runtime.clients import service_channel
 from runtime.database import Database, database_url
@@ -30,6 +31,18 @@ from songsvc.records import Song, Stage, Status
 from songsvc.settings import SongServiceSettings
 
 log = structlog.get_logger()
+
+JOBS = Counter(
+    "neutone_worker_jobs_total",
+    "Job attempts by how they ended: ready, failed, retried, unavailable, lost, stopped.",
+    ["outcome"],
+)
+JOB_SECONDS = Histogram(
+    "neutone_worker_job_seconds",
+    "Time from claiming a job to its song being ready.",
+    buckets=(0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+)
+IN_FLIGHT = Gauge("neutone_worker_jobs_in_flight", "Jobs this worker is running now.")
 
 AUDIO_FILE = "audio.flac"
 COVER_FILE = "cover.png"
@@ -101,7 +114,9 @@ class Worker:
                 lease_seconds=self._settings.job_lease_seconds,
             )
         for claim in claims:
+            IN_FLIGHT.inc()
             task = asyncio.create_task(self._process(claim))
+            task.add_done_callback(lambda _: IN_FLIGHT.dec())
             self._running[claim.song_id] = (claim, task)
             task.add_done_callback(
                 lambda _, song_id=claim.song_id: self._running.pop(song_id, None)
@@ -141,12 +156,15 @@ class Worker:
     async def _process(self, claim: Claim) -> None:
         structlog.contextvars.bind_contextvars(song_id=str(claim.song_id), attempt=claim.attempt)
         try:
-            await self._generate(claim)
+            with JOB_SECONDS.time():
+                await self._generate(claim)
         except LeaseLost:
+            JOBS.labels("lost").inc()
             log.info("job no longer ours")
             await self._remove_orphans(claim)
         except asyncio.CancelledError:
             # Shutting down (or lease lost): hand the job back without using the attempt.
+            JOBS.labels("stopped").inc()
             await asyncio.shield(self._retry(claim, "worker stopped", counts=False, delay=0))
             raise
         except ModelUnavailable as error:
@@ -208,6 +226,7 @@ class Worker:
             if not ready:
                 raise LeaseLost
             await jobs.finish(db, claim, JobState.SUCCEEDED)
+        JOBS.labels("ready").inc()
         log.info("song ready")
 
     async def _stage(self, claim: Claim, stage: Stage, progress: float, **values: object) -> Song:
@@ -222,6 +241,7 @@ class Worker:
 
     async def _dependency_down(self, claim: Claim, error: str) -> None:
         # Triton or billing unreachable: wait and retry, never using up attempts.
+        JOBS.labels("unavailable").inc()
         log.warning("dependency unavailable; will retry", error=error)
         await self._retry(claim, error, counts=False, delay=self._backoff(claim))
 
@@ -237,6 +257,7 @@ class Worker:
         if claim.attempt >= self._settings.job_max_attempts:
             await self._fail(claim, reason)
         else:
+            JOBS.labels("retried").inc()
             log.warning("attempt failed; will retry", reason=reason)
             await self._retry(claim, reason, counts=True, delay=self._backoff(claim))
 
@@ -253,6 +274,7 @@ class Worker:
                 failure_reason=reason,
             )
             await jobs.finish(db, claim, JobState.FAILED, reason)
+        JOBS.labels("failed").inc()
         log.warning("song failed", reason=reason)
 
     async def _remove_orphans(self, claim: Claim) -> None:
@@ -267,6 +289,9 @@ class Worker:
 async def main() -> None:
     settings = load_settings(SongServiceSettings)
     configure_logging(service="songsvc-worker", level=settings.log_level, fmt=settings.log_format)
+    if settings.metrics_port:
+        # The worker serves no gRPC; this endpoint is also what its probes check.
+        start_http_server(settings.metrics_port)
     database = Database.open(settings)
     events = SongEvents(database_url(settings))
     events.start()

@@ -92,7 +92,11 @@ def songs_channel(stack: Stack, songsvc_env: dict[str, str]) -> Iterator[grpc.Ch
 @pytest.fixture(scope="session")
 def worker_env(songsvc_env: dict[str, str], triton_url: str) -> dict[str, str]:
     # Each SIGKILL of the fault tests costs the jobs in flight an attempt.
-    return {**songsvc_env, "NEUTONE_JOB_MAX_ATTEMPTS": "15"}
+    return {
+        **songsvc_env,
+        "NEUTONE_JOB_MAX_ATTEMPTS": "15",
+        "NEUTONE_METRICS_PORT": free_address().rpartition(":")[2],
+    }
 
 
 @pytest.fixture

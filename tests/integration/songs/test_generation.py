@@ -242,3 +242,19 @@ def test_deleting_a_ready_song_removes_its_media(songs, worker, new_user, s3_cli
     with pytest.raises(grpc.RpcError) as gone:
         songs.GetSongMedia(pb.GetSongMediaRequest(song_id=song.id), metadata=user.metadata)
     assert gone.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_worker_reports_its_jobs_as_metrics(songs, worker, worker_env, new_user) -> None:
+    user = new_user()
+    song = songs.CreateSong(
+        pb.CreateSongRequest(**MODES["description"], params=PARAMS), metadata=user.metadata
+    ).song
+    assert watch_until_done(songs, user, song.id)[-1].song.status == song_pb2.SONG_STATUS_READY
+    metrics = httpx.get(f"http://127.0.0.1:{worker_env['NEUTONE_METRICS_PORT']}/metrics").text
+    ready = next(
+        line
+        for line in metrics.splitlines()
+        if line.startswith('neutone_worker_jobs_total{outcome="ready"}')
+    )
+    assert float(ready.split()[-1]) >= 1
+    assert "neutone_worker_job_seconds_count" in metrics
