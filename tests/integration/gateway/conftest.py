@@ -13,7 +13,7 @@ import pytest
 
 from neutone.v1 import user_service_pb2
 from runtime import database
-from runtime.launcher import Stack, development_webhook_secret, free_address
+from runtime.launcher import Stack, free_address, isolated_env
 from runtime.objectstore import FilesystemStore, media_signing_key
 from tests.integration.gateway.grpcweb import call
 
@@ -58,16 +58,9 @@ def gateway(
 ) -> Iterator[Gateway]:
     address = free_address()
     objects = tmp_path_factory.mktemp("objects")
-    secret = development_webhook_secret()
     env = {
-        "NEUTONE_DATABASE_URL": gateway_database,
-        "NEUTONE_IDENTITY_KEY": identity_key,
-        "NEUTONE_USERSVC_ADDRESS": free_address(),
-        "NEUTONE_BILLINGSVC_ADDRESS": free_address(),
-        "NEUTONE_SONGSVC_ADDRESS": free_address(),
+        **isolated_env(database_url=gateway_database, identity_key=identity_key),
         "NEUTONE_GATEWAY_ADDRESS": address,
-        "NEUTONE_PAYMENT_WEBHOOK_SECRET": secret,
-        "NEUTONE_LOCAL_CHECKOUT_ADDRESS": free_address(),
         "NEUTONE_PASSWORD_TIME_COST": "1",
         "NEUTONE_PASSWORD_MEMORY_KIB": "8192",
         "NEUTONE_OBJECT_STORE__ROOT": str(objects),
@@ -78,6 +71,7 @@ def gateway(
     }
     log_dir = Path(os.environ.get("NEUTONE_TEST_LOG_DIR") or tmp_path_factory.mktemp("logs"))
     stack = Stack(env, log_dir=log_dir / "gateway-stack")
+    secret = env["NEUTONE_PAYMENT_WEBHOOK_SECRET"]
     try:
         for service in ("usersvc", "billingsvc", "songsvc", "gateway"):
             stack.start(service)
