@@ -5,7 +5,7 @@ VAE then decodes the latents a few songs at a time, because on CPU the Oobleck d
 slower per song in large batches while the diffusion gets cheaper (see DESIGN.md).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -54,22 +54,39 @@ class MusicGenerator:
 
     def generate(self, requests: Sequence[MusicRequest]) -> list[np.ndarray]:
         """Returns one float32 array of shape (samples, channels) per request, in order."""
+        songs = dict(self.stream(requests))
+        return [songs[index] for index in range(len(requests))]
+
+    def stream(self, requests: Sequence[MusicRequest]) -> Iterator[tuple[int, np.ndarray]]:
+        """Yields (request index, song) as each song is decoded.
+
+        A caller can then encode one song while the next one decodes (torch and libsndfile
+        both release the GIL), rather than encoding them all after the last decode.
+        """
         groups: dict[GroupKey, list[int]] = {}
         for index, request in enumerate(requests):
             groups.setdefault(self.group_key(request), []).append(index)
-        songs: dict[int, np.ndarray] = {}
         for (duration, steps, guidance), indices in groups.items():
-            batch = [requests[i] for i in indices]
-            generated = self._generate_group(batch, duration, steps, guidance)
-            songs.update(zip(indices, generated, strict=True))
-        return [songs[index] for index in range(len(requests))]
+            latents = self._diffuse([requests[i] for i in indices], duration, steps, guidance)
+            samples = round(duration * self.sample_rate)
+            for start in range(0, len(indices), self.decode_batch_size):
+                chunk = latents[start : start + self.decode_batch_size].transpose(1, 2)
+                # Per chunk, not around the loop: inference mode must not stay switched on
+                # in the caller's code while this generator is suspended.
+                with torch.inference_mode():
+                    audio = self.pipeline.vae.decode(chunk.to(self.pipeline.vae.dtype)).sample
+                    finished = [_finish(song, samples) for song in audio.float().cpu()]
+                yield from zip(
+                    indices[start : start + self.decode_batch_size], finished, strict=True
+                )
 
-    def _generate_group(
+    def _diffuse(
         self, batch: Sequence[MusicRequest], duration: float, steps: int, guidance: float
-    ) -> list[np.ndarray]:
+    ) -> torch.Tensor:
+        """One batched diffusion run; returns latents of shape (songs, frames, channels)."""
         device = self.pipeline._execution_device
         with torch.inference_mode():
-            latents = self.pipeline(
+            return self.pipeline(
                 prompt=[request.prompt for request in batch],
                 lyrics=[request.lyrics for request in batch],
                 audio_duration=duration,
@@ -80,13 +97,6 @@ class MusicGenerator:
                 generator=[torch.Generator(device).manual_seed(r.seed) for r in batch],
                 output_type="latent",
             ).audios
-            samples = round(duration * self.sample_rate)
-            songs = []
-            for start in range(0, len(batch), self.decode_batch_size):
-                chunk = latents[start : start + self.decode_batch_size].transpose(1, 2)
-                audio = self.pipeline.vae.decode(chunk.to(self.pipeline.vae.dtype)).sample
-                songs += [_finish(song, samples) for song in audio.float().cpu()]
-        return songs
 
 
 def _finish(audio: torch.Tensor, samples: int) -> np.ndarray:

@@ -144,6 +144,8 @@ def serve(
     env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [str(libs), env.get("LD_LIBRARY_PATH")]))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env["NEUTONE_MODELS_DIR"] = str(models_dir)
+    # Weights come from NEUTONE_MODELS_DIR only; never from the hub.
+    env["HF_HUB_OFFLINE"] = "1"
 
     if not args.no_build:
         build_tiny_models(models_dir, env)

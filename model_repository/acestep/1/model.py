@@ -1,6 +1,7 @@
 """Triton adapter for the music generator engine (ACE-Step); see ../../README.md."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ class TritonPythonModel:
             decode_batch_size=int(parameters["decode_batch_size"]),
         )
         self.audio_format = AudioFormat(parameters["audio_format"])
+        self.encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode")
         pb_utils.Logger.log_info(
             f"acestep: {parameters['weights_dir']} on {device}, "
             f"{self.generator.sample_rate} Hz {self.audio_format.value}"
@@ -46,10 +48,13 @@ class TritonPythonModel:
         )
 
     def _generate(self, batch: list[MusicRequest]) -> list[bytes]:
-        # Encoding happens per song anyway, and in the batch so its time is counted there.
-        songs = self.generator.generate(batch)
+        # Each song is encoded on the encoder thread while the VAE decodes the next one.
         rate = self.generator.sample_rate
-        return [encode_audio(song, rate, self.audio_format) for song in songs]
+        encoded = {
+            index: self.encoder.submit(encode_audio, song, rate, self.audio_format)
+            for index, song in self.generator.stream(batch)
+        }
+        return [encoded[index].result() for index in range(len(batch))]
 
     def _outputs(self, encoded: list[bytes]) -> list[Any]:
         rates = np.full((len(encoded), 1), self.generator.sample_rate, dtype=np.int32)
@@ -59,6 +64,7 @@ class TritonPythonModel:
         ]
 
     def finalize(self) -> None:
+        self.encoder.shutdown()
         del self.generator
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
