@@ -7,7 +7,7 @@ SYSTEM_PYTHON := /usr/bin/python3.11
 
 .PHONY: setup up test lint proto check-proto format clean
 
-setup: $(VENV)/.installed web/node_modules/.installed triton-deps models
+setup: $(VENV)/.installed web/node_modules/.installed web/dist/index.html triton-deps models
 
 $(VENV)/.installed: pyproject.toml
 	scripts/setup-system
@@ -19,6 +19,12 @@ $(VENV)/.installed: pyproject.toml
 web/node_modules/.installed: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The browser app the gateway serves; rebuilt when any of its sources changed.
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) \
+  web/index.html web/vite.config.ts web/tsconfig.json
+web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	cd web && npm run --silent build
 
 # The model tier. The tritonserver binary comes from the nvidia-pytriton wheel, installed
 # without its Python dependencies: only the binary is used (DESIGN.md, Model tier).

@@ -1,0 +1,188 @@
+"""The whole journey in a real browser on the real stack with tiny models:
+sign up -> buy credits through the local checkout -> create a song in each mode
+-> watch it become ready -> play it -> rename and publish -> a second user (on a
+phone-sized screen) finds it in the feed by its category and likes it -> the
+owner deletes it. Every control is found by its accessible name."""
+
+import re
+import uuid
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import Product
+
+PASSWORD = "correct horse battery"
+# Tiny models make a 10-second song in seconds on a CPU; the first one also
+# waits for the worker's first batch.
+READY_TIMEOUT_MS = 180_000
+PHONE = {"width": 390, "height": 844}
+
+
+def shot(page: Page, artifacts: Path, name: str) -> None:
+    page.screenshot(path=artifacts / f"{name}.png", full_page=True)
+
+
+def sign_up(page: Page, product: Product, name: str) -> str:
+    email = f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com"
+    page.goto(f"{product.url}/sign-up")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Display name").fill(name)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="My songs")).to_be_visible()
+    return email
+
+
+def open_advanced_settings(page: Page) -> None:
+    if not page.get_by_label("Duration (seconds)").is_visible():
+        page.get_by_text("Advanced settings").click()
+
+
+def create_song(page: Page, *, mode: str, fill: dict[str, str], instrumental: bool) -> str:
+    """Creates a song from the Create page; returns its id once it is READY."""
+    page.get_by_role("link", name="Create").click()
+    page.get_by_role("radio", name=mode).check()
+    for label, text in fill.items():
+        page.get_by_label(label, exact=True).fill(text)
+    if instrumental:
+        page.get_by_role("switch", name="Instrumental (no vocals)").check()
+    open_advanced_settings(page)
+    page.get_by_label("Duration (seconds)").fill("10")
+    page.get_by_label("Inference steps").fill("4")
+    page.get_by_role("button", name=re.compile("Create song")).click()
+    page.wait_for_url(re.compile(r"/songs/[0-9a-f-]{36}$"))
+    song_id = page.url.rsplit("/", 1)[1]
+    # Live status from WatchSong until the player appears: no reload, no polling.
+    expect(page.locator("audio")).to_be_visible(timeout=READY_TIMEOUT_MS)
+    return song_id
+
+
+def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) -> None:
+    owner_context = browser.new_context()
+    owner = owner_context.new_page()
+    owner.goto(product.url)
+    expect(owner.get_by_role("heading", name="Discover")).to_be_visible()
+    shot(owner, artifacts, "01-feed-signed-out")
+
+    owner.get_by_role("link", name="Sign up").click()
+    shot(owner, artifacts, "02-sign-up")
+    sign_up(owner, product, "Owner")
+    shot(owner, artifacts, "03-my-songs-empty")
+
+    # Buy credits: the local provider's checkout page, then back with a signed webhook applied.
+    owner.get_by_role("link", name=re.compile("^Credits")).click()
+    expect(owner.get_by_test_id("balance")).to_have_text("3")
+    shot(owner, artifacts, "04-credits")
+    owner.get_by_role("button", name=re.compile("Buy 10 credits")).click()
+    owner.wait_for_url(re.compile(r"/checkout/"))
+    shot(owner, artifacts, "05-local-checkout")
+    owner.get_by_role("button", name="Pay").click()
+    owner.wait_for_url(re.compile(r"/credits\?checkout=success"))
+    expect(owner.get_by_text("Payment received")).to_be_visible()
+    expect(owner.get_by_test_id("balance")).to_have_text("13")
+    expect(owner.get_by_role("cell", name="10 credits")).to_be_visible()
+    shot(owner, artifacts, "06-credits-bought")
+
+    # A field violation from the server appears next to its field, and nothing is charged.
+    owner.get_by_role("link", name="Create").click()
+    owner.get_by_label("Song description").fill("too short a song")
+    open_advanced_settings(owner)
+    owner.get_by_label("Duration (seconds)").fill("5")
+    owner.get_by_role("button", name=re.compile("Create song")).click()
+    duration_error = owner.get_by_role("alert").filter(has_text="must be between 10 and 240")
+    expect(duration_error).to_be_visible()
+    expect(owner.get_by_label("Duration (seconds)")).to_have_attribute("aria-invalid", "true")
+    shot(owner, artifacts, "07-create-field-error")
+
+    first = create_song(
+        owner,
+        mode="Describe the song",
+        fill={"Song description": "an upbeat synth-pop song about summer nights"},
+        instrumental=False,
+    )
+    shot(owner, artifacts, "08-song-ready")
+    create_song(
+        owner,
+        mode="Style + what the lyrics are about",
+        fill={"Style prompt": "lo-fi hip hop, 80 bpm", "What the lyrics are about": "rainy days"},
+        instrumental=False,
+    )
+    create_song(
+        owner,
+        mode="Style + my own lyrics",
+        fill={"Style prompt": "acoustic folk", "Lyrics": "[verse]\nla la la"},
+        instrumental=True,
+    )
+    owner.get_by_role("link", name="My songs").click()
+    expect(owner.locator("article")).to_have_count(3)
+    expect(owner.locator("audio")).to_have_count(3, timeout=READY_TIMEOUT_MS)
+    shot(owner, artifacts, "09-my-songs")
+    # Three songs at one credit each.
+    expect(owner.get_by_role("link", name="Credits: 10")).to_be_visible()
+
+    # Play the first song: the audio element loads its metadata through the signed media URL.
+    owner.goto(f"{product.url}/songs/{first}")
+    audio = owner.locator("audio")
+    expect(audio).to_be_visible()
+    duration = audio.evaluate(
+        """audio => new Promise((resolve, reject) => {
+            if (audio.readyState >= 1) return resolve(audio.duration);
+            audio.addEventListener("loadedmetadata", () => resolve(audio.duration));
+            audio.addEventListener("error", () => reject(new Error("audio failed to load")));
+        })"""
+    )
+    assert 9 <= duration <= 11, duration
+    audio.evaluate("audio => audio.play()")
+    expect(owner.get_by_role("button", name="Publish")).to_be_enabled()
+
+    # Rename and publish.
+    owner.get_by_label("Title").fill("Summer Nights (tiny edition)")
+    owner.get_by_role("button", name="Rename").click()
+    expect(owner.get_by_role("heading", name="Summer Nights (tiny edition)")).to_be_visible()
+    owner.get_by_role("button", name="Publish").click()
+    expect(owner.get_by_role("button", name="Unpublish")).to_be_visible()
+    category = (
+        owner.get_by_role("list", name="Categories").get_by_role("listitem").first.inner_text()
+    )
+    shot(owner, artifacts, "10-song-published")
+
+    # A second user on a phone finds it by category and likes it.
+    listener_context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    listener = listener_context.new_page()
+    sign_up(listener, product, "Listener")
+    listener.get_by_role("link", name="Discover").click()
+    song_card = listener.locator("article").filter(has_text="Summer Nights (tiny edition)")
+    expect(song_card).to_be_visible()
+    listener.get_by_label("Category").select_option(value=category)
+    expect(listener.get_by_label("Category")).to_have_value(category)
+    expect(song_card).to_be_visible()
+    expect(song_card).to_contain_text("by Owner")
+    expect(song_card).to_contain_text("1 plays")
+    like = song_card.get_by_role("button", name=re.compile("^Like Summer Nights"))
+    like.click()
+    expect(song_card.get_by_role("button", name=re.compile("^Unlike"))).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(song_card.get_by_role("button", name=re.compile(r"\(1 likes\)"))).to_be_visible()
+    shot(listener, artifacts, "11-feed-phone-liked")
+    # Nothing on the phone-width page is wider than the screen.
+    assert listener.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    # The owner deletes it; it leaves the feed.
+    owner.get_by_role("button", name="Delete").click()
+    owner.get_by_role("button", name="Yes, delete").click()
+    expect(owner.get_by_role("heading", name="My songs")).to_be_visible()
+    expect(owner.locator("article")).to_have_count(2)
+    shot(owner, artifacts, "12-after-delete")
+    listener.reload()
+    expect(listener.get_by_text("No published songs here yet.")).to_be_visible()
+
+    # Signing out ends the session for good.
+    owner.get_by_role("button", name="Sign out").click()
+    expect(owner.get_by_role("link", name="Sign in")).to_be_visible()
+    owner.goto(f"{product.url}/songs")
+    expect(owner.get_by_role("heading", name="Sign in")).to_be_visible()
+
+    owner_context.close()
+    listener_context.close()

@@ -1,0 +1,85 @@
+// The page frame and the routes.
+import { AuthPage } from "./pages/Auth";
+import { CreatePage } from "./pages/Create";
+import { CreditsPage } from "./pages/Credits";
+import { FeedPage } from "./pages/Feed";
+import { MySongsPage } from "./pages/MySongs";
+import { SongPage } from "./pages/SongPage";
+import { navigate, onLinkClick, useLocation } from "./router";
+import { useSession } from "./session";
+
+const SIGNED_IN_ONLY = ["/create", "/songs", "/credits"];
+
+function Nav() {
+  const { user, balance, signOut } = useSession();
+  const path = useLocation().pathname;
+  const link = (href: string, label: string) => (
+    <a href={href} onClick={onLinkClick} aria-current={path === href ? "page" : undefined}>
+      {label}
+    </a>
+  );
+  return (
+    <header className="top">
+      <a href="/" onClick={onLinkClick} className="brand" aria-label="Neutone home">
+        Neutone
+      </a>
+      <nav aria-label="Main">
+        {link("/", "Discover")}
+        {user && link("/create", "Create")}
+        {user && link("/songs", "My songs")}
+        {user && link("/credits", balance === undefined ? "Credits" : `Credits: ${balance}`)}
+        {user === null && link("/sign-in", "Sign in")}
+        {user === null && link("/sign-up", "Sign up")}
+        {user && (
+          <button
+            type="button"
+            className="link"
+            onClick={async () => {
+              await signOut();
+              navigate("/");
+            }}
+          >
+            Sign out
+          </button>
+        )}
+      </nav>
+    </header>
+  );
+}
+
+function Page() {
+  const { user } = useSession();
+  const path = useLocation().pathname;
+  if (user === undefined) return <p className="muted">Loading…</p>;
+  const needsUser = SIGNED_IN_ONLY.some((prefix) => path === prefix);
+  if (needsUser && user === null) return <AuthPage mode="sign-in" />;
+  if (path === "/") return <FeedPage />;
+  if (path === "/sign-in") return <AuthPage mode="sign-in" />;
+  if (path === "/sign-up") return <AuthPage mode="sign-up" />;
+  if (path === "/create") return <CreatePage />;
+  if (path === "/songs") return <MySongsPage />;
+  if (path === "/credits") return <CreditsPage />;
+  const song = path.match(/^\/songs\/([0-9a-f-]{36})$/);
+  if (song) return <SongPage songId={song[1]} />;
+  return (
+    <section>
+      <h1>Not found</h1>
+      <p>
+        <a href="/" onClick={onLinkClick}>
+          Back to the feed
+        </a>
+      </p>
+    </section>
+  );
+}
+
+export function App() {
+  return (
+    <>
+      <Nav />
+      <main>
+        <Page />
+      </main>
+    </>
+  );
+}

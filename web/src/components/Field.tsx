@@ -1,0 +1,46 @@
+// A labelled control with the server's complaint about it (a BadRequest field
+// violation) right below, announced to screen readers.
+import { useId } from "react";
+
+interface FieldProps {
+  label: string;
+  hint?: string;
+  error?: string;
+  children: (props: {
+    id: string;
+    "aria-invalid": boolean;
+    "aria-describedby": string | undefined;
+  }) => React.ReactNode;
+}
+
+export function Field({ label, hint, error, children }: FieldProps) {
+  const id = useId();
+  const hintId = hint ? `${id}-hint` : undefined;
+  const errorId = error ? `${id}-error` : undefined;
+  const describedBy = [hintId, errorId].filter(Boolean).join(" ") || undefined;
+  return (
+    <div className={error ? "field invalid" : "field"}>
+      <label htmlFor={id}>{label}</label>
+      {children({ id, "aria-invalid": Boolean(error), "aria-describedby": describedBy })}
+      {hint && (
+        <small id={hintId} className="hint">
+          {hint}
+        </small>
+      )}
+      {error && (
+        <small id={errorId} className="error" role="alert">
+          {error}
+        </small>
+      )}
+    </div>
+  );
+}
+
+export function ErrorBanner({ message }: { message: string | undefined }) {
+  if (!message) return null;
+  return (
+    <p className="banner error" role="alert">
+      {message}
+    </p>
+  );
+}

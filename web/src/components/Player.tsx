@@ -1,0 +1,65 @@
+// Plays a READY song through its time-limited media URLs; the first play is
+// counted (RecordPlay).
+import { useEffect, useRef, useState } from "react";
+import { problemOf, songs } from "../api";
+import type { Song } from "../gen/neutone/v1/song_pb";
+
+interface Media {
+  audio: string;
+  cover: string;
+}
+
+export function Player({ song, onPlayed }: { song: Song; onPlayed?(count: bigint): void }) {
+  const [media, setMedia] = useState<Media | null>(null);
+  const [error, setError] = useState<string>();
+  const [duration, setDuration] = useState<number>();
+  const counted = useRef(false);
+
+  useEffect(() => {
+    let live = true;
+    songs
+      .getSongMedia({ songId: song.id })
+      .then((reply) => live && setMedia({ audio: reply.audioUrl, cover: reply.coverUrl }))
+      .catch((err) => live && setError(problemOf(err).message));
+    return () => {
+      live = false;
+    };
+  }, [song.id]);
+
+  function played() {
+    if (counted.current) return;
+    counted.current = true;
+    songs
+      .recordPlay({ songId: song.id })
+      .then((reply) => onPlayed?.(reply.playCount))
+      .catch(console.error);
+  }
+
+  if (error) return <p className="error">Cannot play this song: {error}</p>;
+  if (!media) return <p className="muted">Loading the player…</p>;
+  return (
+    <div className="player">
+      <img src={media.cover} alt={`Cover of ${song.title}`} width={96} height={96} />
+      <div>
+        <audio
+          controls
+          preload="metadata"
+          src={media.audio}
+          aria-label={`Play ${song.title}`}
+          onPlay={played}
+          onLoadedMetadata={(e) => setDuration(e.currentTarget.duration)}
+          data-duration={duration}
+        />
+        {duration !== undefined && Number.isFinite(duration) && (
+          <small className="muted">{formatSeconds(duration)}</small>
+        )}
+      </div>
+    </div>
+  );
+}
+
+export function formatSeconds(total: number): string {
+  const minutes = Math.floor(total / 60);
+  const seconds = Math.round(total % 60);
+  return `${minutes}:${String(seconds).padStart(2, "0")}`;
+}
