@@ -81,9 +81,12 @@ def create_app(settings: GatewaySettings) -> Starlette:
     )
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
         Route("/webhooks/payments", webhooks.handle, methods=["POST"]),
     ]
+    if not settings.metrics_port:
+        # With a metrics port (production) metrics stay off the public address;
+        # without one (embedded) they are here.
+        routes.append(Route("/metrics", metrics, methods=["GET"]))
     store = open_object_store(
         settings.object_store,
         data_dir=settings.data_dir,

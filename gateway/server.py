@@ -3,6 +3,7 @@
 import asyncio
 
 import uvicorn
+from prometheus_client import start_http_server
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
@@ -14,6 +15,8 @@ async def main() -> None:
     settings = load_settings(GatewaySettings)
     configure_logging(service="gateway", level=settings.log_level, fmt=settings.log_format)
     host, _, port = (settings.listen_address or settings.gateway_address).rpartition(":")
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=host or "0.0.0.0")
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings),

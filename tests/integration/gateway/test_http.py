@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from neutone.v1 import billing_service_pb2, user_service_pb2
+from runtime.launcher import Stack, free_address
 from tests.integration.billing.webhooks import order_paid_event, signed
 from tests.integration.gateway.conftest import Gateway
 from tests.integration.gateway.grpcweb import call
@@ -159,3 +160,23 @@ async def test_health_and_metrics(http: httpx.AsyncClient) -> None:
         'neutone_gateway_calls_total{code="0",method="/neutone.v1.SongService/ListCategories"}'
         in metrics
     )
+
+
+async def test_with_a_metrics_port_metrics_leave_the_public_address(gateway: Gateway) -> None:
+    address, metrics_port = free_address(), free_address().rpartition(":")[2]
+    second = Stack(
+        {
+            **gateway.stack.env,
+            "NEUTONE_GATEWAY_ADDRESS": address,
+            "NEUTONE_METRICS_PORT": metrics_port,
+        }
+    )
+    second.start("gateway")
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            public = await client.get(f"http://{address}/metrics")
+            assert public.status_code != 200 or "neutone_gateway" not in public.text
+            private = await client.get(f"http://127.0.0.1:{metrics_port}/metrics")
+            assert "neutone_gateway_calls_total" in private.text
+    finally:
+        second.stop_all()
