@@ -8,6 +8,7 @@ HTTP headers, empty body), which clients and Envoy's retry policy read without
 parsing the body; otherwise the status is in the trailer frame."""
 
 import asyncio
+import itertools
 import re
 import time
 import uuid
@@ -29,6 +30,10 @@ log = structlog.get_logger()
 
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+# New request ids: a random prefix per process and a counter, unique without a
+# call to the kernel's random source per request (uuid4 took 0.1 ms of CPU here).
+_PROCESS_ID = uuid.uuid4().hex[:16]
+_CALLS = itertools.count()
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,4 +294,4 @@ def _request_id(request: Request) -> str:
     """The browser's request id when it sent a sensible one, so a song can be
     followed from the page through every service; otherwise a new one."""
     sent = request.headers.get(REQUEST_ID_HEADER, "")
-    return sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
+    return sent if _REQUEST_ID.match(sent) else f"{_PROCESS_ID}{next(_CALLS):016x}"
