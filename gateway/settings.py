@@ -21,7 +21,9 @@ class GatewaySettings(ServiceSettings):
     # '["https://neutone.example"]'. Empty: the gateway's own address, under its IP
     # and as localhost (development only; production must name its origins).
     allowed_origins: tuple[str, ...] = ()
-    # Peers whose X-Forwarded-For is believed (the edge proxy), comma-separated or "*".
+    # Peers whose X-Forwarded-For is believed (the edge proxy): addresses or CIDRs,
+    # comma-separated. The client is the rightmost address not in this list; with
+    # "*" it is the leftmost, which a client can forge, so name the edge's network.
     trusted_proxies: str = "127.0.0.1"
     session_cookie_name: str = Field(default="neutone_session", pattern=r"^[A-Za-z0-9_-]+$")
     # Secure cookies (HTTPS only); unset means "outside development".
