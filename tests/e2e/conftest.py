@@ -32,7 +32,9 @@ class Product:
     stack: Stack
 
 
-@pytest.fixture(scope="session")
+# Package scope: the product and the browser (whose sync API keeps an event loop
+# running in this thread) are gone before the next test package starts.
+@pytest.fixture(scope="package")
 def product() -> Iterator[Product]:
     if not (WEB_DIST / "index.html").is_file():
         pytest.fail("the browser app is not built: run `make setup` (it runs `npm run build`)")
@@ -63,9 +65,11 @@ def product() -> Iterator[Product]:
         finally:
             stack.stop_all()
             database.drop_database(server, url)
+            # Before the directory goes: an embedded server must not outlive its data.
+            database.stop_embedded_database(root / "pg")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"{CHROMIUM} is missing: run `make setup` (scripts/setup-system installs it)")
