@@ -17,6 +17,7 @@ SDXL-Turbo at 512x512) directly on the GPU and runs the engines in-process at ba
 
 import argparse
 import asyncio
+import itertools
 import re
 import shutil
 import signal
@@ -42,6 +43,7 @@ COMPOSING = ("song_request", "planner", "acestep", "cover")
 TARGETS = {"planner": 5.0, "acestep": 1.5, "cover": 1.0, "neutone_song": 1.3}
 SONG_SECONDS = 10.0
 BATCHES = (1, 4, 8)
+REQUESTS_PER_CLIENT = 32
 
 
 def tensor(name: str, value: object, datatype: str) -> aioclient.InferInput:
@@ -165,17 +167,28 @@ async def drive(url: str, model: str, concurrency: int, seconds: float) -> tuple
         )
         before = await executions(client)
         latencies: list[float] = []
-        sent = iter(range(10**9))
+        # Requests are built beforehand: a client that resends slowly spreads its requests
+        # out, and the batcher then sees them as separate arrivals (perf_analyzer, in C++,
+        # would not have that problem).
+        requests = [
+            [
+                request_inputs(model, worker * REQUESTS_PER_CLIENT + n)
+                for n in range(REQUESTS_PER_CLIENT)
+            ]
+            for worker in range(concurrency)
+        ]
         started = time.perf_counter()
         stop_at = started + seconds
 
-        async def worker() -> None:
-            while time.perf_counter() < stop_at:
+        async def client_loop(mine: list[list[aioclient.InferInput]]) -> None:
+            for inputs in itertools.cycle(mine):
+                if time.perf_counter() >= stop_at:
+                    return
                 begun = time.perf_counter()
-                await client.infer(model, request_inputs(model, next(sent)))
+                await client.infer(model, inputs)
                 latencies.append(time.perf_counter() - begun)
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(client_loop(mine) for mine in requests))
         elapsed = time.perf_counter() - started
         after = await executions(client)
     batch_sizes = {}

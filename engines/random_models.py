@@ -271,7 +271,7 @@ PLANNER_SPECS = {
 }
 
 ACESTEP_SPECS = {
-    # Latents stay at ACE-Step's 25 Hz, but the VAE decodes to 24 kHz (not 48) through one
+    # Latents stay at ACE-Step's 25 Hz, but the VAE decodes to 16 kHz (not 48) through one
     # channel, with its cheap x10 step last: on CPU the decoder, which runs per song, would
     # otherwise cost more than the whole batched diffusion (DESIGN.md, Model tier).
     ModelSize.TINY: AceStepSpec(
@@ -312,12 +312,12 @@ ACESTEP_SPECS = {
         },
         vae={
             "encoder_hidden_size": 2,
-            "downsampling_ratios": [10, 6, 4, 2, 2],
+            "downsampling_ratios": [10, 4, 4, 2, 2],
             "channel_multiples": [1, 1, 1, 1, 1],
             "decoder_channels": 1,
             "decoder_input_channels": 8,
             "audio_channels": 2,
-            "sampling_rate": 24000,
+            "sampling_rate": 16000,
         },
     ),
     # ACE-Step 1.5 turbo (DiT, condition encoder, Oobleck VAE) with Qwen3-Embedding-0.6B.
