@@ -1,14 +1,15 @@
 """Benchmark: the model tier with dynamic batching against no batching at all.
 
-    .venv/bin/python -m bench.model_tier [--seconds 8] [--concurrency 1 4 8]
+    .venv/bin/python -m bench.model_tier [--seconds 4] [--repeats 3] [--concurrency 1 4 8]
     .venv/bin/python -m bench.model_tier --full-size      # on a GPU: random weights, real sizes
 
-Default: starts the real tritonserver twice on this machine's CPU with the tiny models
-(triton/launch.py), once with model_repository/ as it is (dynamic batching, max_batch_size
-8) and once with every max_batch_size set to 1, and drives each model and the neutone_song
+Default: starts two real tritonservers on this machine's CPU with the tiny models
+(triton/launch.py), one with model_repository/ as it is (dynamic batching, max_batch_size
+8) and one with every max_batch_size set to 1, and drives each model and the neutone_song
 ensemble with 1, 4 and 8 concurrent closed-loop clients (tritonclient's asyncio gRPC client,
-as perf_analyzer would). Prints throughput, latency and the average executed batch, then
-the batched/unbatched throughput ratios.
+standing in for perf_analyzer, which is not installable here), alternating between the
+servers. Prints throughput, latency and the average executed batch, then the
+batched/unbatched throughput ratios against the targets of issue 4.
 
 --full-size builds random-weight models of the real sizes (Qwen2.5-7B, ACE-Step 1.5,
 SDXL-Turbo at 512x512) directly on the GPU and runs the engines in-process at batch sizes
@@ -237,24 +238,21 @@ def row(run: Run) -> str:
     )
 
 
-def report_ratios(runs: list[Run], concurrencies: list[int]) -> bool:
-    """Prints batched/unbatched throughput per model and concurrency; True if targets met."""
+def report_ratios(runs: list[Run], concurrencies: list[int]) -> None:
+    """Prints batched/unbatched throughput per model and concurrency against the targets."""
     throughput = {(r.model, r.batching, r.concurrency): r.figures.per_second for r in runs}
     print("\nthroughput ratio, dynamic batching / max_batch_size 1")
     print(f"{'model':<13}" + "".join(f"{'c=' + str(c):>8}" for c in concurrencies) + "   target")
-    met = True
     for model in MODELS:
         ratios = [throughput[model, True, c] / throughput[model, False, c] for c in concurrencies]
         target = TARGETS[model]
         ok = min(ratios) >= 1.0 and (
             8 not in concurrencies or ratios[concurrencies.index(8)] >= target
         )
-        met &= ok
         cells = "".join(f"{ratio:>7.2f}x" for ratio in ratios)
         print(
             f"{model:<13}{cells}   >={target:g}x at c=8, >=1x everywhere: {'met' if ok else 'MISSED'}"
         )
-    return met
 
 
 def benchmark_triton(args: argparse.Namespace) -> int:
@@ -276,7 +274,9 @@ def benchmark_triton(args: argparse.Namespace) -> int:
             workdir.mkdir()
             urls[batching] = stack.enter_context(triton_server(repository, workdir))
         runs = measure(urls, concurrencies=args.concurrency, args=args)
-    return 0 if report_ratios(runs, args.concurrency) else 1
+    # Figures, not a test: the verdicts are printed, the exit status stays 0.
+    report_ratios(runs, args.concurrency)
+    return 0
 
 
 class InProcess:
