@@ -68,9 +68,12 @@ def requests_for(url: str, count: int) -> list[song_pb.ListFeedRequest]:
     without a category filter."""
     rng = random.Random(42)
     with psycopg.connect(url) as db:
+        entries = db.execute("SELECT count(*) FROM songs.feed_entries").fetchone()[0]
+        percent = min(100.0, 100.0 * 4000 / entries)  # about 4000 random entries
         sample = db.execute(
             "SELECT category, song_id, publish_time, trending_score FROM songs.feed_entries"
-            " TABLESAMPLE SYSTEM (1) LIMIT 2000"
+            " TABLESAMPLE BERNOULLI (%s)",
+            (percent,),
         ).fetchall()
     made = []
     for _ in range(count):
