@@ -1,6 +1,11 @@
 """Where and how engines run: device, precision and CPU threads."""
 
+import json
+from dataclasses import dataclass
+
 import torch
+
+from engines.serving import model_parameters
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -27,3 +32,21 @@ def limit_cpu_threads(threads: int) -> None:
     """Caps torch's intra-op threads: Triton runs several models side by side on one host."""
     if threads > 0:
         torch.set_num_threads(threads)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """Where one Triton model instance runs, and its config parameters."""
+
+    parameters: dict[str, str]
+    device: torch.device
+    dtype: torch.dtype
+
+
+def prepare_instance(args: dict[str, str]) -> Instance:
+    """What every model's `initialize` starts with: parse the config's parameters,
+    limit CPU threads, and pick the device and precision of this instance."""
+    parameters = model_parameters(json.loads(args["model_config"]))
+    limit_cpu_threads(int(parameters["cpu_threads"]))
+    device = pick_device(args["model_instance_kind"], int(args["model_instance_device_id"]))
+    return Instance(parameters, device, resolve_dtype(parameters["dtype"], device))

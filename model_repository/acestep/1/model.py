@@ -1,6 +1,5 @@
 """Triton adapter for the music generator engine (ACE-Step); see ../../README.md."""
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -18,15 +17,12 @@ INPUTS = ("PROMPT", "LYRICS", "DURATION_SECONDS", "SEED", "GUIDANCE_SCALE", "INF
 
 class TritonPythonModel:
     def initialize(self, args: dict[str, str]) -> None:
-        parameters = serving.model_parameters(json.loads(args["model_config"]))
-        runtime.limit_cpu_threads(int(parameters["cpu_threads"]))
-        device = runtime.pick_device(
-            args["model_instance_kind"], int(args["model_instance_device_id"])
-        )
+        instance = runtime.prepare_instance(args)
+        parameters, device = instance.parameters, instance.device
         self.generator = MusicGenerator.from_pretrained(
             parameters["weights_dir"],
             device=device,
-            dtype=runtime.resolve_dtype(parameters["dtype"], device),
+            dtype=instance.dtype,
             decode_batch_size=int(parameters["decode_batch_size"]),
         )
         self.audio_format = AudioFormat(parameters["audio_format"])

@@ -1,6 +1,5 @@
 """Triton adapter for the planner engine (Qwen chat model); see ../../README.md."""
 
-import json
 from typing import Any
 
 import torch
@@ -15,15 +14,12 @@ INPUTS = ("MODE", "DESCRIPTION", "PROMPT", "LYRICS", "INSTRUMENTAL")
 
 class TritonPythonModel:
     def initialize(self, args: dict[str, str]) -> None:
-        parameters = serving.model_parameters(json.loads(args["model_config"]))
-        runtime.limit_cpu_threads(int(parameters["cpu_threads"]))
-        device = runtime.pick_device(
-            args["model_instance_kind"], int(args["model_instance_device_id"])
-        )
+        instance = runtime.prepare_instance(args)
+        parameters, device = instance.parameters, instance.device
         self.planner = Planner.from_pretrained(
             parameters["weights_dir"],
             device=device,
-            dtype=runtime.resolve_dtype(parameters["dtype"], device),
+            dtype=instance.dtype,
             settings=PlannerSettings(
                 prompt_tokens=int(parameters["prompt_tokens"]),
                 lyrics_tokens=int(parameters["lyrics_tokens"]),
