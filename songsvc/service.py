@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import grpc
+from cachetools import TTLCache
 from google.protobuf.duration_pb2 import Duration
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -59,6 +60,12 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         self._objects = objects
         self._events = events
         self._settings = settings
+        # Feed pages as anonymous viewers see them, for a moment: the first pages are
+        # what everyone asks for. Writes through this process clear it at once; other
+        # replicas' pages are at most `feed_cache_seconds` old.
+        self._feed_pages: TTLCache[tuple, song_service_pb2.ListFeedResponse] = TTLCache(
+            maxsize=4096, ttl=settings.feed_cache_seconds
+        )
 
     # ---- creating ----------------------------------------------------------------
 
@@ -145,16 +152,34 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         query = {"category": request.category, "trending": trending}
         after = decode_page_token(check, request.page_token, query=query)
         check.raise_if_any()
+        key = (request.category, trending, request.page_token, limit)
+        page = self._feed_pages.get(key)
+        if page is None:
+            page = await self._feed_page(request.category, trending, after, limit, query)
+            self._feed_pages[key] = page
+        viewer = _caller_id()
+        if viewer is None:
+            return page
+        async with self._db.connection() as db:
+            liked = await store.liked_song_ids(db, viewer, [UUID(song.id) for song in page.songs])
+        personal = song_service_pb2.ListFeedResponse()
+        personal.CopyFrom(page)
+        for song in personal.songs:
+            song.liked_by_caller = UUID(song.id) in liked
+        return personal
+
+    async def _feed_page(
+        self, category: str, trending: bool, after: dict | None, limit: int, query: dict
+    ) -> song_service_pb2.ListFeedResponse:
+        """A feed page as anyone sees it (no likes of the caller's marked)."""
         async with self._db.connection() as db:
             found = await store.list_feed(
                 db,
-                category=request.category or store.ALL_CATEGORIES,
+                category=category or store.ALL_CATEGORIES,
                 trending=trending,
                 after=after,
                 limit=limit + 1,
             )
-            viewer = _caller_id()
-            liked = await store.liked_song_ids(db, viewer, [song.id for song, _ in found])
         page = found[:limit]
         next_token = ""
         if len(found) > limit:
@@ -162,8 +187,7 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
             position = {"score": sort_key} if trending else {"time": sort_key.isoformat()}
             next_token = encode_page_token({**position, "id": str(last.id)}, query=query)
         return song_service_pb2.ListFeedResponse(
-            songs=[song.to_message(liked_by_caller=song.id in liked) for song, _ in page],
-            next_page_token=next_token,
+            songs=[song.to_message() for song, _ in page], next_page_token=next_token
         )
 
     async def ListCategories(
@@ -201,6 +225,7 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
             if "published" in paths:
                 await store.set_published(db, song, request.song.published)
             updated = await store.get_song(db, song.id)
+        self._feed_pages.clear()
         assert updated is not None  # we hold the row lock
         return song_service_pb2.UpdateSongResponse(song=await self._message(updated))
 
@@ -212,6 +237,7 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         async with self._db.transaction() as db:
             song = await self._owned_song(db, song_id, owner_id)
             await store.delete_song(db, song.id)
+        self._feed_pages.clear()
         if not song.status.is_terminal:
             # Never generated: the credit goes back (the worker stops when it sees the
             # song gone and removes anything it had stored).
@@ -228,6 +254,7 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         song = await self._visible_song(request.song_id)
         async with self._db.transaction() as db:
             count = await store.like(db, song.id, account_id)
+        self._feed_pages.clear()
         return song_service_pb2.LikeSongResponse(like_count=count)
 
     async def UnlikeSong(
@@ -237,6 +264,7 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         song = await self._visible_song(request.song_id)
         async with self._db.transaction() as db:
             count = await store.unlike(db, song.id, account_id)
+        self._feed_pages.clear()
         return song_service_pb2.UnlikeSongResponse(like_count=count)
 
     async def RecordPlay(
@@ -245,6 +273,7 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         song = await self._ready_song(request.song_id)
         async with self._db.transaction() as db:
             count = await store.record_play(db, song.id)
+        self._feed_pages.clear()
         return song_service_pb2.RecordPlayResponse(play_count=count)
 
     async def GetSongMedia(

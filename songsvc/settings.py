@@ -22,5 +22,7 @@ class SongServiceSettings(ServiceSettings):
     job_retry_max_seconds: float = Field(default=60.0, ge=0)
     # How often the worker looks for jobs when no notification arrives.
     worker_poll_seconds: float = Field(default=1.0, gt=0)
+    # How long a replica may serve a feed page from memory (0 turns the cache off).
+    feed_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     # How often WatchSong re-sends queue position and ETA while nothing else changes.
     watch_refresh_seconds: float = Field(default=5.0, gt=0)

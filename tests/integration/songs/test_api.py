@@ -204,6 +204,12 @@ def test_rename_publish_like_play_and_delete(
     )
     liked = songs.GetSong(pb.GetSongRequest(song_id=song.id), metadata=fan.metadata).song
     assert liked.liked_by_caller and liked.like_count == 1
+    # The feed marks the caller's own likes, and only theirs.
+    request = pb.ListFeedRequest(category="jazz", page_size=100)
+    anonymous = {s.id: s for s in songs.ListFeed(request).songs}
+    as_fan = {s.id: s for s in songs.ListFeed(request, metadata=fan.metadata).songs}
+    assert as_fan[song.id].liked_by_caller and not anonymous[song.id].liked_by_caller
+    assert anonymous[song.id].like_count == 1
     assert songs.RecordPlay(pb.RecordPlayRequest(song_id=song.id)).play_count == 1
     assert (
         songs.UnlikeSong(pb.UnlikeSongRequest(song_id=song.id), metadata=fan.metadata).like_count
