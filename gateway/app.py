@@ -15,6 +15,7 @@ from gateway.bridge import REQUEST_ID_HEADER, Bridge, CookiePolicy
 from gateway.media import Media
 from gateway.methods import browser_methods, upstream_addresses
 from gateway.metrics import metrics
+from gateway.public_replies import PublicReplies
 from gateway.sessions import Sessions
 from gateway.settings import GatewaySettings
 from gateway.static import web_app
@@ -66,6 +67,9 @@ def create_app(settings: GatewaySettings) -> Starlette:
             user_service_pb2_grpc.UserServiceStub(users_internal),
             cache_size=settings.identity_cache_size,
             refresh_margin_seconds=settings.identity_refresh_margin_seconds,
+        ),
+        public_replies=PublicReplies(
+            ttl_seconds=settings.public_reply_seconds, max_entries=settings.public_reply_entries
         ),
         cookies=CookiePolicy(
             name=settings.session_cookie_name,

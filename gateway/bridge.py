@@ -24,6 +24,7 @@ from gateway import grpcweb, sessions
 from gateway.grpcweb import Encoding, ProtocolError, Status
 from gateway.methods import BridgedMethod
 from gateway.metrics import CALL_SECONDS, CALLS
+from gateway.public_replies import PublicReplies
 from gateway.sessions import Sessions
 
 log = structlog.get_logger()
@@ -63,6 +64,7 @@ class Bridge:
         methods: Mapping[str, BridgedMethod],
         channels: Mapping[str, grpc.aio.Channel],
         sessions: Sessions,
+        public_replies: PublicReplies,
         cookies: CookiePolicy,
         max_message_bytes: int,
         default_timeout_seconds: float,
@@ -80,6 +82,7 @@ class Bridge:
             if method.server_streaming
         }
         self._sessions = sessions
+        self._public_replies = public_replies
         self._cookies = cookies
         self._max_message_bytes = max_message_bytes
         self._default_timeout = default_timeout_seconds
@@ -116,7 +119,9 @@ class Bridge:
             if method.server_streaming:
                 response = await self._stream(method, message, timeout, metadata, encoding)
             else:
-                response = await self._unary_call(method, message, timeout, metadata, encoding)
+                response = await self._unary_call(
+                    method, message, timeout, metadata, encoding, signed_out=identity is None
+                )
         except _Refused as refused:
             response = _trailers_only(refused.status, encoding)
         except ProtocolError as error:
@@ -209,11 +214,22 @@ class Bridge:
         time_limit: float | None,
         metadata: tuple,
         encoding: Encoding,
+        *,
+        signed_out: bool,
     ) -> Response:
-        try:
-            reply = await self._unary[method.path](message, timeout=time_limit, metadata=metadata)
-        except grpc.aio.AioRpcError as error:
-            return _trailers_only(Status.of_error(error), encoding)
+        shared = signed_out and method.same_reply_for_everyone
+        reply = self._public_replies.get(method, message) if shared else None
+        if reply is None:
+            try:
+                reply = await self._unary[method.path](
+                    message, timeout=time_limit, metadata=metadata
+                )
+            except grpc.aio.AioRpcError as error:
+                return _trailers_only(Status.of_error(error), encoding)
+            if shared:
+                self._public_replies.keep(method, message, reply)
+            elif method.side_effects:
+                self._public_replies.changed(method.service)
         reply, new_session = sessions.take_session(method.path, reply)
         body = grpcweb.encode_chunk(grpcweb.data_frame(reply), encoding) + grpcweb.encode_chunk(
             grpcweb.trailer_frame(grpcweb.OK.trailers()), encoding

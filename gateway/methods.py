@@ -7,7 +7,8 @@ ApplyPaymentEvent, ...) are absent, so the bridge answers them like an unknown m
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from google.protobuf.descriptor import FileDescriptor
+from google.protobuf import descriptor_pb2
+from google.protobuf.descriptor import FileDescriptor, MethodDescriptor
 
 from neutone.v1 import access_pb2, billing_service_pb2, song_service_pb2, user_service_pb2
 from runtime.interceptors import Access, access_levels
@@ -28,10 +29,21 @@ class BridgedMethod:
     server_streaming: bool
     # The upstream service's full name, e.g. "neutone.v1.SongService".
     service: str
+    # False for the RPCs whose contract declares `idempotency_level = NO_SIDE_EFFECTS`.
+    side_effects: bool
 
     @property
     def needs_user(self) -> bool:
         return self.access == access_pb2.ACCESS_USER
+
+    @property
+    def same_reply_for_everyone(self) -> bool:
+        """Signed-out callers all get the same reply (see gateway.public_replies)."""
+        return (
+            self.access == access_pb2.ACCESS_PUBLIC
+            and not self.side_effects
+            and not self.server_streaming
+        )
 
 
 def browser_methods(files: tuple[FileDescriptor, ...] = CONTRACTS) -> dict[str, BridgedMethod]:
@@ -47,8 +59,13 @@ def browser_methods(files: tuple[FileDescriptor, ...] = CONTRACTS) -> dict[str, 
                         access=levels[path],
                         server_streaming=method.server_streaming,
                         service=service.full_name,
+                        side_effects=_has_side_effects(method),
                     )
     return methods
+
+
+def _has_side_effects(method: MethodDescriptor) -> bool:
+    return method.GetOptions().idempotency_level != descriptor_pb2.MethodOptions.NO_SIDE_EFFECTS
 
 
 def upstream_addresses(*, usersvc: str, billingsvc: str, songsvc: str) -> Mapping[str, str]:

@@ -32,6 +32,10 @@ class GatewaySettings(ServiceSettings):
     identity_refresh_margin_seconds: float = Field(default=30.0, ge=0)
     # Sessions whose identity tokens are kept in memory at once.
     identity_cache_size: int = Field(default=10_000, ge=1)
+    # How long a reply to signed-out visitors (feed, categories, a published song)
+    # is reused for the next ones (0: never), and how many such replies are kept.
+    public_reply_seconds: float = Field(default=1.0, ge=0, le=60)
+    public_reply_entries: int = Field(default=4096, ge=1)
     # The largest request message accepted from a browser.
     max_message_bytes: int = Field(default=MAX_MESSAGE_BYTES, ge=1024, le=8 * 1024 * 1024)
     # Payment webhooks larger than this are refused (billing's limit is 1 MiB).

@@ -24,6 +24,7 @@ MAX_MESSAGE_BYTES = 64 * 1024
 @dataclass(frozen=True)
 class Gateway:
     url: str
+    database_url: str
     # An origin the gateway accepts for cookie-authenticated calls.
     origin: str
     webhook_secret: str
@@ -68,6 +69,8 @@ def gateway(
         "NEUTONE_WATCH_REFRESH_SECONDS": "0.5",
         "NEUTONE_MAX_MESSAGE_BYTES": str(MAX_MESSAGE_BYTES),
         "NEUTONE_WEB_DIR": str(web_dir),
+        # Long enough that a reused reply is seen reused however slow the machine.
+        "NEUTONE_PUBLIC_REPLY_SECONDS": "60",
     }
     log_dir = Path(os.environ.get("NEUTONE_TEST_LOG_DIR") or tmp_path_factory.mktemp("logs"))
     stack = Stack(env, log_dir=log_dir / "gateway-stack")
@@ -77,6 +80,7 @@ def gateway(
             stack.start(service)
         yield Gateway(
             url=f"http://{address}",
+            database_url=gateway_database,
             origin=f"http://{address}",
             webhook_secret=secret,
             store=FilesystemStore(

@@ -12,7 +12,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from engines.categories import CATEGORIES
 from neutone.v1 import billing_service_pb2, billing_service_pb2_grpc, song_pb2
 from neutone.v1 import song_service_pb2 as pb
-from tests.integration.helpers import error_reason, field_violations
+from tests.integration.helpers import error_reason, field_violations, make_ready
 
 
 def balance(billing_channel: grpc.Channel, user) -> int:
@@ -20,18 +20,6 @@ def balance(billing_channel: grpc.Channel, user) -> int:
     return billing.GetBalance(
         billing_service_pb2.GetBalanceRequest(), metadata=user.metadata
     ).balance
-
-
-def make_ready(database_url: str, song_id: str, categories: list[str]) -> None:
-    """Stands in for the worker's final step, for tests of what follows it."""
-    with psycopg.connect(database_url, autocommit=True) as db:
-        db.execute(
-            "UPDATE songs.songs SET status = 'ready', stage = 'done', progress = 1,"
-            " categories = %s, audio_key = 'songs/' || id || '/audio.flac',"
-            " cover_key = 'songs/' || id || '/cover.png' WHERE id = %s",
-            (categories, song_id),
-        )
-        db.execute("UPDATE songs.jobs SET state = 'succeeded' WHERE song_id = %s", (song_id,))
 
 
 def create(songs, user, **fields) -> song_pb2.Song:
