@@ -47,7 +47,8 @@ def _held(claim: Claim) -> sa.ColumnElement[bool]:
 
 async def claim(
     db: AsyncConnection, *, worker_id: str, limit: int, lease_seconds: float
-) -> list[Claim]:
+) -> list[tuple[Claim, Song]]:
+    """Claims up to `limit` jobs, each with its song, read in the same statement."""
     claimable = (
         sa.select(jobs.c.song_id)
         .where(
@@ -61,7 +62,7 @@ async def claim(
         .with_for_update(skip_locked=True)
         .cte("claimable")
     )
-    rows = await db.execute(
+    claimed = (
         sa.update(jobs)
         .where(jobs.c.song_id == claimable.c.song_id)
         .values(
@@ -72,8 +73,12 @@ async def claim(
             start_time=sa.func.now(),
         )
         .returning(jobs.c.song_id, jobs.c.attempts)
+        .cte("claimed")
     )
-    return [Claim(row.song_id, worker_id, row.attempts) for row in rows]
+    rows = await db.execute(
+        sa.select(songs, claimed.c.attempts).join(claimed, claimed.c.song_id == songs.c.id)
+    )
+    return [(Claim(row.id, worker_id, row.attempts), Song.from_row(row)) for row in rows]
 
 
 async def renew(db: AsyncConnection, held: list[Claim], *, lease_seconds: float) -> set[UUID]:
@@ -88,16 +93,6 @@ async def renew(db: AsyncConnection, held: list[Claim], *, lease_seconds: float)
         if result.rowcount:
             renewed.add(claim_.song_id)
     return renewed
-
-
-async def load_song(db: AsyncConnection, held: Claim) -> Song | None:
-    """The claimed song, or None if it was deleted or the lease was lost."""
-    row = (
-        await db.execute(
-            sa.select(songs).join(jobs, jobs.c.song_id == songs.c.id).where(_held(held))
-        )
-    ).first()
-    return Song.from_row(row) if row else None
 
 
 async def update_song(db: AsyncConnection, held: Claim, **values: Any) -> bool:

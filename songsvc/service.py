@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from engines import limits
 from engines.categories import CATEGORIES
 from neutone.v1 import song_pb2, song_service_pb2, song_service_pb2_grpc
+from runtime.concurrency import both
 from runtime.context import caller, require_user
 from runtime.database import Database
-from runtime.errors import FailedPrecondition, NotFound, Violations
+from runtime.errors import FailedPrecondition, NotFound, ServiceError, Violations
 from runtime.messages import timestamp
 from runtime.objectstore import ObjectStore
 from runtime.pagination import decode_page_token, encode_page_token, page_size
@@ -86,23 +87,30 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         else:
             song_id = uuid.uuid4()
 
-        # Reserve first: a song is only written once it is paid for. Reserving is
-        # idempotent per song id, so a retry after a failure below is safe.
-        await self._credits.reserve(user_id=owner_id, song_id=song_id)
+        # The song is only written once it is paid for: it is inserted while the
+        # credit is reserved, and committed only after billing said yes. Reserving
+        # is idempotent per song id, so a retry after a failure here is safe.
         try:
             async with self._db.transaction() as db:
-                song = await store.create_song(
-                    db,
-                    {
-                        **values,
-                        "id": song_id,
-                        "owner_id": owner_id,
-                        "owner_display_name": user.display_name,
-                        "idempotency_key": key,
-                    },
+                _, song = await both(
+                    self._credits.reserve(user_id=owner_id, song_id=song_id),
+                    store.create_song(
+                        db,
+                        {
+                            **values,
+                            "id": song_id,
+                            "owner_id": owner_id,
+                            "owner_display_name": user.display_name,
+                            "idempotency_key": key,
+                        },
+                    ),
                 )
                 if song is None:  # a concurrent retry with the same key won
                     song = await store.find_by_idempotency_key(db, owner_id, key or "")
+        except (ServiceError, grpc.aio.AioRpcError):
+            # Billing's answer (`both` raises the reservation's failure first):
+            # nothing was reserved, and the insert is rolled back.
+            raise
         except BaseException:
             await self._credits.release(song_id, "the song could not be saved")
             raise

@@ -6,6 +6,7 @@ its jobs while it works, and on SIGTERM stops claiming, lets running jobs finish
 within the grace period, and hands the rest back to the queue."""
 
 import asyncio
+import dataclasses
 import os
 import signal
 import socket
@@ -15,8 +16,10 @@ from uuid import UUID
 import grpc
 import structlog
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.clients import service_channel
+from runtime.concurrency import both
 from runtime.database import Database, database_url
 from runtime.logs import configure_logging
 from runtime.objectstore import ObjectStore, open_object_store
@@ -26,7 +29,7 @@ from songsvc import jobs, store
 from songsvc.billing import TRANSIENT, Credits
 from songsvc.events import SongEvents
 from songsvc.jobs import Claim, JobState
-from songsvc.models import ModelError, ModelTier, ModelUnavailable, TritonModels
+from songsvc.models import ModelError, ModelTier, ModelUnavailable, Plan, TritonModels
 from songsvc.records import Song, Stage, Status
 from songsvc.settings import SongServiceSettings
 
@@ -46,6 +49,18 @@ IN_FLIGHT = Gauge("neutone_worker_jobs_in_flight", "Jobs this worker is running 
 
 AUDIO_FILE = "audio.flac"
 COVER_FILE = "cover.png"
+
+
+def _plan_values(song: Song, plan: Plan) -> dict[str, object]:
+    """The song's columns the plan fills in; the owner's own title stays."""
+    values: dict[str, object] = {
+        "prompt_used": plan.prompt,
+        "lyrics_used": plan.lyrics,
+        "categories": plan.categories,
+    }
+    if not song.title_from_owner:
+        values["title"] = plan.title
+    return values
 
 
 def object_keys(song_id: UUID) -> tuple[str, str]:
@@ -113,9 +128,9 @@ class Worker:
                 limit=free,
                 lease_seconds=self._settings.job_lease_seconds,
             )
-        for claim in claims:
+        for claim, song in claims:
             IN_FLIGHT.inc()
-            task = asyncio.create_task(self._process(claim))
+            task = asyncio.create_task(self._process(claim, song))
             task.add_done_callback(lambda _: IN_FLIGHT.dec())
             self._running[claim.song_id] = (claim, task)
             task.add_done_callback(
@@ -153,11 +168,11 @@ class Worker:
 
     # ---- one job -------------------------------------------------------------------
 
-    async def _process(self, claim: Claim) -> None:
+    async def _process(self, claim: Claim, song: Song) -> None:
         structlog.contextvars.bind_contextvars(song_id=str(claim.song_id), attempt=claim.attempt)
         try:
             with JOB_SECONDS.time():
-                await self._generate(claim)
+                await self._generate(claim, song)
         except LeaseLost:
             JOBS.labels("lost").inc()
             log.info("job no longer ours")
@@ -179,65 +194,72 @@ class Worker:
             log.exception("job failed")
             await self._failed_attempt(claim, f"internal error: {type(error).__name__}")
 
-    async def _generate(self, claim: Claim) -> None:
-        async with self._db.connection() as db:
-            song = await jobs.load_song(db, claim)
-        if song is None:
-            raise LeaseLost
+    async def _generate(self, claim: Claim, song: Song) -> None:
         if claim.attempt > self._settings.job_max_attempts:
             # The previous attempts all ended with the worker dying mid-job.
             await self._fail(claim, f"gave up after {claim.attempt - 1} attempts")
             return
 
+        # Each stage is written while the work it announces runs, not before it:
+        # a stage is progress for WatchSong, not worth waiting for. `both` lets
+        # each write end before anything later is written about the job.
+        plan_values: dict[str, object] = {}
         if song.prompt_used is None:
-            await self._stage(claim, Stage.PLANNING, 0.05)
-            plan = await self._models.plan(song)
-            values = {
-                "prompt_used": plan.prompt,
-                "lyrics_used": plan.lyrics,
-                "categories": list(plan.categories),
-            }
-            if not song.title_from_owner:
-                values["title"] = plan.title
-            song = await self._stage(claim, Stage.GENERATING, 0.2, **values)
-        else:
-            song = await self._stage(claim, Stage.GENERATING, 0.2)
-        audio, cover = await asyncio.gather(self._models.compose(song), self._models.paint(song))
+            _, plan = await both(self._stage(claim, Stage.PLANNING, 0.05), self._models.plan(song))
+            plan_values = _plan_values(song, plan)
+            song = dataclasses.replace(song, **plan_values)
+        # The plan is saved while the music is made, so a retried job reuses it.
+        _, (audio, cover) = await both(
+            self._stage(claim, Stage.GENERATING, 0.2, **plan_values),
+            both(self._models.compose(song), self._models.paint(song)),
+        )
 
-        await self._stage(claim, Stage.UPLOADING, 0.9)
         audio_key, cover_key = object_keys(song.id)
-        await self._objects.put(audio_key, audio.data, content_type="audio/flac")
-        await self._objects.put(cover_key, cover, content_type="image/png")
+        await both(
+            self._stage(claim, Stage.UPLOADING, 0.9),
+            both(
+                self._objects.put(audio_key, audio.data, content_type="audio/flac"),
+                self._objects.put(cover_key, cover, content_type="image/png"),
+            ),
+        )
 
-        # Commit the credit before the song shows READY: a crash in between only
-        # repeats an idempotent commit, it never leaves a READY song unpaid.
-        await self._credits.commit(song.id)
+        # The credit is committed before the song shows READY: the READY
+        # transaction is written while billing commits, but only commits after
+        # billing answered. A crash in between only repeats an idempotent commit;
+        # it never leaves a READY song unpaid.
         async with self._db.transaction() as db:
-            ready = await jobs.update_song(
-                db,
-                claim,
-                status=Status.READY,
-                stage=Stage.DONE,
-                progress=1.0,
-                audio_key=audio_key,
-                cover_key=cover_key,
-                audio_duration_seconds=audio.duration_seconds,
+            ready, _ = await both(
+                self._mark_ready(db, claim, audio_key, cover_key, audio.duration_seconds),
+                self._credits.commit(song.id),
             )
             if not ready:
                 raise LeaseLost
-            await jobs.finish(db, claim, JobState.SUCCEEDED)
         JOBS.labels("ready").inc()
         log.info("song ready")
 
-    async def _stage(self, claim: Claim, stage: Stage, progress: float, **values: object) -> Song:
-        """Moves the song to `stage`; the song as it is now."""
+    @staticmethod
+    async def _mark_ready(
+        db: AsyncConnection, claim: Claim, audio_key: str, cover_key: str, duration: float
+    ) -> bool:
+        ready = await jobs.update_song(
+            db,
+            claim,
+            status=Status.READY,
+            stage=Stage.DONE,
+            progress=1.0,
+            audio_key=audio_key,
+            cover_key=cover_key,
+            audio_duration_seconds=duration,
+        )
+        if ready:
+            await jobs.finish(db, claim, JobState.SUCCEEDED)
+        return ready
+
+    async def _stage(self, claim: Claim, stage: Stage, progress: float, **values: object) -> None:
+        """Moves the song to `stage`, with any `values` found on the way."""
         async with self._db.transaction() as db:
             if not await jobs.set_stage(db, claim, stage, progress, **values):
                 raise LeaseLost
-            song = await jobs.load_song(db, claim)
-        if song is None:
-            raise LeaseLost
-        return song
 
     async def _dependency_down(self, claim: Claim, error: str) -> None:
         # Triton or billing unreachable: wait and retry, never using up attempts.
