@@ -9,7 +9,13 @@ from neutone.v1 import billing_service_pb2_grpc
 from runtime.errors import FailedPrecondition, Unavailable, error_reason
 
 INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
+RESERVATION_RELEASED = "RESERVATION_RELEASED"
 TRANSIENT = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+class CreditReleased(Exception):
+    """The song's credit was given back (the song was deleted or failed), so it
+    can no longer be charged."""
 
 
 class Credits:
@@ -29,7 +35,12 @@ class Credits:
             raise _translated(error) from error
 
     async def commit(self, song_id: UUID) -> None:
-        await self._billing.CommitCredits(billing_pb.CommitCreditsRequest(song_id=str(song_id)))
+        try:
+            await self._billing.CommitCredits(billing_pb.CommitCreditsRequest(song_id=str(song_id)))
+        except grpc.aio.AioRpcError as error:
+            if error_reason(error) == RESERVATION_RELEASED:
+                raise CreditReleased(error.details()) from error
+            raise
 
     async def release(self, song_id: UUID, reason: str) -> None:
         """Gives the song's credit back unless it was already committed (the song

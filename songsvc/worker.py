@@ -26,7 +26,7 @@ from runtime.objectstore import ObjectStore, open_object_store
 from runtime.server import identity_tokens
 from runtime.settings import load_settings
 from songsvc import jobs, store
-from songsvc.billing import TRANSIENT, Credits
+from songsvc.billing import TRANSIENT, CreditReleased, Credits
 from songsvc.events import SongEvents
 from songsvc.jobs import Claim, JobState
 from songsvc.models import ModelError, ModelTier, ModelUnavailable, Plan, TritonModels
@@ -91,6 +91,8 @@ class Worker:
         self._events = events
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._running: dict[UUID, tuple[Claim, asyncio.Task[None]]] = {}
+        # Jobs the heartbeat found no longer ours, whose tasks it cancelled.
+        self._lost: set[UUID] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         heartbeat = asyncio.create_task(self._renew_leases())
@@ -133,9 +135,11 @@ class Worker:
             task = asyncio.create_task(self._process(claim, song))
             task.add_done_callback(lambda _: IN_FLIGHT.dec())
             self._running[claim.song_id] = (claim, task)
-            task.add_done_callback(
-                lambda _, song_id=claim.song_id: self._running.pop(song_id, None)
-            )
+            task.add_done_callback(lambda _, song_id=claim.song_id: self._forget(song_id))
+
+    def _forget(self, song_id: UUID) -> None:
+        self._running.pop(song_id, None)
+        self._lost.discard(song_id)
 
     async def _renew_leases(self) -> None:
         while True:
@@ -154,6 +158,7 @@ class Worker:
             for claim in held:
                 if claim.song_id not in still_ours and claim.song_id in self._running:
                     log.warning("lease lost; abandoning job", song_id=str(claim.song_id))
+                    self._lost.add(claim.song_id)
                     self._running[claim.song_id][1].cancel()
 
     async def _drain(self) -> None:
@@ -178,9 +183,13 @@ class Worker:
             log.info("job no longer ours")
             await self._remove_orphans(claim)
         except asyncio.CancelledError:
-            # Shutting down (or lease lost): hand the job back without using the attempt.
-            JOBS.labels("stopped").inc()
-            await asyncio.shield(self._retry(claim, "worker stopped", counts=False, delay=0))
+            if claim.song_id in self._lost:
+                JOBS.labels("lost").inc()
+                await asyncio.shield(self._remove_orphans(claim))
+            else:
+                # Shutting down: hand the job back without using the attempt.
+                JOBS.labels("stopped").inc()
+                await asyncio.shield(self._retry(claim, "worker stopped", counts=False, delay=0))
             raise
         except ModelUnavailable as error:
             await self._dependency_down(claim, str(error))
@@ -215,23 +224,28 @@ class Worker:
         )
 
         audio_key, cover_key = object_keys(song.id)
-        await both(
-            self._stage(claim, Stage.UPLOADING, 0.9),
-            both(
+
+        async def announce_then_finish(db: AsyncConnection) -> bool:
+            await self._stage(claim, Stage.UPLOADING, 0.9)
+            return await self._mark_ready(db, claim, audio_key, cover_key, audio.duration_seconds)
+
+        async def store_then_charge() -> None:
+            await both(
                 self._objects.put(audio_key, audio.data, content_type="audio/flac"),
                 self._objects.put(cover_key, cover, content_type="image/png"),
-            ),
-        )
-
-        # The credit is committed before the song shows READY: the READY
-        # transaction is written while billing commits, but only commits after
-        # billing answered. A crash in between only repeats an idempotent commit;
-        # it never leaves a READY song unpaid.
-        async with self._db.transaction() as db:
-            ready, _ = await both(
-                self._mark_ready(db, claim, audio_key, cover_key, audio.duration_seconds),
-                self._credits.commit(song.id),
             )
+            try:
+                await self._credits.commit(song.id)
+            except CreditReleased:  # the song was deleted (or failed) meanwhile
+                raise LeaseLost from None
+
+        # Two strands at once: UPLOADING is shown, then READY written; the files
+        # are stored, then billing commits the credit. READY's transaction commits
+        # only once both strands succeeded, so a song never shows READY unpaid or
+        # without its files, and a crash before that commit only repeats
+        # idempotent uploads and an idempotent credit commit.
+        async with self._db.transaction() as db:
+            ready, _ = await both(announce_then_finish(db), store_then_charge())
             if not ready:
                 raise LeaseLost
         JOBS.labels("ready").inc()

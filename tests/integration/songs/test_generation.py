@@ -244,17 +244,49 @@ def test_deleting_a_ready_song_removes_its_media(songs, worker, new_user, s3_cli
     assert gone.value.code() == grpc.StatusCode.NOT_FOUND
 
 
+def test_deleting_a_song_while_it_is_made_gives_the_credit_back_and_stores_nothing(
+    songs, worker, worker_env, new_user, billing_channel, database_url, s3_client
+) -> None:
+    user = new_user()
+    before = balance(billing_channel, user)
+    song = songs.CreateSong(
+        pb.CreateSongRequest(**MODES["description"], params=PARAMS), metadata=user.metadata
+    ).song
+    for update in songs.WatchSong(
+        pb.WatchSongRequest(song_id=song.id), metadata=user.metadata, timeout=120
+    ):
+        if update.song.stage == song_pb2.GENERATION_STAGE_PLANNING:
+            break
+    abandoned_before = jobs_ended(worker_env, "lost")  # the worker is surely up by now
+    songs.DeleteSong(pb.DeleteSongRequest(song_id=song.id), metadata=user.metadata)
+
+    assert balance(billing_channel, user) == before
+    assert charges(database_url, song.id) == [("song_charge", -1), ("song_refund", 1)]
+    # The worker finds the song gone at its next write and abandons the job.
+    deadline = time.monotonic() + 60
+    while jobs_ended(worker_env, "lost") == abandoned_before:
+        assert time.monotonic() < deadline, "the worker never abandoned the deleted song's job"
+        time.sleep(0.2)
+    assert stored_keys(s3_client, f"songs/{song.id}/") == set()
+    assert charges(database_url, song.id) == [("song_charge", -1), ("song_refund", 1)]
+
+
+def jobs_ended(worker_env: dict[str, str], outcome: str) -> float:
+    """The worker's count of job attempts that ended with `outcome`."""
+    metrics = httpx.get(f"http://127.0.0.1:{worker_env['NEUTONE_METRICS_PORT']}/metrics").text
+    prefix = f'neutone_worker_jobs_total{{outcome="{outcome}"}}'
+    return next(
+        (float(line.split()[-1]) for line in metrics.splitlines() if line.startswith(prefix)),
+        0.0,
+    )
+
+
 def test_worker_reports_its_jobs_as_metrics(songs, worker, worker_env, new_user) -> None:
     user = new_user()
     song = songs.CreateSong(
         pb.CreateSongRequest(**MODES["description"], params=PARAMS), metadata=user.metadata
     ).song
     assert watch_until_done(songs, user, song.id)[-1].song.status == song_pb2.SONG_STATUS_READY
+    assert jobs_ended(worker_env, "ready") >= 1
     metrics = httpx.get(f"http://127.0.0.1:{worker_env['NEUTONE_METRICS_PORT']}/metrics").text
-    ready = next(
-        line
-        for line in metrics.splitlines()
-        if line.startswith('neutone_worker_jobs_total{outcome="ready"}')
-    )
-    assert float(ready.split()[-1]) >= 1
     assert "neutone_worker_job_seconds_count" in metrics
