@@ -1,4 +1,5 @@
-"""Song change notifications for WatchSong.
+"""Notifications from PostgreSQL: song changes for WatchSong, queued jobs for the
+workers.
 
 Each songsvc process holds one LISTEN connection and fans notifications out to
 the watchers in that process, so a thousand watchers cost one connection."""
@@ -12,7 +13,7 @@ from uuid import UUID
 import psycopg
 import structlog
 
-from songsvc.store import SONG_EVENTS_CHANNEL
+from songsvc.store import JOBS_QUEUED_CHANNEL, SONG_EVENTS_CHANNEL
 
 log = structlog.get_logger()
 
@@ -23,7 +24,7 @@ class SongEvents:
     def __init__(self, database_url: str) -> None:
         self._url = database_url
         self._watchers: dict[UUID, set[asyncio.Event]] = defaultdict(set)
-        self._any: set[asyncio.Event] = set()
+        self._queue_watchers: set[asyncio.Event] = set()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -48,14 +49,14 @@ class SongEvents:
                 del self._watchers[song_id]
 
     @asynccontextmanager
-    async def watch_all(self) -> AsyncIterator[asyncio.Event]:
-        """An event that is set whenever any song changes or is created."""
-        changed = asyncio.Event()
-        self._any.add(changed)
+    async def watch_queue(self) -> AsyncIterator[asyncio.Event]:
+        """An event that is set whenever a job may have become claimable."""
+        queued = asyncio.Event()
+        self._queue_watchers.add(queued)
         try:
-            yield changed
+            yield queued
         finally:
-            self._any.discard(changed)
+            self._queue_watchers.discard(queued)
 
     async def _listen(self) -> None:
         while True:
@@ -64,19 +65,25 @@ class SongEvents:
                     self._url, autocommit=True
                 ) as connection:
                     await connection.execute(f"LISTEN {SONG_EVENTS_CHANNEL}")
+                    await connection.execute(f"LISTEN {JOBS_QUEUED_CHANNEL}")
                     # Changes missed while (re)connecting: wake every watcher to re-read.
                     self._wake_all()
                     async for notification in connection.notifies():
-                        self._wake(UUID(notification.payload))
+                        if notification.channel == JOBS_QUEUED_CHANNEL:
+                            for queued in self._queue_watchers:
+                                queued.set()
+                        else:
+                            self._wake(UUID(notification.payload))
             except (psycopg.Error, OSError) as error:
                 log.warning("song events connection lost; reconnecting", error=str(error))
                 self._wake_all()
                 await asyncio.sleep(RECONNECT_SECONDS)
 
     def _wake(self, song_id: UUID) -> None:
-        for changed in (*self._watchers.get(song_id, ()), *self._any):
+        for changed in self._watchers.get(song_id, ()):
             changed.set()
 
     def _wake_all(self) -> None:
-        for changed in (*self._any, *(e for watchers in self._watchers.values() for e in watchers)):
+        everyone = (*self._queue_watchers, *(e for ws in self._watchers.values() for e in ws))
+        for changed in everyone:
             changed.set()

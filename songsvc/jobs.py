@@ -154,4 +154,4 @@ async def retry_later(
         .where(songs.c.id == held.song_id)
         .values(status=Status.QUEUED, stage=Stage.QUEUED, update_time=sa.func.now())
     )
-    await notify(db, held.song_id)
+    await notify(db, held.song_id, job_queued=True)

@@ -12,7 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from songsvc.records import Song, Stage, Status
 from songsvc.tables import feed_entries, jobs, likes, songs
 
+# Notification channels: a song changed (the payload is its id), for WatchSong;
+# a job may have become claimable, for the workers.
 SONG_EVENTS_CHANNEL = "neutone_song_events"
+JOBS_QUEUED_CHANNEL = "neutone_jobs_queued"
 ALL_CATEGORIES = ""  # the feed_entries category of the unfiltered feed
 
 
@@ -23,8 +26,13 @@ def trending_score(song_table: sa.Table = songs) -> sa.ColumnElement[float]:
     return sa.func.log(engagement) + sa.extract("epoch", song_table.c.publish_time) / 45000.0
 
 
-async def notify(db: AsyncConnection, song_id: UUID) -> None:
-    await db.execute(sa.select(sa.func.pg_notify(SONG_EVENTS_CHANNEL, str(song_id))))
+async def notify(db: AsyncConnection, song_id: UUID, *, job_queued: bool = False) -> None:
+    """Announces, when the transaction commits, that the song changed and, with
+    `job_queued`, that its job is waiting for a worker."""
+    announcements = [sa.func.pg_notify(SONG_EVENTS_CHANNEL, str(song_id))]
+    if job_queued:
+        announcements.append(sa.func.pg_notify(JOBS_QUEUED_CHANNEL, ""))
+    await db.execute(sa.select(*announcements))
 
 
 async def find_by_idempotency_key(db: AsyncConnection, owner_id: UUID, key: str) -> Song | None:
@@ -53,7 +61,7 @@ async def create_song(db: AsyncConnection, values: dict[str, Any]) -> Song | Non
     if row is None:
         return None
     await db.execute(sa.insert(jobs).values(song_id=row.id, state="queued"))
-    await notify(db, row.id)  # wakes the workers
+    await notify(db, row.id, job_queued=True)
     return Song.from_row(row)
 
 

@@ -97,12 +97,12 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         heartbeat = asyncio.create_task(self._renew_leases())
         try:
-            async with self._events.watch_all() as changed:
+            async with self._events.watch_queue() as queued:
                 while not stop.is_set():
-                    changed.clear()
+                    queued.clear()
                     await self._claim_more()
                     waiters = [
-                        asyncio.create_task(changed.wait()),
+                        asyncio.create_task(queued.wait()),
                         asyncio.create_task(stop.wait()),
                     ]
                     waiters += [task for _, task in self._running.values()]

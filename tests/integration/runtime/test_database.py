@@ -1,0 +1,52 @@
+"""The connection pool against a real PostgreSQL whose connections die under it,
+as they do when the database restarts."""
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from runtime import database
+
+BACKEND_PID = sa.text("SELECT pg_backend_pid()")
+
+
+def terminate(database_url: str, pid: int) -> None:
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+async def test_an_idle_connection_that_died_is_replaced_unnoticed(database_url: str) -> None:
+    engine = database.create_engine(database_url, pool_size=1, ping_after_idle_seconds=0)
+    try:
+        async with engine.connect() as db:
+            first = (await db.execute(BACKEND_PID)).scalar_one()
+        terminate(database_url, first)
+        async with engine.connect() as db:
+            second = (await db.execute(BACKEND_PID)).scalar_one()
+        assert second != first
+    finally:
+        await engine.dispose()
+
+
+async def test_a_busy_connection_that_died_fails_once_then_the_pool_is_fresh(
+    database_url: str,
+) -> None:
+    # Used again at once, a connection is not tested first (no round trip): the
+    # statement that meets the dead connection fails, and the pool starts over.
+    engine = database.create_engine(database_url, pool_size=2, ping_after_idle_seconds=3600)
+    try:
+        async with engine.connect() as db, engine.connect() as other:
+            pids = {
+                (await db.execute(BACKEND_PID)).scalar_one(),
+                (await other.execute(BACKEND_PID)).scalar_one(),
+            }
+        for pid in pids:
+            terminate(database_url, pid)
+        with pytest.raises(sa.exc.OperationalError) as failed:
+            async with engine.connect() as db:
+                await db.execute(BACKEND_PID)
+        assert failed.value.connection_invalidated
+        async with engine.connect() as db:
+            assert (await db.execute(BACKEND_PID)).scalar_one() not in pids
+    finally:
+        await engine.dispose()
