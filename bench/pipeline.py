@@ -1,11 +1,16 @@
 """Benchmark: the generation pipeline on the real stack with the tiny models.
 
-    .venv/bin/python -m bench.pipeline [--songs 20] [--batch 16]
+    .venv/bin/python -m bench.pipeline [--songs 20] [--batch 16] [--duration SECONDS]
 
 1. Orchestration overhead: songs made one at a time; for each, the time from
    CreateSong until WatchSong reports READY, minus the time Triton spent on it
    (planner, then the longer of acestep and cover, from Triton's statistics).
-2. Throughput: `--batch` songs submitted at once vs the same number one at a time."""
+2. Throughput: `--batch` songs submitted at once vs the same number one at a time.
+
+Songs have the service's default parameters (engines/limits.py: 30 seconds, 8
+inference steps), as people get them when they only describe a song, unless
+`--duration` asks for another length. The overhead is about the same number of
+milliseconds for any song; its share of the time shrinks as songs get longer."""
 
 import argparse
 import asyncio
@@ -25,7 +30,6 @@ from runtime.launcher import Stack
 
 SERVICES = ["triton", "usersvc", "billingsvc", "songsvc", "songsvc-worker"]
 MODELS = ("planner", "acestep", "cover")
-PARAMS = song_pb2.GenerationParams(duration_seconds=10, inference_steps=8)
 
 
 async def model_seconds(client: triton.InferenceServerClient) -> dict[str, tuple[int, float]]:
@@ -38,10 +42,10 @@ async def model_seconds(client: triton.InferenceServerClient) -> dict[str, tuple
     return totals
 
 
-async def make_song(songs, metadata, index: int) -> float:
+async def make_song(songs, metadata, params: song_pb2.GenerationParams, index: int) -> float:
     started = time.perf_counter()
     reply = await songs.CreateSong(
-        song_pb.CreateSongRequest(description=f"benchmark song {index}", params=PARAMS),
+        song_pb.CreateSongRequest(description=f"benchmark song {index}", params=params),
         metadata=metadata,
     )
     async for update in songs.WatchSong(
@@ -54,7 +58,13 @@ async def make_song(songs, metadata, index: int) -> float:
     raise RuntimeError("WatchSong ended before the song was ready")
 
 
-async def run(stack: Stack, tokens: IdentityTokens, songs_count: int, batch: int) -> None:
+async def run(
+    stack: Stack,
+    tokens: IdentityTokens,
+    params: song_pb2.GenerationParams,
+    songs_count: int,
+    batch: int,
+) -> None:
     async with (
         grpc.aio.insecure_channel(stack.address("usersvc")) as users_channel,
         grpc.aio.insecure_channel(stack.address("songsvc")) as songs_channel,
@@ -74,12 +84,12 @@ async def run(stack: Stack, tokens: IdentityTokens, songs_count: int, batch: int
             metadata=service_metadata(tokens),
         )
         metadata = (("authorization", f"Bearer {session.identity_token}"),)
-        await make_song(songs, metadata, -1)  # warm every path once
+        await make_song(songs, metadata, params, -1)  # warm every path once
 
         overheads, totals = [], []
         for index in range(songs_count):
             before = await model_seconds(models)
-            elapsed = await make_song(songs, metadata, index)
+            elapsed = await make_song(songs, metadata, params, index)
             after = await model_seconds(models)
             spent = {m: after[m][1] - before[m][1] for m in MODELS}
             in_models = spent["planner"] + max(spent["acestep"], spent["cover"])
@@ -99,10 +109,10 @@ async def run(stack: Stack, tokens: IdentityTokens, songs_count: int, batch: int
 
         started = time.perf_counter()
         for index in range(batch):
-            await make_song(songs, metadata, 1000 + index)
+            await make_song(songs, metadata, params, 1000 + index)
         one_at_a_time = time.perf_counter() - started
         started = time.perf_counter()
-        await asyncio.gather(*(make_song(songs, metadata, 2000 + i) for i in range(batch)))
+        await asyncio.gather(*(make_song(songs, metadata, params, 2000 + i) for i in range(batch)))
         all_at_once = time.perf_counter() - started
         print(f"throughput, {batch} songs:")
         print(f"  one at a time   {one_at_a_time:7.2f} s   {batch / one_at_a_time:6.2f} songs/s")
@@ -114,10 +124,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--songs", type=int, default=20)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument(
+        "--duration", type=float, default=0, help="song length in seconds (default: the service's)"
+    )
     args = parser.parse_args()
     extra = {"NEUTONE_WELCOME_GRANT_CREDITS": "1000", "NEUTONE_WORKER_CONCURRENCY": "16"}
     with bench_stack(SERVICES, extra_env=extra) as (stack, tokens):
-        asyncio.run(run(stack, tokens, args.songs, args.batch))
+        params = song_pb2.GenerationParams(duration_seconds=args.duration)
+        asyncio.run(run(stack, tokens, params, args.songs, args.batch))
 
 
 if __name__ == "__main__":
