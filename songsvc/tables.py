@@ -115,4 +115,10 @@ jobs = sa.Table(
         "enqueue_time",
         postgresql_where=sa.text("state IN ('queued', 'running')"),
     ),
+    # WatchSong's time estimate averages the latest successful jobs.
+    sa.Index(
+        "jobs_recently_succeeded",
+        sa.text("finish_time DESC"),
+        postgresql_where=sa.text("state = 'succeeded'"),
+    ),
 )
