@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from tests.helm.conftest import Rendered, containers, env_of, production_values
 
@@ -147,3 +148,26 @@ def test_gateway_accepts_cookie_calls_from_the_public_origin_only(
     assert settings.origins == ("https://neutone.app",)
     assert settings.secure_cookies is True
     assert settings.listen_address == "0.0.0.0:8080"
+
+
+async def test_gateway_takes_the_client_address_the_edge_appended(
+    production_render: Rendered, clean_environment: None
+) -> None:
+    """A client may send its own X-Forwarded-For; the edge appends the address it
+    really came from. The gateway must believe only the latter."""
+    os.environ.update(environment(containers(production_render.workload("gateway"))[0]))
+    settings = settings_class("gateway")()
+    seen: dict[str, Any] = {}
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen["client"] = scope["client"]
+
+    proxied = ProxyHeadersMiddleware(app, trusted_hosts=settings.trusted_proxies)
+    scope = {
+        "type": "http",
+        "scheme": "http",
+        "client": ("10.42.0.7", 51000),  # an edge pod
+        "headers": [(b"x-forwarded-for", b"6.6.6.6, 203.0.113.9")],  # forged, then real
+    }
+    await proxied(scope, None, None)
+    assert seen["client"][0] == "203.0.113.9"

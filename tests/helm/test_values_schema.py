@@ -18,6 +18,7 @@ BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
     "misspelt top-level key": ({"publicURL": "https://neutone.app"}, "publicURL"),
     "misspelt component key": ({"usersvc": {"replica": 3}}, "replica"),
     "zero replicas": ({"gateway": {"replicas": 0}}, "/gateway/replicas"),
+    "every proxy trusted": ({"gateway": {"trustedProxies": "*"}}, "/gateway/trustedProxies"),
     "privileged metrics port": ({"metrics": {"port": 80}}, "/metrics/port"),
     "plain http public url": ({"publicUrl": "http://neutone.app"}, "/publicUrl"),
     "public url with a trailing slash": ({"publicUrl": "https://neutone.app/"}, "/publicUrl"),
