@@ -124,12 +124,19 @@ async def set_stage(
     )
 
 
-async def finish(db: AsyncConnection, held: Claim, state: JobState, error: str = "") -> None:
+async def finish(
+    db: AsyncConnection, held: Claim, state: JobState, error: str = "", **song_values: Any
+) -> bool:
+    """Ends the job and gives its song its final `song_values` (at stage DONE),
+    only while the job is still ours; False when it is not."""
+    if not await update_song(db, held, stage=Stage.DONE, **song_values):
+        return False
     await db.execute(
         sa.update(jobs)
         .where(_held(held))
         .values(state=state, finish_time=sa.func.now(), lease_expire_time=None, last_error=error)
     )
+    return True
 
 
 async def retry_later(

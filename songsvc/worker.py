@@ -227,7 +227,16 @@ class Worker:
 
         async def announce_then_finish(db: AsyncConnection) -> bool:
             await self._stage(claim, Stage.UPLOADING, 0.9)
-            return await self._mark_ready(db, claim, audio_key, cover_key, audio.duration_seconds)
+            return await jobs.finish(
+                db,
+                claim,
+                JobState.SUCCEEDED,
+                status=Status.READY,
+                progress=1.0,
+                audio_key=audio_key,
+                cover_key=cover_key,
+                audio_duration_seconds=audio.duration_seconds,
+            )
 
         async def store_then_charge() -> None:
             await both(
@@ -250,24 +259,6 @@ class Worker:
                 raise LeaseLost
         JOBS.labels("ready").inc()
         log.info("song ready")
-
-    @staticmethod
-    async def _mark_ready(
-        db: AsyncConnection, claim: Claim, audio_key: str, cover_key: str, duration: float
-    ) -> bool:
-        ready = await jobs.update_song(
-            db,
-            claim,
-            status=Status.READY,
-            stage=Stage.DONE,
-            progress=1.0,
-            audio_key=audio_key,
-            cover_key=cover_key,
-            audio_duration_seconds=duration,
-        )
-        if ready:
-            await jobs.finish(db, claim, JobState.SUCCEEDED)
-        return ready
 
     async def _stage(self, claim: Claim, stage: Stage, progress: float, **values: object) -> None:
         """Moves the song to `stage`, with any `values` found on the way."""
@@ -302,14 +293,9 @@ class Worker:
         # billing answers idempotently; the reverse order could lose the refund.
         await self._credits.release(claim.song_id, reason)
         async with self._db.transaction() as db:
-            await jobs.update_song(
-                db,
-                claim,
-                status=Status.FAILED,
-                stage=Stage.DONE,
-                failure_reason=reason,
+            await jobs.finish(
+                db, claim, JobState.FAILED, reason, status=Status.FAILED, failure_reason=reason
             )
-            await jobs.finish(db, claim, JobState.FAILED, reason)
         JOBS.labels("failed").inc()
         log.warning("song failed", reason=reason)
 
