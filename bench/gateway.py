@@ -10,9 +10,9 @@ gateway/direct ratios, and whether the targets hold: the gateway adds under 50%
 to latency and serves 1,000 ListFeed requests/s. It runs the gateway twice: as
 deployed, where replies to signed-out callers are reused for a second
 (gateway.public_replies), and with that off, which shows what the bridge itself
-costs per call. Client, gateway, services and
-PostgreSQL all share this machine's cores, so the figures are for the whole path;
-the CPU each process spends per request says which part costs what."""
+costs per call. Client, gateway, services and PostgreSQL all share this machine's
+cores, so the figures are for the whole path; the CPU each process spends per
+request says which part costs what."""
 
 import argparse
 import asyncio
