@@ -10,12 +10,18 @@ from runtime.errors import FailedPrecondition, Unavailable, error_reason
 
 INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
 RESERVATION_RELEASED = "RESERVATION_RELEASED"
+RESERVATION_SETTLED = "RESERVATION_SETTLED"
 TRANSIENT = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
 class CreditReleased(Exception):
     """The song's credit was given back (the song was deleted or failed), so it
     can no longer be charged."""
+
+
+class CreditSettled(Exception):
+    """The song id's credit was already spent or given back: billing never lets a
+    settled reservation pay for another song under the same id."""
 
 
 class Credits:
@@ -28,10 +34,13 @@ class Credits:
                 billing_pb.ReserveCreditsRequest(user_id=str(user_id), song_id=str(song_id))
             )
         except grpc.aio.AioRpcError as error:
-            if error_reason(error) == INSUFFICIENT_CREDITS:
+            reason = error_reason(error)
+            if reason == INSUFFICIENT_CREDITS:
                 raise FailedPrecondition(
                     "not enough credits to create a song", reason=INSUFFICIENT_CREDITS
                 ) from error
+            if reason == RESERVATION_SETTLED:
+                raise CreditSettled(error.details()) from error
             raise _translated(error) from error
 
     async def commit(self, song_id: UUID) -> None:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from songsvc.records import Song, Stage, Status
-from songsvc.store import notify
+from songsvc.store import interval, notify
 from songsvc.tables import jobs, songs
 
 
@@ -30,10 +30,9 @@ class Claim:
     song_id: UUID
     worker_id: str
     attempt: int
-
-
-def _seconds(value: float) -> sa.ColumnElement[Any]:
-    return sa.func.make_interval(0, 0, 0, 0, 0, 0, value)
+    # Seconds until the job's deadline when it was claimed (the database's clock);
+    # zero or less: the job is to be given up.
+    seconds_left: float
 
 
 def _held(claim: Claim) -> sa.ColumnElement[bool]:
@@ -45,26 +44,60 @@ def _held(claim: Claim) -> sa.ColumnElement[bool]:
     )
 
 
+def _claimable(table: sa.Table) -> sa.ColumnElement[bool]:
+    now = sa.func.now()
+    return sa.or_(
+        sa.and_(
+            table.c.state == JobState.QUEUED,
+            # Past its deadline a job is claimed at once, to be failed and refunded.
+            sa.or_(table.c.run_after <= now, table.c.deadline_time <= now),
+        ),
+        # A dead worker's job: its lease ran out.
+        sa.and_(table.c.state == JobState.RUNNING, table.c.lease_expire_time < now),
+    )
+
+
 async def claim(
     db: AsyncConnection, *, worker_id: str, limit: int, lease_seconds: float
 ) -> list[tuple[Claim, Song]]:
     """Claims up to `limit` jobs, each with its song, read in the same statement.
 
+    Owners take turns: a job's turn is its place in its owner's queue plus the
+    owner's jobs running now, and the lowest turns go first (then the oldest), so
+    one person's forty queued songs wait behind everyone else's first.
+
     A claim is not worth a disk flush either: one lost in a database crash leaves
     the job claimable again, and every later write is fenced by (worker, attempt),
     so at worst the job runs twice and the second run's writes are refused."""
     await db.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+    running = (
+        sa.select(jobs.c.owner_id, sa.func.count().label("running"))
+        .where(jobs.c.state == JobState.RUNNING, jobs.c.lease_expire_time >= sa.func.now())
+        .group_by(jobs.c.owner_id)
+        .cte("running")
+    )
+    waiting = jobs.alias("waiting")
+    place_in_owner_queue = sa.func.row_number().over(
+        partition_by=waiting.c.owner_id, order_by=waiting.c.enqueue_time
+    )
+    turns = (
+        sa.select(
+            waiting.c.song_id,
+            (sa.func.coalesce(running.c.running, 0) + place_in_owner_queue).label("turn"),
+        )
+        .outerjoin(running, running.c.owner_id == waiting.c.owner_id)
+        .where(_claimable(waiting))
+        .cte("turns")
+    )
     claimable = (
         sa.select(jobs.c.song_id)
-        .where(
-            sa.or_(
-                sa.and_(jobs.c.state == JobState.QUEUED, jobs.c.run_after <= sa.func.now()),
-                sa.and_(jobs.c.state == JobState.RUNNING, jobs.c.lease_expire_time < sa.func.now()),
-            )
-        )
-        .order_by(jobs.c.enqueue_time)
+        .join(turns, turns.c.song_id == jobs.c.song_id)
+        # Repeated here: a row locked after another worker's claim committed is
+        # re-checked against this condition, not against the CTE's snapshot.
+        .where(_claimable(jobs))
+        .order_by(turns.c.turn, jobs.c.enqueue_time)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(of=jobs, skip_locked=True)
         .cte("claimable")
     )
     claimed = (
@@ -74,16 +107,25 @@ async def claim(
             state=JobState.RUNNING,
             attempts=jobs.c.attempts + 1,
             worker_id=worker_id,
-            lease_expire_time=sa.func.now() + _seconds(lease_seconds),
+            lease_expire_time=sa.func.now() + interval(lease_seconds),
             start_time=sa.func.now(),
         )
-        .returning(jobs.c.song_id, jobs.c.attempts)
+        .returning(
+            jobs.c.song_id,
+            jobs.c.attempts,
+            sa.extract("epoch", jobs.c.deadline_time - sa.func.now()).label("seconds_left"),
+        )
         .cte("claimed")
     )
     rows = await db.execute(
-        sa.select(songs, claimed.c.attempts).join(claimed, claimed.c.song_id == songs.c.id)
+        sa.select(songs, claimed.c.attempts, claimed.c.seconds_left).join(
+            claimed, claimed.c.song_id == songs.c.id
+        )
     )
-    return [(Claim(row.id, worker_id, row.attempts), Song.from_row(row)) for row in rows]
+    return [
+        (Claim(row.id, worker_id, row.attempts, float(row.seconds_left)), Song.from_row(row))
+        for row in rows
+    ]
 
 
 async def renew(db: AsyncConnection, held: list[Claim], *, lease_seconds: float) -> set[UUID]:
@@ -93,7 +135,7 @@ async def renew(db: AsyncConnection, held: list[Claim], *, lease_seconds: float)
         result = await db.execute(
             sa.update(jobs)
             .where(_held(claim_))
-            .values(lease_expire_time=sa.func.now() + _seconds(lease_seconds))
+            .values(lease_expire_time=sa.func.now() + interval(lease_seconds))
         )
         if result.rowcount:
             renewed.add(claim_.song_id)
@@ -150,7 +192,7 @@ async def retry_later(
         .values(
             state=JobState.QUEUED,
             attempts=jobs.c.attempts if counts else jobs.c.attempts - 1,
-            run_after=sa.func.now() + _seconds(delay_seconds),
+            run_after=sa.func.now() + interval(delay_seconds),
             lease_expire_time=None,
             worker_id=None,
             last_error=error,

@@ -19,16 +19,22 @@ from tritonclient.utils import InferenceServerException
 from runtime.context import current_call
 from songsvc.records import Song
 
-# gRPC status codes (as tritonclient spells them) that mean "try again later".
-UNAVAILABLE_STATUSES = ("StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED")
+# gRPC status codes as tritonclient spells them.
+UNAVAILABLE_STATUS = "StatusCode.UNAVAILABLE"
+DEADLINE_EXCEEDED_STATUS = "StatusCode.DEADLINE_EXCEEDED"
 
 
 class ModelUnavailable(Exception):
-    """Triton could not be reached or did not answer in time."""
+    """Triton could not be reached: the job waits for it without using an attempt."""
 
 
 class ModelError(Exception):
     """Triton refused or failed the request; the message names the input."""
+
+
+class ModelTimeout(ModelError):
+    """Triton did not answer in time. This uses an attempt: a request that is too
+    slow every time must end, not be retried forever."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +97,14 @@ class TritonModels:
                 headers={"x-request-id": call.request_id} if call else None,
             )
         except InferenceServerException as error:
-            if error.status() in UNAVAILABLE_STATUSES:
+            if error.status() == UNAVAILABLE_STATUS:
                 raise ModelUnavailable(f"{model}: {error.message()}") from error
+            if error.status() == DEADLINE_EXCEEDED_STATUS:
+                raise ModelTimeout(f"{model} did not answer within {self._timeout:g} s") from error
             raise ModelError(f"{model}: {error.message()}") from error
-        except (TimeoutError, OSError) as error:
+        except TimeoutError as error:
+            raise ModelTimeout(f"{model} did not answer within {self._timeout:g} s") from error
+        except OSError as error:
             raise ModelUnavailable(f"{model}: {error}") from error
 
     async def plan(self, song: Song) -> Plan:

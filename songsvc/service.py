@@ -2,6 +2,7 @@
 plays, media URLs, and watching generation."""
 
 import asyncio
+import hashlib
 import math
 import re
 import secrets
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import grpc
+import structlog
 from cachetools import TTLCache
 from google.protobuf.duration_pb2 import Duration
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,15 +25,18 @@ from neutone.v1 import song_pb2, song_service_pb2, song_service_pb2_grpc
 from runtime.concurrency import both
 from runtime.context import caller, require_user
 from runtime.database import Database
-from runtime.errors import FailedPrecondition, NotFound, ServiceError, Violations
+from runtime.errors import FailedPrecondition, NotFound, ResourceExhausted, Violations
+from runtime.identity import Identity
 from runtime.messages import timestamp
 from runtime.objectstore import ObjectStore
 from runtime.pagination import decode_page_token, encode_page_token, page_size
 from songsvc import store
-from songsvc.billing import Credits
+from songsvc.billing import Credits, CreditSettled
 from songsvc.events import SongEvents
 from songsvc.records import Mode, Song, Status
 from songsvc.settings import SongServiceSettings
+
+log = structlog.get_logger()
 
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # Namespace for song ids derived from (owner, idempotency key): a retried request
@@ -39,6 +44,8 @@ IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SONG_ID_NAMESPACE = UUID("6f1c2a52-8d0e-4c43-9a57-3f5d4f0b7e21")
 MAX_RANDOM_SEED = 2**31 - 1
 UPDATABLE_FIELDS = {"title", "published"}
+# When to try again after TOO_MANY_SONGS_IN_FLIGHT: about one short song's time.
+SONGS_IN_FLIGHT_RETRY_SECONDS = 30
 AUDIO_CONTENT_TYPE = "audio/flac"
 
 
@@ -77,45 +84,127 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         owner_id = UUID(user.subject)
         values = _validated_song(request)
         key = request.idempotency_key or None
+        request_hash = hashlib.sha256(request.SerializeToString(deterministic=True)).digest()
 
-        if key is not None:
-            async with self._db.connection() as db:
-                existing = await store.find_by_idempotency_key(db, owner_id, key)
-            if existing is not None:
-                return song_service_pb2.CreateSongResponse(song=existing.to_message())
-            song_id = uuid.uuid5(SONG_ID_NAMESPACE, f"{owner_id}/{key}")
-        else:
-            song_id = uuid.uuid4()
+        if key is None:
+            song = await self._create(user, uuid.uuid4(), values, key=None, request_hash=b"")
+            return song_service_pb2.CreateSongResponse(song=song.to_message())
+        async with self._db.connection() as db:
+            binding = await store.find_key_binding(db, owner_id, key)
+        if binding is not None:
+            song = await self._song_for_key(binding, request_hash)
+            return song_service_pb2.CreateSongResponse(song=song.to_message())
+        try:
+            song = await self._create(
+                user,
+                uuid.uuid5(SONG_ID_NAMESPACE, f"{owner_id}/{key}"),
+                values,
+                key=key,
+                request_hash=request_hash,
+            )
+        except CreditSettled:
+            # An earlier request with this key reserved the credit and gave it back
+            # without saving its song (it failed midway): the key is still free, but
+            # its song id can never be paid for again, so the song gets a new one.
+            song = await self._create(
+                user, uuid.uuid4(), values, key=key, request_hash=request_hash
+            )
+        return song_service_pb2.CreateSongResponse(song=song.to_message())
+
+    async def _create(
+        self,
+        user: Identity,
+        song_id: UUID,
+        values: dict[str, object],
+        *,
+        key: str | None,
+        request_hash: bytes,
+    ) -> Song:
+        """Reserves the song's credit and writes the song, its job and its key's
+        binding; or, when a concurrent request with the key won, returns its song."""
+        owner_id = UUID(user.subject)
+        reserved = False
+
+        async def reserve() -> None:
+            nonlocal reserved
+            await self._credits.reserve(user_id=owner_id, song_id=song_id)
+            reserved = True
+
+        async def insert(db: AsyncConnection) -> Song | store.KeyBinding:
+            if key is not None:
+                earlier = await store.bind_key(
+                    db, owner_id=owner_id, key=key, song_id=song_id, request_hash=request_hash
+                )
+                if earlier is not None:
+                    return earlier
+            return await store.create_song(
+                db,
+                {
+                    **values,
+                    "id": song_id,
+                    "owner_id": owner_id,
+                    "owner_display_name": user.display_name,
+                },
+                deadline_seconds=self._settings.job_deadline_seconds,
+            )
 
         # The song is only written once it is paid for: it is inserted while the
         # credit is reserved, and committed only after billing said yes. Reserving
         # is idempotent per song id, so a retry after a failure here is safe.
         try:
             async with self._db.transaction() as db:
-                _, song = await both(
-                    self._credits.reserve(user_id=owner_id, song_id=song_id),
-                    store.create_song(
-                        db,
-                        {
-                            **values,
-                            "id": song_id,
-                            "owner_id": owner_id,
-                            "owner_display_name": user.display_name,
-                            "idempotency_key": key,
-                        },
-                    ),
-                )
-                if song is None:  # a concurrent retry with the same key won
-                    song = await store.find_by_idempotency_key(db, owner_id, key or "")
-        except (ServiceError, grpc.aio.AioRpcError):
-            # Billing's answer (`both` raises the reservation's failure first):
-            # nothing was reserved, and the insert is rolled back.
-            raise
+                await self._check_in_flight(db, owner_id)
+                _, created = await both(reserve(), insert(db))
         except BaseException:
-            await self._credits.release(song_id, "the song could not be saved")
+            if reserved:
+                await self._release_unsaved(song_id)
             raise
-        assert song is not None  # the insert or the concurrent insert wrote it
-        return song_service_pb2.CreateSongResponse(song=song.to_message())
+        if isinstance(created, Song):
+            return created
+        # A concurrent request with this key won. If it paid under another song id,
+        # the credit reserved here backs nothing.
+        if created.song_id != song_id:
+            await self._release_unsaved(song_id)
+        return await self._song_for_key(created, request_hash)
+
+    async def _check_in_flight(self, db: AsyncConnection, owner_id: UUID) -> None:
+        limit = self._settings.max_songs_in_flight
+        if await store.count_in_flight(db, owner_id) >= limit:
+            raise ResourceExhausted(
+                f"at most {limit} songs may be queued or generating at once; "
+                "create more when one is done",
+                reason="TOO_MANY_SONGS_IN_FLIGHT",
+                retry_after_seconds=SONGS_IN_FLIGHT_RETRY_SECONDS,
+            )
+
+    async def _song_for_key(self, binding: store.KeyBinding, request_hash: bytes) -> Song:
+        """The song an idempotency key created, for a retry of the same request."""
+        if binding.request_hash is not None and binding.request_hash != request_hash:
+            raise FailedPrecondition(
+                "idempotency_key was already used for a different request; use a new key",
+                reason="IDEMPOTENCY_KEY_REUSED",
+            )
+        async with self._db.connection() as db:
+            song = await store.get_song(db, binding.song_id)
+        if song is None:
+            raise FailedPrecondition(
+                "the song created with this idempotency_key was deleted; use a new key "
+                "to create another",
+                reason="IDEMPOTENCY_KEY_SONG_DELETED",
+            )
+        return song
+
+    async def _release_unsaved(self, song_id: UUID) -> None:
+        """Gives back a credit reserved for a song that was not saved, unless a
+        song with that id exists after all (a concurrent retry saved it). When
+        this fails too, reconciliation releases the reservation later."""
+        try:
+            async with self._db.connection() as db:
+                if await store.get_song(db, song_id) is not None:
+                    return
+            await self._credits.release(song_id, "the song could not be saved")
+        except Exception:
+            log.exception("releasing an unsaved song's credit failed", song_id=str(song_id))
 
     # ---- reading -----------------------------------------------------------------
 

@@ -17,6 +17,15 @@ class SongServiceSettings(ServiceSettings):
     job_lease_seconds: float = Field(default=60.0, ge=2)
     # Attempts before a song fails for good (Triton being unreachable does not count).
     job_max_attempts: int = Field(default=3, ge=1, le=20)
+    # However its attempts go, a song not READY this long after CreateSong fails
+    # and its credit goes back.
+    job_deadline_seconds: float = Field(default=1800.0, ge=1)
+    # Tries at storing a finished song's files before the attempt counts as failed
+    # (the music is not made again for a store that blinked).
+    upload_attempts: int = Field(default=4, ge=1, le=10)
+    # Songs one person may have queued or generating at once; CreateSong beyond it
+    # is RESOURCE_EXHAUSTED.
+    max_songs_in_flight: int = Field(default=5, ge=1, le=1000)
     # Exponential backoff between attempts: base * 2^(attempt-1), capped.
     job_retry_base_seconds: float = Field(default=2.0, ge=0)
     job_retry_max_seconds: float = Field(default=60.0, ge=0)

@@ -1,6 +1,7 @@
 """songsvc's data access for songs, likes, plays and the feed. Every change to a
 song notifies its watchers (pg_notify is delivered when the transaction commits)."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -10,13 +11,18 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from songsvc.records import Song, Stage, Status
-from songsvc.tables import feed_entries, jobs, likes, songs
+from songsvc.tables import feed_entries, idempotency_keys, jobs, likes, songs
 
 # Notification channels: a song changed (the payload is its id), for WatchSong;
 # a job may have become claimable, for the workers.
 SONG_EVENTS_CHANNEL = "neutone_song_events"
 JOBS_QUEUED_CHANNEL = "neutone_jobs_queued"
 ALL_CATEGORIES = ""  # the feed_entries category of the unfiltered feed
+
+
+def interval(seconds: float) -> sa.ColumnElement[Any]:
+    """`seconds` as a PostgreSQL interval, for arithmetic with now()."""
+    return sa.func.make_interval(0, 0, 0, 0, 0, 0, seconds)
 
 
 def trending_score(song_table: sa.Table = songs) -> sa.ColumnElement[float]:
@@ -35,32 +41,81 @@ async def notify(db: AsyncConnection, song_id: UUID, *, job_queued: bool = False
     await db.execute(sa.select(*announcements))
 
 
-async def find_by_idempotency_key(db: AsyncConnection, owner_id: UUID, key: str) -> Song | None:
+@dataclass(frozen=True, slots=True)
+class KeyBinding:
+    """The song an idempotency key created, and the hash of the request that did."""
+
+    song_id: UUID
+    request_hash: bytes | None
+
+
+async def find_key_binding(db: AsyncConnection, owner_id: UUID, key: str) -> KeyBinding | None:
     row = (
         await db.execute(
-            sa.select(songs).where(songs.c.owner_id == owner_id, songs.c.idempotency_key == key)
+            sa.select(idempotency_keys.c.song_id, idempotency_keys.c.request_hash).where(
+                idempotency_keys.c.owner_id == owner_id, idempotency_keys.c.key == key
+            )
         )
     ).first()
-    return Song.from_row(row) if row else None
+    return KeyBinding(row.song_id, row.request_hash) if row else None
 
 
-async def create_song(db: AsyncConnection, values: dict[str, Any]) -> Song | None:
-    """Writes a queued song and its generation job; None when the owner already has
-    a song with this idempotency key."""
+async def bind_key(
+    db: AsyncConnection, *, owner_id: UUID, key: str, song_id: UUID, request_hash: bytes
+) -> KeyBinding | None:
+    """Binds the key to `song_id`; when a concurrent request bound it first, returns
+    that binding instead (this insert waits until that request's transaction ends)."""
+    inserted = (
+        await db.execute(
+            insert(idempotency_keys)
+            .values(owner_id=owner_id, key=key, song_id=song_id, request_hash=request_hash)
+            .on_conflict_do_nothing()
+            .returning(idempotency_keys.c.song_id)
+        )
+    ).first()
+    if inserted is not None:
+        return None
+    earlier = await find_key_binding(db, owner_id, key)
+    assert earlier is not None  # the conflicting row is committed: bindings are never removed
+    return earlier
+
+
+async def count_in_flight(db: AsyncConnection, owner_id: UUID) -> int:
+    """The owner's songs queued or being made, once no other CreateSong of theirs
+    is between its count and its insert: the count holds until this transaction ends."""
+    await db.execute(
+        sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(f"songs:{owner_id}", 0)))
+    )
+    return (
+        await db.execute(
+            sa.select(sa.func.count()).where(
+                songs.c.owner_id == owner_id,
+                songs.c.status.in_([Status.QUEUED, Status.PROCESSING]),
+            )
+        )
+    ).scalar_one()
+
+
+async def create_song(
+    db: AsyncConnection, values: dict[str, Any], *, deadline_seconds: float
+) -> Song:
+    """Writes a queued song and its generation job, which is given up after
+    `deadline_seconds`."""
     row = (
         await db.execute(
-            insert(songs)
+            sa.insert(songs)
             .values(status=Status.QUEUED, stage=Stage.QUEUED, **values)
-            .on_conflict_do_nothing(
-                index_elements=[songs.c.owner_id, songs.c.idempotency_key],
-                index_where=songs.c.idempotency_key.is_not(None),
-            )
             .returning(songs)
         )
-    ).first()
-    if row is None:
-        return None
-    await db.execute(sa.insert(jobs).values(song_id=row.id, state="queued"))
+    ).one()
+    await db.execute(
+        sa.insert(jobs).values(
+            song_id=row.id,
+            owner_id=row.owner_id,
+            state="queued",
+            deadline_time=sa.func.now() + interval(deadline_seconds),
+        )
+    )
     await notify(db, row.id, job_queued=True)
     return Song.from_row(row)
 

@@ -16,8 +16,6 @@ songs = sa.Table(
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
     sa.Column("owner_id", UUID(as_uuid=True), nullable=False),
     sa.Column("owner_display_name", sa.Text, nullable=False),
-    # Per-owner key that makes CreateSong retries return the first song.
-    sa.Column("idempotency_key", sa.Text),
     sa.Column("title", sa.Text, nullable=False, server_default=""),
     # Once the owner renames the song, the planner's title no longer replaces it.
     sa.Column("title_from_owner", sa.Boolean, nullable=False, server_default=sa.text("false")),
@@ -48,13 +46,28 @@ songs = sa.Table(
     _time("update_time", nullable=False, server_default=sa.func.now()),
     _time("publish_time"),
     sa.Index("songs_owner_recent", "owner_id", sa.text("create_time DESC"), sa.text("id DESC")),
+    # CreateSong counts the owner's songs in flight (queued or processing).
     sa.Index(
-        "songs_owner_idempotency_key",
+        "songs_owner_in_flight",
         "owner_id",
-        "idempotency_key",
-        unique=True,
-        postgresql_where=sa.text("idempotency_key IS NOT NULL"),
+        postgresql_where=sa.text("status IN ('queued', 'processing')"),
     ),
+)
+
+# What each CreateSong idempotency key created. A key stays bound to its song
+# forever, after the song is deleted too: a retry finds the song, a reuse of the
+# key for another request is refused, and a key whose song was deleted never
+# creates another (which would otherwise be backed by the old, settled credit).
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("owner_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    # No foreign key: the binding outlives the song.
+    sa.Column("song_id", UUID(as_uuid=True), nullable=False),
+    # SHA-256 of the request as first sent; NULL for keys bound before it was kept.
+    sa.Column("request_hash", sa.LargeBinary),
+    _time("create_time", nullable=False, server_default=sa.func.now()),
 )
 
 likes = sa.Table(
@@ -101,12 +114,17 @@ jobs = sa.Table(
         sa.ForeignKey(songs.c.id, ondelete="CASCADE"),
         primary_key=True,
     ),
+    # The song's owner, so that claims can take owners in turn without a join.
+    sa.Column("owner_id", UUID(as_uuid=True), nullable=False),
     sa.Column("state", sa.Text, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("worker_id", sa.Text),
     sa.Column("last_error", sa.Text, nullable=False, server_default=""),
     _time("enqueue_time", nullable=False, server_default=sa.func.now()),
     _time("run_after", nullable=False, server_default=sa.func.now()),
+    # After this the job is given up, however its attempts went: the song fails
+    # and its credit goes back.
+    _time("deadline_time", nullable=False),
     _time("lease_expire_time"),
     _time("start_time"),
     _time("finish_time"),
@@ -121,4 +139,21 @@ jobs = sa.Table(
         sa.text("finish_time DESC"),
         postgresql_where=sa.text("state = 'succeeded'"),
     ),
+)
+
+# The outbox of credits to give back: written in the same transaction that
+# deletes an unfinished song or fails one, and delivered to billing until it
+# acknowledges, so a billing outage or a crash never keeps a credit.
+credit_releases = sa.Table(
+    "credit_releases",
+    metadata,
+    sa.Column("song_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    # Deleted before it was READY: billing refunds even a charge already committed.
+    sa.Column("song_deleted", sa.Boolean, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
+    _time("create_time", nullable=False, server_default=sa.func.now()),
+    _time("next_attempt_time", nullable=False, server_default=sa.func.now()),
+    sa.Index("credit_releases_due", "next_attempt_time"),
 )

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import grpc
 import structlog
+import tenacity
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -47,6 +48,8 @@ JOB_SECONDS = Histogram(
 )
 IN_FLIGHT = Gauge("neutone_worker_jobs_in_flight", "Jobs this worker is running now.")
 
+# The first wait between tries at storing a file; it doubles each time.
+UPLOAD_RETRY_SECONDS = 0.5
 AUDIO_FILE = "audio.flac"
 COVER_FILE = "cover.png"
 
@@ -70,6 +73,10 @@ def object_keys(song_id: UUID) -> tuple[str, str]:
 
 class LeaseLost(Exception):
     """Another worker owns the job now (or the song was deleted)."""
+
+
+class StorageFailed(Exception):
+    """The object store kept failing; the attempt counts."""
 
 
 class Worker:
@@ -177,7 +184,7 @@ class Worker:
         structlog.contextvars.bind_contextvars(song_id=str(claim.song_id), attempt=claim.attempt)
         try:
             with JOB_SECONDS.time():
-                await self._generate(claim, song)
+                await self._generate_in_time(claim, song)
         except LeaseLost:
             JOBS.labels("lost").inc()
             log.info("job no longer ours")
@@ -197,18 +204,30 @@ class Worker:
             if error.code() not in TRANSIENT:
                 raise
             await self._dependency_down(claim, f"billing: {error.details()}")
-        except ModelError as error:
+        except (ModelError, StorageFailed) as error:
             await self._failed_attempt(claim, str(error))
         except Exception as error:
             log.exception("job failed")
             await self._failed_attempt(claim, f"internal error: {type(error).__name__}")
 
-    async def _generate(self, claim: Claim, song: Song) -> None:
+    async def _generate_in_time(self, claim: Claim, song: Song) -> None:
+        """Generates the song, or fails it once its job's deadline has passed."""
         if claim.attempt > self._settings.job_max_attempts:
             # The previous attempts all ended with the worker dying mid-job.
             await self._fail(claim, f"gave up after {claim.attempt - 1} attempts")
             return
+        if claim.seconds_left > 0:
+            try:
+                async with asyncio.timeout(claim.seconds_left) as deadline:
+                    await self._generate(claim, song)
+                return
+            except TimeoutError:
+                if not deadline.expired():
+                    raise
+        minutes = self._settings.job_deadline_seconds / 60
+        await self._fail(claim, f"not finished within the {minutes:g}-minute limit")
 
+    async def _generate(self, claim: Claim, song: Song) -> None:
         # Each stage is written while the work it announces runs, not before it:
         # a stage is progress for WatchSong, not worth waiting for. `both` lets
         # each write end before anything later is written about the job.
@@ -240,8 +259,8 @@ class Worker:
 
         async def store_then_charge() -> None:
             await both(
-                self._objects.put(audio_key, audio.data, content_type="audio/flac"),
-                self._objects.put(cover_key, cover, content_type="image/png"),
+                self._store(audio_key, audio.data, content_type="audio/flac"),
+                self._store(cover_key, cover, content_type="image/png"),
             )
             try:
                 await self._credits.commit(song.id)
@@ -259,6 +278,20 @@ class Worker:
                 raise LeaseLost
         JOBS.labels("ready").inc()
         log.info("song ready")
+
+    async def _store(self, key: str, data: bytes, *, content_type: str) -> None:
+        """Stores a file, trying again with backoff: the music is already made, and
+        a store that blinked must not cost the attempt that made it."""
+        try:
+            async for attempt in tenacity.AsyncRetrying(
+                stop=tenacity.stop_after_attempt(self._settings.upload_attempts),
+                wait=tenacity.wait_exponential(multiplier=UPLOAD_RETRY_SECONDS, max=8),
+                reraise=True,
+            ):
+                with attempt:
+                    await self._objects.put(key, data, content_type=content_type)
+        except Exception as error:
+            raise StorageFailed(f"storing {key} failed: {type(error).__name__}") from error
 
     async def _stage(self, claim: Claim, stage: Stage, progress: float, **values: object) -> None:
         """Moves the song to `stage`, with any `values` found on the way."""
