@@ -16,15 +16,13 @@ import argparse
 import asyncio
 import statistics
 import time
-import uuid
 
 import grpc
 import tritonclient.grpc.aio as triton
 
-from bench.stack import bench_stack, service_metadata
-from neutone.v1 import song_pb2, song_service_pb2_grpc, user_service_pb2_grpc
+from bench.stack import bench_stack, signed_up
+from neutone.v1 import song_pb2, song_service_pb2_grpc
 from neutone.v1 import song_service_pb2 as song_pb
-from neutone.v1 import user_service_pb2 as user_pb
 from runtime.identity import IdentityTokens
 from runtime.launcher import Stack
 
@@ -70,20 +68,8 @@ async def run(
         grpc.aio.insecure_channel(stack.address("songsvc")) as songs_channel,
         triton.InferenceServerClient(stack.triton_url) as models,
     ):
-        users = user_service_pb2_grpc.UserServiceStub(users_channel)
         songs = song_service_pb2_grpc.SongServiceStub(songs_channel)
-        signed_up = await users.SignUp(
-            user_pb.SignUpRequest(
-                email=f"bench-{uuid.uuid4().hex[:8]}@example.com",
-                password="benchmark password",
-                display_name="Bench",
-            )
-        )
-        session = await users.AuthenticateSession(
-            user_pb.AuthenticateSessionRequest(session_token=signed_up.session_token),
-            metadata=service_metadata(tokens),
-        )
-        metadata = (("authorization", f"Bearer {session.identity_token}"),)
+        metadata = await signed_up(users_channel, tokens)
         await make_song(songs, metadata, params, -1)  # warm every path once
 
         overheads, totals = [], []
@@ -128,7 +114,11 @@ def main() -> None:
         "--duration", type=float, default=0, help="song length in seconds (default: the service's)"
     )
     args = parser.parse_args()
-    extra = {"NEUTONE_WELCOME_GRANT_CREDITS": "1000", "NEUTONE_WORKER_CONCURRENCY": "16"}
+    extra = {
+        "NEUTONE_WELCOME_GRANT_CREDITS": "1000",
+        "NEUTONE_MAX_SONGS_IN_FLIGHT": "1000",
+        "NEUTONE_WORKER_CONCURRENCY": "16",
+    }
     with bench_stack(SERVICES, extra_env=extra) as (stack, tokens):
         params = song_pb2.GenerationParams(duration_seconds=args.duration)
         asyncio.run(run(stack, tokens, params, args.songs, args.batch))

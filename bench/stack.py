@@ -4,11 +4,16 @@ server in NEUTONE_TEST_DATABASE_URL), free ports, real service processes."""
 import os
 import secrets
 import tempfile
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+import grpc
+
+from neutone.v1 import user_service_pb2 as user_pb
+from neutone.v1 import user_service_pb2_grpc
 from runtime import database
 from runtime.identity import Identity, IdentityTokens, PrincipalKind
 from runtime.launcher import Stack, isolated_env
@@ -47,3 +52,22 @@ def bench_stack(
 def service_metadata(tokens: IdentityTokens) -> tuple[tuple[str, str]]:
     token = tokens.mint(Identity(kind=PrincipalKind.SERVICE, subject="bench")).token
     return (("authorization", f"Bearer {token}"),)
+
+
+async def signed_up(
+    users_channel: grpc.aio.Channel, tokens: IdentityTokens, name: str = "Bench"
+) -> tuple[tuple[str, str]]:
+    """Signs up a new account; call metadata carrying its identity token."""
+    users = user_service_pb2_grpc.UserServiceStub(users_channel)
+    reply = await users.SignUp(
+        user_pb.SignUpRequest(
+            email=f"bench-{uuid.uuid4().hex[:8]}@example.com",
+            password="benchmark password",
+            display_name=name,
+        )
+    )
+    session = await users.AuthenticateSession(
+        user_pb.AuthenticateSessionRequest(session_token=reply.session_token),
+        metadata=service_metadata(tokens),
+    )
+    return (("authorization", f"Bearer {session.identity_token}"),)
