@@ -1,22 +1,28 @@
 """The credit ledger's rules: lazy accounts with a welcome grant, song
-reservations charged at most once, and purchases granted once per order.
+reservations charged at most once, purchases granted once per order, and
+refunded or disputed purchases taken back once.
 
 Every change happens in one transaction that holds the account's lock, so
-concurrent writers for one account queue up and a balance can never go below
-zero (the `balance_after >= 0` constraint is the last line of defence)."""
+concurrent writers for one account queue up. Only a clawback (the credits of a
+refunded purchase, spent before the refund came) can leave a balance below zero;
+a song is never charged from one (the entries' balance constraint is the last
+line of defence)."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from billingsvc import store
+from billingsvc import clawbacks, store
 from billingsvc.events import VerifiedEvent
+from billingsvc.refunds import Refund, RefundedOrder
 from billingsvc.tables import EntryKind, ReservationState
 from runtime.database import Database
 from runtime.errors import FailedPrecondition, NotFound
 
 INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
+RESERVATION_SETTLED = "RESERVATION_SETTLED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +33,12 @@ class Purchase:
     account_id: UUID
     credits: int
     description: str
+    # What the provider's refunds of the order are measured against (minor units).
+    paid_amount: int
+
+
+# What a verified payment event asks of the ledger.
+PaymentChange = Purchase | RefundedOrder | Refund
 
 
 class Ledger:
@@ -62,12 +74,14 @@ class Ledger:
         await self.balance(account_id)
 
     async def reserve(self, *, account_id: UUID, song_id: UUID) -> tuple[store.Reservation, int]:
-        """The song's reservation (an existing one on a repeated call) and the balance."""
+        """The song's reservation (the held one on a repeated call) and the balance.
+        A song id whose credit was already spent or given back is refused: it
+        must never back a new song for free."""
         async with self._db.transaction() as db:
             balance = await self._lock(db, account_id)
             existing = await store.get_reservation(db, song_id)
             if existing is not None:
-                return _owned(existing, account_id), balance
+                return _held(_owned(existing, account_id)), balance
             if balance < self._song_cost:
                 raise FailedPrecondition(
                     f"a song costs {self._song_cost} credit(s); the balance is {balance}",
@@ -104,18 +118,23 @@ class Ledger:
                 return reservation
             return await store.settle_reservation(db, song_id, state=ReservationState.COMMITTED)
 
-    async def release(self, song_id: UUID, *, reason: str) -> store.Reservation:
+    async def release(
+        self, song_id: UUID, *, reason: str, song_deleted: bool = False
+    ) -> store.Reservation:
+        """Gives the song's credit back, once. A committed credit comes back only
+        when the song was deleted before it became READY (the worker's commit
+        raced the deletion): a song that is gone was never delivered."""
         async with self._db.transaction() as db:
             # Lock order account -> reservation, as in `reserve`, so the two never deadlock.
             found = await _reservation(db, song_id)
             balance = await store.lock_account(db, found.account_id)
             reservation = await _reservation(db, song_id, for_update=True)
-            if reservation.state is ReservationState.COMMITTED:
+            if reservation.state is ReservationState.RELEASED:
+                return reservation
+            if reservation.state is ReservationState.COMMITTED and not song_deleted:
                 raise FailedPrecondition(
                     "the song's credit was already spent", reason="RESERVATION_COMMITTED"
                 )
-            if reservation.state is ReservationState.RELEASED:
-                return reservation
             await store.append_entry(
                 db,
                 account_id=reservation.account_id,
@@ -130,26 +149,63 @@ class Ledger:
                 db, song_id, state=ReservationState.RELEASED, reason=reason
             )
 
-    async def apply_payment(self, event: VerifiedEvent, purchase: Purchase | None) -> bool:
-        """Records the event and grants its purchase, once each; True when the
-        ledger changed."""
+    async def reservations(
+        self,
+        *,
+        state: ReservationState | None,
+        created_before: datetime | None,
+        after: store.ReservationPosition | None,
+        limit: int,
+    ) -> list[store.Reservation]:
+        async with self._db.connection() as db:
+            return await store.list_reservations(
+                db, state=state, created_before=created_before, after=after, limit=limit
+            )
+
+    async def apply_payment(self, event: VerifiedEvent, change: PaymentChange | None) -> bool:
+        """Records the event and applies its change, once each; True when the
+        ledger changed. A refund of an order billing never granted is recorded
+        and changes nothing."""
         async with self._db.transaction() as db:
             recorded = await store.record_payment_event(
                 db, event_id=event.id, event_type=event.type, payload=event.payload
             )
-            if not recorded or purchase is None:
+            if not recorded:
                 return False
-            balance = await self._lock(db, purchase.account_id)
-            entry = await store.append_entry(
-                db,
-                account_id=purchase.account_id,
-                kind=EntryKind.PURCHASE,
-                amount=purchase.credits,
-                balance_after=balance + purchase.credits,
-                idempotency_key=f"order:{purchase.order_id}",
-                description=purchase.description,
-            )
-            return entry is not None
+            match change:
+                case Purchase():
+                    return await self._grant(db, change)
+                case RefundedOrder():
+                    return await clawbacks.order_refunded(db, change)
+                case Refund():
+                    return await clawbacks.refund_reported(db, change)
+                case None:
+                    return False
+
+    async def _grant(self, db: AsyncConnection, purchase: Purchase) -> bool:
+        balance = await self._lock(db, purchase.account_id)
+        entry = await store.append_entry(
+            db,
+            account_id=purchase.account_id,
+            kind=EntryKind.PURCHASE,
+            amount=purchase.credits,
+            balance_after=balance + purchase.credits,
+            idempotency_key=f"order:{purchase.order_id}",
+            description=purchase.description,
+        )
+        if entry is None:
+            return False
+        await store.insert_purchase(
+            db,
+            order_id=purchase.order_id,
+            account_id=purchase.account_id,
+            credits=purchase.credits,
+            paid_amount=purchase.paid_amount,
+        )
+        # A refund reported before the grant (an order.paid refused at first and
+        # redelivered later) still takes its share back.
+        await clawbacks.take_back(db, purchase.order_id, purchase.account_id)
+        return True
 
     async def _lock(self, db: AsyncConnection, account_id: UUID) -> int:
         """Opens the account if new (with its welcome grant), locks it, and
@@ -180,6 +236,19 @@ def _owned(reservation: store.Reservation, account_id: UUID) -> store.Reservatio
     if reservation.account_id != account_id:
         raise _taken_by_another_account(reservation.song_id)
     return reservation
+
+
+def _held(reservation: store.Reservation) -> store.Reservation:
+    """The reservation while its credit is held; a settled one is refused."""
+    if reservation.state is ReservationState.RESERVED:
+        return reservation
+    outcome = "spent" if reservation.state is ReservationState.COMMITTED else "given back"
+    raise FailedPrecondition(
+        f"the credit of song {reservation.song_id} was already {outcome}: a song id is "
+        "charged once, ever, so it cannot be charged again or back a new song",
+        reason=RESERVATION_SETTLED,
+        metadata={"state": reservation.state.value},
+    )
 
 
 def _taken_by_another_account(song_id: UUID) -> FailedPrecondition:

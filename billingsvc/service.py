@@ -3,16 +3,18 @@ and payment webhooks. User RPCs act on the caller's own account (from the
 identity token); internal RPCs are for services only (the interceptor enforces
 the contract's access levels)."""
 
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 from uuid import UUID
 
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 
-from billingsvc import events
-from billingsvc.ledger import Ledger, Purchase
+from billingsvc import events, refunds
+from billingsvc.ledger import Ledger, PaymentChange, Purchase
 from billingsvc.provider import PaymentProvider
 from billingsvc.settings import MAX_URL_LENGTH, BillingServiceSettings
-from billingsvc.store import Entry, Reservation
+from billingsvc.store import Entry, Reservation, ReservationPosition
 from billingsvc.tables import EntryKind, ReservationState
 from neutone.v1 import billing_pb2, billing_service_pb2, billing_service_pb2_grpc
 from runtime.context import require_user
@@ -26,18 +28,25 @@ MAX_HEADER_NAME_LENGTH = 256
 MAX_HEADER_VALUE_LENGTH = 8192
 MAX_REASON_LENGTH = 500
 MAX_PRODUCT_ID_LENGTH = 100
+# ListReservations pages are larger than the user-facing lists': reconciliation
+# walks them in bulk (AIP-158 limits of its own).
+DEFAULT_RESERVATION_PAGE_SIZE = 100
+MAX_RESERVATION_PAGE_SIZE = 1000
 
 TRANSACTION_KINDS = {
     EntryKind.WELCOME_GRANT: billing_pb2.TRANSACTION_KIND_WELCOME_GRANT,
     EntryKind.PURCHASE: billing_pb2.TRANSACTION_KIND_PURCHASE,
     EntryKind.SONG_CHARGE: billing_pb2.TRANSACTION_KIND_SONG_CHARGE,
     EntryKind.SONG_REFUND: billing_pb2.TRANSACTION_KIND_SONG_REFUND,
+    EntryKind.PURCHASE_REFUND: billing_pb2.TRANSACTION_KIND_PURCHASE_REFUND,
+    EntryKind.CHARGEBACK: billing_pb2.TRANSACTION_KIND_CHARGEBACK,
 }
 RESERVATION_STATES = {
     ReservationState.RESERVED: billing_pb2.RESERVATION_STATE_RESERVED,
     ReservationState.COMMITTED: billing_pb2.RESERVATION_STATE_COMMITTED,
     ReservationState.RELEASED: billing_pb2.RESERVATION_STATE_RELEASED,
 }
+STATES_BY_MESSAGE = {message: state for state, message in RESERVATION_STATES.items()}
 
 
 def transaction_message(entry: Entry) -> billing_pb2.Transaction:
@@ -58,7 +67,49 @@ def reservation_message(reservation: Reservation) -> billing_pb2.Reservation:
         user_id=str(reservation.account_id),
         credits=reservation.credits,
         state=RESERVATION_STATES[reservation.state],
+        create_time=timestamp(reservation.create_time),
     )
+
+
+def check_state_filter(check: Violations, value: int) -> ReservationState | None:
+    """The state a list is filtered by; None (every state) for UNSPECIFIED."""
+    if value == billing_pb2.RESERVATION_STATE_UNSPECIFIED:
+        return None
+    if value not in STATES_BY_MESSAGE:
+        names = ", ".join(billing_pb2.ReservationState.keys())
+        check.add("state", f"must be one of {names}")
+        return None
+    return STATES_BY_MESSAGE[value]
+
+
+def check_time(check: Violations, field: str, value: Timestamp) -> datetime:
+    """A Timestamp as an aware datetime, rounded up to the database's microseconds
+    so that "before" keeps its meaning."""
+    if not 0 <= value.nanos <= 999_999_999:
+        check.add(field, "must have nanos between 0 and 999999999")
+        return datetime.now(UTC)
+    try:
+        moment = value.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        check.add(field, "must be between 0001-01-01 and 9999-12-31")
+        return datetime.now(UTC)
+    if value.nanos % 1000 and moment < datetime.max.replace(tzinfo=UTC):
+        moment += timedelta(microseconds=1)
+    return moment
+
+
+def reservation_position(check: Violations, after: dict | None) -> ReservationPosition | None:
+    """The position a decoded page token names; a violation when it names none."""
+    if after is None:
+        return None
+    try:
+        return ReservationPosition(
+            create_time=datetime.fromisoformat(after["create_time"]),
+            song_id=UUID(after["song_id"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        check.add("page_token", "is not a token from a previous response")
+        return None
 
 
 def caller_account() -> UUID:
@@ -221,9 +272,51 @@ class BillingService(billing_service_pb2_grpc.BillingServiceServicer):
         reason = check.text("reason", request.reason, max_length=MAX_REASON_LENGTH, min_length=0)
         check.raise_if_any()
 
-        reservation = await self._ledger.release(UUID(song_id), reason=reason)
+        reservation = await self._ledger.release(
+            UUID(song_id), reason=reason, song_deleted=request.song_deleted
+        )
         return billing_service_pb2.ReleaseCreditsResponse(
             reservation=reservation_message(reservation)
+        )
+
+    async def ListReservations(
+        self,
+        request: billing_service_pb2.ListReservationsRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> billing_service_pb2.ListReservationsResponse:
+        check = Violations()
+        size = request.page_size or DEFAULT_RESERVATION_PAGE_SIZE
+        check.integer("page_size", size, minimum=1, maximum=MAX_RESERVATION_PAGE_SIZE)
+        state = check_state_filter(check, request.state)
+        created_before = (
+            check_time(check, "create_time_before", request.create_time_before)
+            if request.HasField("create_time_before")
+            else None
+        )
+        # The filters are part of the query: a token from another filter is refused.
+        query = {
+            "reservations": request.state,
+            "before": created_before.isoformat() if created_before else "",
+        }
+        after = reservation_position(
+            check, decode_page_token(check, request.page_token, query=query)
+        )
+        check.raise_if_any()
+
+        found = await self._ledger.reservations(
+            state=state, created_before=created_before, after=after, limit=size + 1
+        )
+        page = found[:size]
+        next_token = ""
+        if len(found) > size:
+            last = page[-1]
+            next_token = encode_page_token(
+                {"create_time": last.create_time.isoformat(), "song_id": str(last.song_id)},
+                query=query,
+            )
+        return billing_service_pb2.ListReservationsResponse(
+            reservations=[reservation_message(reservation) for reservation in page],
+            next_page_token=next_token,
         )
 
     async def ApplyPaymentEvent(
@@ -250,9 +343,18 @@ class BillingService(billing_service_pb2_grpc.BillingServiceServicer):
         check.raise_if_any()
 
         event = events.verify(self._webhook_secret, request.payload, request.headers)
-        purchase = self._purchase(event) if event.type == events.ORDER_PAID else None
-        applied = await self._ledger.apply_payment(event, purchase)
+        applied = await self._ledger.apply_payment(event, self._change(event))
         return billing_service_pb2.ApplyPaymentEventResponse(event_id=event.id, applied=applied)
+
+    def _change(self, event: events.VerifiedEvent) -> PaymentChange | None:
+        """What the event asks of the ledger; None for the types billing only records."""
+        if event.type == events.ORDER_PAID:
+            return self._purchase(event)
+        if event.type == refunds.ORDER_REFUNDED:
+            return refunds.refunded_order(event)
+        if event.type in refunds.REFUND_EVENT_TYPES:
+            return refunds.refund(event)
+        return None
 
     def _purchase(self, event: events.VerifiedEvent) -> Purchase:
         order = events.paid_order(event)
@@ -270,4 +372,5 @@ class BillingService(billing_service_pb2_grpc.BillingServiceServicer):
             account_id=order.account_id,
             credits=product.credits,
             description=f"Bought {product.display_name}",
+            paid_amount=order.paid_amount,
         )

@@ -14,11 +14,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billingsvc.tables import (
+    CLAWBACK_KINDS,
+    REFUND_PENDING,
+    REFUND_SUCCEEDED,
     EntryKind,
     ReservationState,
     accounts,
     entries,
     payment_events,
+    purchases,
+    refunds,
     reservations,
 )
 
@@ -55,6 +60,7 @@ class Reservation:
     credits: int
     state: ReservationState
     reason: str
+    create_time: datetime
 
     @classmethod
     def from_row(cls, row: sa.Row) -> "Reservation":
@@ -64,7 +70,43 @@ class Reservation:
             credits=row.credits,
             state=ReservationState(row.state),
             reason=row.reason,
+            create_time=row.create_time,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationPosition:
+    """Where a page of reservations ended: they are ordered by (create_time, song_id)."""
+
+    create_time: datetime
+    song_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseRecord:
+    order_id: str
+    account_id: UUID
+    credits: int
+    paid_amount: int
+    reported_refunded_amount: int
+
+    @classmethod
+    def from_row(cls, row: sa.Row) -> "PurchaseRecord":
+        return cls(
+            order_id=row.order_id,
+            account_id=row.account_id,
+            credits=row.credits,
+            paid_amount=row.paid_amount,
+            reported_refunded_amount=row.reported_refunded_amount,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RefundTotals:
+    """What the provider's refund events say about one order."""
+
+    succeeded_amount: int
+    disputed: bool
 
 
 def _latest_balance(account_id: Any) -> sa.ScalarSelect:
@@ -125,6 +167,7 @@ async def append_entry(
     idempotency_key: str,
     description: str,
     song_id: UUID | None = None,
+    order_id: str | None = None,
 ) -> Entry | None:
     """The new entry, or None when an entry with this key exists (nothing is written)."""
     row = (
@@ -138,6 +181,7 @@ async def append_entry(
                 idempotency_key=idempotency_key,
                 description=description,
                 song_id=song_id,
+                order_id=order_id,
             )
             .on_conflict_do_nothing(index_elements=[entries.c.idempotency_key])
             .returning(entries)
@@ -196,6 +240,27 @@ async def insert_reservation(
     return Reservation.from_row(row) if row else None
 
 
+async def list_reservations(
+    db: AsyncConnection,
+    *,
+    state: ReservationState | None,
+    created_before: datetime | None,
+    after: ReservationPosition | None,
+    limit: int,
+) -> list[Reservation]:
+    """Reservations oldest first, optionally in one state, created before a time,
+    and after a position (keyset: served by the reservations_*create_time indexes)."""
+    order = (reservations.c.create_time, reservations.c.song_id)
+    query = sa.select(reservations).order_by(*order).limit(limit)
+    if state is not None:
+        query = query.where(reservations.c.state == state.value)
+    if created_before is not None:
+        query = query.where(reservations.c.create_time < created_before)
+    if after is not None:
+        query = query.where(sa.tuple_(*order) > sa.tuple_(after.create_time, after.song_id))
+    return [Reservation.from_row(row) for row in await db.execute(query)]
+
+
 async def settle_reservation(
     db: AsyncConnection, song_id: UUID, *, state: ReservationState, reason: str = ""
 ) -> Reservation:
@@ -223,3 +288,100 @@ async def record_payment_event(
         )
     ).first()
     return row is not None
+
+
+async def insert_purchase(
+    db: AsyncConnection,
+    *,
+    order_id: str,
+    account_id: UUID,
+    credits: int,
+    paid_amount: int,
+) -> None:
+    """Records a granted order (once; a repeated grant finds the first record)."""
+    await db.execute(
+        insert(purchases)
+        .values(
+            order_id=order_id,
+            account_id=account_id,
+            credits=credits,
+            paid_amount=paid_amount,
+        )
+        .on_conflict_do_nothing(index_elements=[purchases.c.order_id])
+    )
+
+
+async def get_purchase(db: AsyncConnection, order_id: str) -> PurchaseRecord | None:
+    row = (await db.execute(sa.select(purchases).where(purchases.c.order_id == order_id))).first()
+    return PurchaseRecord.from_row(row) if row else None
+
+
+async def report_order_refunded(db: AsyncConnection, order_id: str, refunded_amount: int) -> None:
+    """Keeps the most refunded that the order's own events reported: an event
+    delivered late, or after a refund was reverted, never lowers it."""
+    await db.execute(
+        sa.update(purchases)
+        .where(purchases.c.order_id == order_id)
+        .values(
+            reported_refunded_amount=sa.func.greatest(
+                purchases.c.reported_refunded_amount, refunded_amount
+            )
+        )
+    )
+
+
+async def upsert_refund(
+    db: AsyncConnection,
+    *,
+    refund_id: str,
+    order_id: str,
+    amount: int,
+    status: str,
+    reason: str,
+    disputed: bool,
+) -> None:
+    """Records a refund as its latest event describes it. A `pending` event
+    delivered after the refund settled (webhooks arrive in any order) changes
+    nothing: pending only ever comes first."""
+    values = {
+        "order_id": order_id,
+        "amount": amount,
+        "status": status,
+        "reason": reason,
+        "disputed": disputed,
+    }
+    await db.execute(
+        insert(refunds)
+        .values(refund_id=refund_id, **values)
+        .on_conflict_do_update(
+            index_elements=[refunds.c.refund_id],
+            set_={**values, "update_time": sa.func.now()},
+            where=refunds.c.status == REFUND_PENDING if status == REFUND_PENDING else None,
+        )
+    )
+
+
+async def refund_totals(db: AsyncConnection, order_id: str) -> RefundTotals:
+    succeeded = refunds.c.status == REFUND_SUCCEEDED
+    row = (
+        await db.execute(
+            sa.select(
+                sa.func.coalesce(sa.func.sum(refunds.c.amount).filter(succeeded), 0),
+                sa.func.coalesce(sa.func.bool_or(refunds.c.disputed).filter(succeeded), False),
+            ).where(refunds.c.order_id == order_id)
+        )
+    ).one()
+    return RefundTotals(succeeded_amount=int(row[0]), disputed=row[1])
+
+
+async def credits_taken_back(db: AsyncConnection, order_id: str) -> int:
+    """Credits the ledger has taken back from an order's purchase so far."""
+    taken = (
+        await db.execute(
+            sa.select(sa.func.coalesce(-sa.func.sum(entries.c.amount), 0)).where(
+                entries.c.order_id == order_id,
+                entries.c.kind.in_([kind.value for kind in CLAWBACK_KINDS]),
+            )
+        )
+    ).scalar_one()
+    return int(taken)

@@ -25,21 +25,21 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18neutone/v1/billing.proto\x12\nneutone.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"i\n\x07Product\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0f\n\x07\x63redits\x18\x03 \x01(\x05\x12\x19\n\x11price_minor_units\x18\x04 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\"\xc2\x01\n\x0bTransaction\x12\n\n\x02id\x18\x01 \x01(\t\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.neutone.v1.TransactionKind\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x05\x12\x15\n\rbalance_after\x18\x04 \x01(\x05\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x0f\n\x07song_id\x18\x06 \x01(\t\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"m\n\x0bReservation\x12\x0f\n\x07song_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63redits\x18\x03 \x01(\x05\x12+\n\x05state\x18\x04 \x01(\x0e\x32\x1c.neutone.v1.ReservationState*\xba\x01\n\x0fTransactionKind\x12 \n\x1cTRANSACTION_KIND_UNSPECIFIED\x10\x00\x12\"\n\x1eTRANSACTION_KIND_WELCOME_GRANT\x10\x01\x12\x1d\n\x19TRANSACTION_KIND_PURCHASE\x10\x02\x12 \n\x1cTRANSACTION_KIND_SONG_CHARGE\x10\x03\x12 \n\x1cTRANSACTION_KIND_SONG_REFUND\x10\x04*\x96\x01\n\x10ReservationState\x12!\n\x1dRESERVATION_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aRESERVATION_STATE_RESERVED\x10\x01\x12\x1f\n\x1bRESERVATION_STATE_COMMITTED\x10\x02\x12\x1e\n\x1aRESERVATION_STATE_RELEASED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18neutone/v1/billing.proto\x12\nneutone.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"i\n\x07Product\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0f\n\x07\x63redits\x18\x03 \x01(\x05\x12\x19\n\x11price_minor_units\x18\x04 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\"\xc2\x01\n\x0bTransaction\x12\n\n\x02id\x18\x01 \x01(\t\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.neutone.v1.TransactionKind\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x05\x12\x15\n\rbalance_after\x18\x04 \x01(\x05\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x0f\n\x07song_id\x18\x06 \x01(\t\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9e\x01\n\x0bReservation\x12\x0f\n\x07song_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63redits\x18\x03 \x01(\x05\x12+\n\x05state\x18\x04 \x01(\x0e\x32\x1c.neutone.v1.ReservationState\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x81\x02\n\x0fTransactionKind\x12 \n\x1cTRANSACTION_KIND_UNSPECIFIED\x10\x00\x12\"\n\x1eTRANSACTION_KIND_WELCOME_GRANT\x10\x01\x12\x1d\n\x19TRANSACTION_KIND_PURCHASE\x10\x02\x12 \n\x1cTRANSACTION_KIND_SONG_CHARGE\x10\x03\x12 \n\x1cTRANSACTION_KIND_SONG_REFUND\x10\x04\x12$\n TRANSACTION_KIND_PURCHASE_REFUND\x10\x05\x12\x1f\n\x1bTRANSACTION_KIND_CHARGEBACK\x10\x06*\x96\x01\n\x10ReservationState\x12!\n\x1dRESERVATION_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aRESERVATION_STATE_RESERVED\x10\x01\x12\x1f\n\x1bRESERVATION_STATE_COMMITTED\x10\x02\x12\x1e\n\x1aRESERVATION_STATE_RELEASED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'neutone.v1.billing_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TRANSACTIONKIND']._serialized_start=489
-  _globals['_TRANSACTIONKIND']._serialized_end=675
-  _globals['_RESERVATIONSTATE']._serialized_start=678
-  _globals['_RESERVATIONSTATE']._serialized_end=828
+  _globals['_TRANSACTIONKIND']._serialized_start=539
+  _globals['_TRANSACTIONKIND']._serialized_end=796
+  _globals['_RESERVATIONSTATE']._serialized_start=799
+  _globals['_RESERVATIONSTATE']._serialized_end=949
   _globals['_PRODUCT']._serialized_start=73
   _globals['_PRODUCT']._serialized_end=178
   _globals['_TRANSACTION']._serialized_start=181
   _globals['_TRANSACTION']._serialized_end=375
-  _globals['_RESERVATION']._serialized_start=377
-  _globals['_RESERVATION']._serialized_end=486
+  _globals['_RESERVATION']._serialized_start=378
+  _globals['_RESERVATION']._serialized_end=536
 # @@protoc_insertion_point(module_scope)

@@ -16,6 +16,8 @@ class TransactionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRANSACTION_KIND_PURCHASE: _ClassVar[TransactionKind]
     TRANSACTION_KIND_SONG_CHARGE: _ClassVar[TransactionKind]
     TRANSACTION_KIND_SONG_REFUND: _ClassVar[TransactionKind]
+    TRANSACTION_KIND_PURCHASE_REFUND: _ClassVar[TransactionKind]
+    TRANSACTION_KIND_CHARGEBACK: _ClassVar[TransactionKind]
 
 class ReservationState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -28,6 +30,8 @@ TRANSACTION_KIND_WELCOME_GRANT: TransactionKind
 TRANSACTION_KIND_PURCHASE: TransactionKind
 TRANSACTION_KIND_SONG_CHARGE: TransactionKind
 TRANSACTION_KIND_SONG_REFUND: TransactionKind
+TRANSACTION_KIND_PURCHASE_REFUND: TransactionKind
+TRANSACTION_KIND_CHARGEBACK: TransactionKind
 RESERVATION_STATE_UNSPECIFIED: ReservationState
 RESERVATION_STATE_RESERVED: ReservationState
 RESERVATION_STATE_COMMITTED: ReservationState
@@ -66,13 +70,15 @@ class Transaction(_message.Message):
     def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[TransactionKind, str]] = ..., amount: _Optional[int] = ..., balance_after: _Optional[int] = ..., description: _Optional[str] = ..., song_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Reservation(_message.Message):
-    __slots__ = ("song_id", "user_id", "credits", "state")
+    __slots__ = ("song_id", "user_id", "credits", "state", "create_time")
     SONG_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     CREDITS_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     song_id: str
     user_id: str
     credits: int
     state: ReservationState
-    def __init__(self, song_id: _Optional[str] = ..., user_id: _Optional[str] = ..., credits: _Optional[int] = ..., state: _Optional[_Union[ReservationState, str]] = ...) -> None: ...
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, song_id: _Optional[str] = ..., user_id: _Optional[str] = ..., credits: _Optional[int] = ..., state: _Optional[_Union[ReservationState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

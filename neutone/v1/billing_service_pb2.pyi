@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from neutone.v1 import access_pb2 as _access_pb2
 from neutone.v1 import billing_pb2 as _billing_pb2
 from google.protobuf.internal import containers as _containers
@@ -99,18 +102,40 @@ class CommitCreditsResponse(_message.Message):
     def __init__(self, reservation: _Optional[_Union[_billing_pb2.Reservation, _Mapping]] = ...) -> None: ...
 
 class ReleaseCreditsRequest(_message.Message):
-    __slots__ = ("song_id", "reason")
+    __slots__ = ("song_id", "reason", "song_deleted")
     SONG_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    SONG_DELETED_FIELD_NUMBER: _ClassVar[int]
     song_id: str
     reason: str
-    def __init__(self, song_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    song_deleted: bool
+    def __init__(self, song_id: _Optional[str] = ..., reason: _Optional[str] = ..., song_deleted: _Optional[bool] = ...) -> None: ...
 
 class ReleaseCreditsResponse(_message.Message):
     __slots__ = ("reservation",)
     RESERVATION_FIELD_NUMBER: _ClassVar[int]
     reservation: _billing_pb2.Reservation
     def __init__(self, reservation: _Optional[_Union[_billing_pb2.Reservation, _Mapping]] = ...) -> None: ...
+
+class ListReservationsRequest(_message.Message):
+    __slots__ = ("state", "create_time_before", "page_size", "page_token")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    state: _billing_pb2.ReservationState
+    create_time_before: _timestamp_pb2.Timestamp
+    page_size: int
+    page_token: str
+    def __init__(self, state: _Optional[_Union[_billing_pb2.ReservationState, str]] = ..., create_time_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListReservationsResponse(_message.Message):
+    __slots__ = ("reservations", "next_page_token")
+    RESERVATIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    reservations: _containers.RepeatedCompositeFieldContainer[_billing_pb2.Reservation]
+    next_page_token: str
+    def __init__(self, reservations: _Optional[_Iterable[_Union[_billing_pb2.Reservation, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ApplyPaymentEventRequest(_message.Message):
     __slots__ = ("payload", "headers")

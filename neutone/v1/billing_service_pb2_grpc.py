@@ -76,6 +76,11 @@ class BillingServiceStub:
                 request_serializer=neutone_dot_v1_dot_billing__service__pb2.ReleaseCreditsRequest.SerializeToString,
                 response_deserializer=neutone_dot_v1_dot_billing__service__pb2.ReleaseCreditsResponse.FromString,
                 _registered_method=True)
+        self.ListReservations = channel.unary_unary(
+                '/neutone.v1.BillingService/ListReservations',
+                request_serializer=neutone_dot_v1_dot_billing__service__pb2.ListReservationsRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_billing__service__pb2.ListReservationsResponse.FromString,
+                _registered_method=True)
         self.ApplyPaymentEvent = channel.unary_unary(
                 '/neutone.v1.BillingService/ApplyPaymentEvent',
                 request_serializer=neutone_dot_v1_dot_billing__service__pb2.ApplyPaymentEventRequest.SerializeToString,
@@ -127,8 +132,11 @@ class BillingServiceServicer:
 
     def ReserveCredits(self, request, context):
         """ReserveCredits takes the song's cost from the user's balance and holds it.
-        Idempotent per song id: a repeated call returns the existing reservation.
-        FAILED_PRECONDITION with reason INSUFFICIENT_CREDITS when the balance is short.
+        Idempotent per song id while the credit is held: a repeated call returns the
+        reservation and charges nothing more. A song id is charged once, ever:
+        FAILED_PRECONDITION with reason RESERVATION_SETTLED once its reservation was
+        committed or released (it never backs a new song), SONG_ALREADY_RESERVED when
+        another account reserved it, and INSUFFICIENT_CREDITS when the balance is short.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -143,8 +151,18 @@ class BillingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReleaseCredits(self, request, context):
-        """ReleaseCredits gives a song's reserved credit back. Idempotent;
-        FAILED_PRECONDITION when the reservation was committed.
+        """ReleaseCredits gives a song's reserved credit back. Idempotent: a released
+        reservation is returned as it is. FAILED_PRECONDITION with reason
+        RESERVATION_COMMITTED when the credit was committed, unless `song_deleted`;
+        NOT_FOUND with reason NO_RESERVATION when the song has no reservation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReservations(self, request, context):
+        """ListReservations lists reservations oldest first, for reconciliation (e.g.
+        held credits whose song never came to exist).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -152,8 +170,11 @@ class BillingServiceServicer:
 
     def ApplyPaymentEvent(self, request, context):
         """ApplyPaymentEvent verifies a payment provider's webhook (Standard Webhooks
-        signature and timestamp) and applies it once per event. UNAUTHENTICATED for
-        a forged or stale signature. Internal: called by the gateway's webhook endpoint.
+        signature and timestamp) and applies it once per event: `order.paid` grants
+        the product's credits; `order.refunded`, `refund.created` and `refund.updated`
+        take back the refunded share of them, once however often they are reported.
+        UNAUTHENTICATED for a forged or stale signature. Internal: called by the
+        gateway's webhook endpoint.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -201,6 +222,11 @@ def add_BillingServiceServicer_to_server(servicer, server):
                     servicer.ReleaseCredits,
                     request_deserializer=neutone_dot_v1_dot_billing__service__pb2.ReleaseCreditsRequest.FromString,
                     response_serializer=neutone_dot_v1_dot_billing__service__pb2.ReleaseCreditsResponse.SerializeToString,
+            ),
+            'ListReservations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReservations,
+                    request_deserializer=neutone_dot_v1_dot_billing__service__pb2.ListReservationsRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_billing__service__pb2.ListReservationsResponse.SerializeToString,
             ),
             'ApplyPaymentEvent': grpc.unary_unary_rpc_method_handler(
                     servicer.ApplyPaymentEvent,
@@ -426,6 +452,33 @@ class BillingService:
             '/neutone.v1.BillingService/ReleaseCredits',
             neutone_dot_v1_dot_billing__service__pb2.ReleaseCreditsRequest.SerializeToString,
             neutone_dot_v1_dot_billing__service__pb2.ReleaseCreditsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReservations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.BillingService/ListReservations',
+            neutone_dot_v1_dot_billing__service__pb2.ListReservationsRequest.SerializeToString,
+            neutone_dot_v1_dot_billing__service__pb2.ListReservationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -105,6 +105,7 @@ INTERNAL_CALLS = [
     ),
     ("CommitCredits", pb.CommitCreditsRequest(song_id=str(uuid.uuid4()))),
     ("ReleaseCredits", pb.ReleaseCreditsRequest(song_id=str(uuid.uuid4()))),
+    ("ListReservations", pb.ListReservationsRequest()),
     ("ApplyPaymentEvent", pb.ApplyPaymentEventRequest(payload=b"{}")),
 ]
 

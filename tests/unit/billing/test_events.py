@@ -103,8 +103,18 @@ def test_paid_order_reads_polar_fields() -> None:
         events.verify(STANDARD_SECRET, payload, headers_for(STANDARD_SECRET, payload))
     )
     assert order == events.PaidOrder(
-        order_id="order_1", account_id=ACCOUNT, product_id="credits-10"
+        order_id="order_1", account_id=ACCOUNT, product_id="credits-10", paid_amount=500
     )
+
+
+def test_the_paid_amount_counts_the_customer_balance_applied() -> None:
+    for applied, paid in ((50, 550), (-120, 380), (-900, 0)):
+        event = events.VerifiedEvent(
+            id="msg",
+            type="order.paid",
+            payload=json.loads(paid_payload(applied_balance_amount=applied)),
+        )
+        assert events.paid_order(event).paid_amount == paid
 
 
 @pytest.mark.parametrize(
@@ -118,6 +128,11 @@ def test_paid_order_reads_polar_fields() -> None:
             {"metadata": {}, "customer": {}},
             {"payload.data.metadata.neutone_product_id", "payload.data.customer.external_id"},
         ),
+        ({"net_amount": None}, {"payload.data.net_amount"}),
+        ({"net_amount": -1}, {"payload.data.net_amount"}),
+        ({"net_amount": "500"}, {"payload.data.net_amount"}),
+        ({"net_amount": True}, {"payload.data.net_amount"}),
+        ({"applied_balance_amount": 1.5}, {"payload.data.applied_balance_amount"}),
     ],
 )
 def test_paid_order_names_every_bad_field(changes: dict, fields: set[str]) -> None:

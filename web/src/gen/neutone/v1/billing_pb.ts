@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file neutone/v1/billing.proto.
  */
 export const file_neutone_v1_billing: GenFile = /*@__PURE__*/
-  fileDesc("ChhuZXV0b25lL3YxL2JpbGxpbmcucHJvdG8SCm5ldXRvbmUudjEiaQoHUHJvZHVjdBIKCgJpZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSDwoHY3JlZGl0cxgDIAEoBRIZChFwcmljZV9taW5vcl91bml0cxgEIAEoAxIQCghjdXJyZW5jeRgFIAEoCSLCAQoLVHJhbnNhY3Rpb24SCgoCaWQYASABKAkSKQoEa2luZBgCIAEoDjIbLm5ldXRvbmUudjEuVHJhbnNhY3Rpb25LaW5kEg4KBmFtb3VudBgDIAEoBRIVCg1iYWxhbmNlX2FmdGVyGAQgASgFEhMKC2Rlc2NyaXB0aW9uGAUgASgJEg8KB3NvbmdfaWQYBiABKAkSLwoLY3JlYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIm0KC1Jlc2VydmF0aW9uEg8KB3NvbmdfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIPCgdjcmVkaXRzGAMgASgFEisKBXN0YXRlGAQgASgOMhwubmV1dG9uZS52MS5SZXNlcnZhdGlvblN0YXRlKroBCg9UcmFuc2FjdGlvbktpbmQSIAocVFJBTlNBQ1RJT05fS0lORF9VTlNQRUNJRklFRBAAEiIKHlRSQU5TQUNUSU9OX0tJTkRfV0VMQ09NRV9HUkFOVBABEh0KGVRSQU5TQUNUSU9OX0tJTkRfUFVSQ0hBU0UQAhIgChxUUkFOU0FDVElPTl9LSU5EX1NPTkdfQ0hBUkdFEAMSIAocVFJBTlNBQ1RJT05fS0lORF9TT05HX1JFRlVORBAEKpYBChBSZXNlcnZhdGlvblN0YXRlEiEKHVJFU0VSVkFUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASHgoaUkVTRVJWQVRJT05fU1RBVEVfUkVTRVJWRUQQARIfChtSRVNFUlZBVElPTl9TVEFURV9DT01NSVRURUQQAhIeChpSRVNFUlZBVElPTl9TVEFURV9SRUxFQVNFRBADYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChhuZXV0b25lL3YxL2JpbGxpbmcucHJvdG8SCm5ldXRvbmUudjEiaQoHUHJvZHVjdBIKCgJpZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSDwoHY3JlZGl0cxgDIAEoBRIZChFwcmljZV9taW5vcl91bml0cxgEIAEoAxIQCghjdXJyZW5jeRgFIAEoCSLCAQoLVHJhbnNhY3Rpb24SCgoCaWQYASABKAkSKQoEa2luZBgCIAEoDjIbLm5ldXRvbmUudjEuVHJhbnNhY3Rpb25LaW5kEg4KBmFtb3VudBgDIAEoBRIVCg1iYWxhbmNlX2FmdGVyGAQgASgFEhMKC2Rlc2NyaXB0aW9uGAUgASgJEg8KB3NvbmdfaWQYBiABKAkSLwoLY3JlYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp4BCgtSZXNlcnZhdGlvbhIPCgdzb25nX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDwoHY3JlZGl0cxgDIAEoBRIrCgVzdGF0ZRgEIAEoDjIcLm5ldXRvbmUudjEuUmVzZXJ2YXRpb25TdGF0ZRIvCgtjcmVhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqgQIKD1RyYW5zYWN0aW9uS2luZBIgChxUUkFOU0FDVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASIgoeVFJBTlNBQ1RJT05fS0lORF9XRUxDT01FX0dSQU5UEAESHQoZVFJBTlNBQ1RJT05fS0lORF9QVVJDSEFTRRACEiAKHFRSQU5TQUNUSU9OX0tJTkRfU09OR19DSEFSR0UQAxIgChxUUkFOU0FDVElPTl9LSU5EX1NPTkdfUkVGVU5EEAQSJAogVFJBTlNBQ1RJT05fS0lORF9QVVJDSEFTRV9SRUZVTkQQBRIfChtUUkFOU0FDVElPTl9LSU5EX0NIQVJHRUJBQ0sQBiqWAQoQUmVzZXJ2YXRpb25TdGF0ZRIhCh1SRVNFUlZBVElPTl9TVEFURV9VTlNQRUNJRklFRBAAEh4KGlJFU0VSVkFUSU9OX1NUQVRFX1JFU0VSVkVEEAESHwobUkVTRVJWQVRJT05fU1RBVEVfQ09NTUlUVEVEEAISHgoaUkVTRVJWQVRJT05fU1RBVEVfUkVMRUFTRUQQA2IGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * Product is a credit pack that can be bought.
@@ -91,7 +91,9 @@ export type Transaction = Message<"neutone.v1.Transaction"> & {
   amount: number;
 
   /**
-   * The balance right after this entry; never negative.
+   * The balance right after this entry. Negative only after credits were taken
+   * back for a refunded or disputed purchase they had already been spent from;
+   * no song can be charged until the balance covers it again.
    *
    * @generated from field: int32 balance_after = 4;
    */
@@ -159,6 +161,13 @@ export type Reservation = Message<"neutone.v1.Reservation"> & {
    * @generated from field: neutone.v1.ReservationState state = 4;
    */
   state: ReservationState;
+
+  /**
+   * When the credit was reserved.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 5;
+   */
+  createTime?: Timestamp | undefined;
 };
 
 /**
@@ -203,11 +212,27 @@ export enum TransactionKind {
   SONG_CHARGE = 3,
 
   /**
-   * A credit given back when a song failed.
+   * A credit given back when a song failed, or was deleted before it was ready.
    *
    * @generated from enum value: TRANSACTION_KIND_SONG_REFUND = 4;
    */
   SONG_REFUND = 4,
+
+  /**
+   * Credits taken back because the payment provider refunded (part of) their
+   * purchase: the refunded share of the credits, to the nearest credit.
+   *
+   * @generated from enum value: TRANSACTION_KIND_PURCHASE_REFUND = 5;
+   */
+  PURCHASE_REFUND = 5,
+
+  /**
+   * Credits taken back because the buyer disputed the payment (a chargeback,
+   * or a refund the provider made to head one off).
+   *
+   * @generated from enum value: TRANSACTION_KIND_CHARGEBACK = 6;
+   */
+  CHARGEBACK = 6,
 }
 
 /**
@@ -244,7 +269,7 @@ export enum ReservationState {
   COMMITTED = 2,
 
   /**
-   * The song failed; the credit was given back.
+   * The song failed or was deleted before it was ready; the credit was given back.
    *
    * @generated from enum value: RESERVATION_STATE_RELEASED = 3;
    */

@@ -4,8 +4,10 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import { file_neutone_v1_access } from "./access_pb";
-import type { Product, Reservation, Transaction } from "./billing_pb";
+import type { Product, Reservation, ReservationState, Transaction } from "./billing_pb";
 import { file_neutone_v1_billing } from "./billing_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -13,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file neutone/v1/billing_service.proto.
  */
 export const file_neutone_v1_billing_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBuZXV0b25lL3YxL2JpbGxpbmdfc2VydmljZS5wcm90bxIKbmV1dG9uZS52MSITChFHZXRCYWxhbmNlUmVxdWVzdCIlChJHZXRCYWxhbmNlUmVzcG9uc2USDwoHYmFsYW5jZRgBIAEoBSJAChdMaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJiChhMaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2USLQoMdHJhbnNhY3Rpb25zGAEgAygLMhcubmV1dG9uZS52MS5UcmFuc2FjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiFQoTTGlzdFByb2R1Y3RzUmVxdWVzdCI9ChRMaXN0UHJvZHVjdHNSZXNwb25zZRIlCghwcm9kdWN0cxgBIAMoCzITLm5ldXRvbmUudjEuUHJvZHVjdCJHChxDcmVhdGVDaGVja291dFNlc3Npb25SZXF1ZXN0EhIKCnByb2R1Y3RfaWQYASABKAkSEwoLc3VjY2Vzc191cmwYAiABKAkiNQodQ3JlYXRlQ2hlY2tvdXRTZXNzaW9uUmVzcG9uc2USFAoMY2hlY2tvdXRfdXJsGAEgASgJIjAKGkNyZWF0ZVBvcnRhbFNlc3Npb25SZXF1ZXN0EhIKCnJldHVybl91cmwYASABKAkiMQobQ3JlYXRlUG9ydGFsU2Vzc2lvblJlc3BvbnNlEhIKCnBvcnRhbF91cmwYASABKAkiOQoVUmVzZXJ2ZUNyZWRpdHNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDwoHc29uZ19pZBgCIAEoCSJXChZSZXNlcnZlQ3JlZGl0c1Jlc3BvbnNlEiwKC3Jlc2VydmF0aW9uGAEgASgLMhcubmV1dG9uZS52MS5SZXNlcnZhdGlvbhIPCgdiYWxhbmNlGAIgASgFIicKFENvbW1pdENyZWRpdHNSZXF1ZXN0Eg8KB3NvbmdfaWQYASABKAkiRQoVQ29tbWl0Q3JlZGl0c1Jlc3BvbnNlEiwKC3Jlc2VydmF0aW9uGAEgASgLMhcubmV1dG9uZS52MS5SZXNlcnZhdGlvbiI4ChVSZWxlYXNlQ3JlZGl0c1JlcXVlc3QSDwoHc29uZ19pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiRgoWUmVsZWFzZUNyZWRpdHNSZXNwb25zZRIsCgtyZXNlcnZhdGlvbhgBIAEoCzIXLm5ldXRvbmUudjEuUmVzZXJ2YXRpb24inwEKGEFwcGx5UGF5bWVudEV2ZW50UmVxdWVzdBIPCgdwYXlsb2FkGAEgASgMEkIKB2hlYWRlcnMYAiADKAsyMS5uZXV0b25lLnYxLkFwcGx5UGF5bWVudEV2ZW50UmVxdWVzdC5IZWFkZXJzRW50cnkaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiPgoZQXBwbHlQYXltZW50RXZlbnRSZXNwb25zZRIQCghldmVudF9pZBgBIAEoCRIPCgdhcHBsaWVkGAIgASgIMpoHCg5CaWxsaW5nU2VydmljZRJUCgpHZXRCYWxhbmNlEh0ubmV1dG9uZS52MS5HZXRCYWxhbmNlUmVxdWVzdBoeLm5ldXRvbmUudjEuR2V0QmFsYW5jZVJlc3BvbnNlIgeQAgGItRgCEmYKEExpc3RUcmFuc2FjdGlvbnMSIy5uZXV0b25lLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0GiQubmV1dG9uZS52MS5MaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2UiB5ACAYi1GAISWgoMTGlzdFByb2R1Y3RzEh8ubmV1dG9uZS52MS5MaXN0UHJvZHVjdHNSZXF1ZXN0GiAubmV1dG9uZS52MS5MaXN0UHJvZHVjdHNSZXNwb25zZSIHkAIBiLUYARJyChVDcmVhdGVDaGVja291dFNlc3Npb24SKC5uZXV0b25lLnYxLkNyZWF0ZUNoZWNrb3V0U2Vzc2lvblJlcXVlc3QaKS5uZXV0b25lLnYxLkNyZWF0ZUNoZWNrb3V0U2Vzc2lvblJlc3BvbnNlIgSItRgCEmwKE0NyZWF0ZVBvcnRhbFNlc3Npb24SJi5uZXV0b25lLnYxLkNyZWF0ZVBvcnRhbFNlc3Npb25SZXF1ZXN0GicubmV1dG9uZS52MS5DcmVhdGVQb3J0YWxTZXNzaW9uUmVzcG9uc2UiBIi1GAISYAoOUmVzZXJ2ZUNyZWRpdHMSIS5uZXV0b25lLnYxLlJlc2VydmVDcmVkaXRzUmVxdWVzdBoiLm5ldXRvbmUudjEuUmVzZXJ2ZUNyZWRpdHNSZXNwb25zZSIHkAICiLUYAxJdCg1Db21taXRDcmVkaXRzEiAubmV1dG9uZS52MS5Db21taXRDcmVkaXRzUmVxdWVzdBohLm5ldXRvbmUudjEuQ29tbWl0Q3JlZGl0c1Jlc3BvbnNlIgeQAgKItRgDEmAKDlJlbGVhc2VDcmVkaXRzEiEubmV1dG9uZS52MS5SZWxlYXNlQ3JlZGl0c1JlcXVlc3QaIi5uZXV0b25lLnYxLlJlbGVhc2VDcmVkaXRzUmVzcG9uc2UiB5ACAoi1GAMSaQoRQXBwbHlQYXltZW50RXZlbnQSJC5uZXV0b25lLnYxLkFwcGx5UGF5bWVudEV2ZW50UmVxdWVzdBolLm5ldXRvbmUudjEuQXBwbHlQYXltZW50RXZlbnRSZXNwb25zZSIHkAICiLUYA2IGcHJvdG8z", [file_neutone_v1_access, file_neutone_v1_billing]);
+  fileDesc("CiBuZXV0b25lL3YxL2JpbGxpbmdfc2VydmljZS5wcm90bxIKbmV1dG9uZS52MSITChFHZXRCYWxhbmNlUmVxdWVzdCIlChJHZXRCYWxhbmNlUmVzcG9uc2USDwoHYmFsYW5jZRgBIAEoBSJAChdMaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJiChhMaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2USLQoMdHJhbnNhY3Rpb25zGAEgAygLMhcubmV1dG9uZS52MS5UcmFuc2FjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiFQoTTGlzdFByb2R1Y3RzUmVxdWVzdCI9ChRMaXN0UHJvZHVjdHNSZXNwb25zZRIlCghwcm9kdWN0cxgBIAMoCzITLm5ldXRvbmUudjEuUHJvZHVjdCJHChxDcmVhdGVDaGVja291dFNlc3Npb25SZXF1ZXN0EhIKCnByb2R1Y3RfaWQYASABKAkSEwoLc3VjY2Vzc191cmwYAiABKAkiNQodQ3JlYXRlQ2hlY2tvdXRTZXNzaW9uUmVzcG9uc2USFAoMY2hlY2tvdXRfdXJsGAEgASgJIjAKGkNyZWF0ZVBvcnRhbFNlc3Npb25SZXF1ZXN0EhIKCnJldHVybl91cmwYASABKAkiMQobQ3JlYXRlUG9ydGFsU2Vzc2lvblJlc3BvbnNlEhIKCnBvcnRhbF91cmwYASABKAkiOQoVUmVzZXJ2ZUNyZWRpdHNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDwoHc29uZ19pZBgCIAEoCSJXChZSZXNlcnZlQ3JlZGl0c1Jlc3BvbnNlEiwKC3Jlc2VydmF0aW9uGAEgASgLMhcubmV1dG9uZS52MS5SZXNlcnZhdGlvbhIPCgdiYWxhbmNlGAIgASgFIicKFENvbW1pdENyZWRpdHNSZXF1ZXN0Eg8KB3NvbmdfaWQYASABKAkiRQoVQ29tbWl0Q3JlZGl0c1Jlc3BvbnNlEiwKC3Jlc2VydmF0aW9uGAEgASgLMhcubmV1dG9uZS52MS5SZXNlcnZhdGlvbiJOChVSZWxlYXNlQ3JlZGl0c1JlcXVlc3QSDwoHc29uZ19pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkSFAoMc29uZ19kZWxldGVkGAMgASgIIkYKFlJlbGVhc2VDcmVkaXRzUmVzcG9uc2USLAoLcmVzZXJ2YXRpb24YASABKAsyFy5uZXV0b25lLnYxLlJlc2VydmF0aW9uIqUBChdMaXN0UmVzZXJ2YXRpb25zUmVxdWVzdBIrCgVzdGF0ZRgBIAEoDjIcLm5ldXRvbmUudjEuUmVzZXJ2YXRpb25TdGF0ZRI2ChJjcmVhdGVfdGltZV9iZWZvcmUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJImIKGExpc3RSZXNlcnZhdGlvbnNSZXNwb25zZRItCgxyZXNlcnZhdGlvbnMYASADKAsyFy5uZXV0b25lLnYxLlJlc2VydmF0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKfAQoYQXBwbHlQYXltZW50RXZlbnRSZXF1ZXN0Eg8KB3BheWxvYWQYASABKAwSQgoHaGVhZGVycxgCIAMoCzIxLm5ldXRvbmUudjEuQXBwbHlQYXltZW50RXZlbnRSZXF1ZXN0LkhlYWRlcnNFbnRyeRouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI+ChlBcHBseVBheW1lbnRFdmVudFJlc3BvbnNlEhAKCGV2ZW50X2lkGAEgASgJEg8KB2FwcGxpZWQYAiABKAgygggKDkJpbGxpbmdTZXJ2aWNlElQKCkdldEJhbGFuY2USHS5uZXV0b25lLnYxLkdldEJhbGFuY2VSZXF1ZXN0Gh4ubmV1dG9uZS52MS5HZXRCYWxhbmNlUmVzcG9uc2UiB5ACAYi1GAISZgoQTGlzdFRyYW5zYWN0aW9ucxIjLm5ldXRvbmUudjEuTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QaJC5uZXV0b25lLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZSIHkAIBiLUYAhJaCgxMaXN0UHJvZHVjdHMSHy5uZXV0b25lLnYxLkxpc3RQcm9kdWN0c1JlcXVlc3QaIC5uZXV0b25lLnYxLkxpc3RQcm9kdWN0c1Jlc3BvbnNlIgeQAgGItRgBEnIKFUNyZWF0ZUNoZWNrb3V0U2Vzc2lvbhIoLm5ldXRvbmUudjEuQ3JlYXRlQ2hlY2tvdXRTZXNzaW9uUmVxdWVzdBopLm5ldXRvbmUudjEuQ3JlYXRlQ2hlY2tvdXRTZXNzaW9uUmVzcG9uc2UiBIi1GAISbAoTQ3JlYXRlUG9ydGFsU2Vzc2lvbhImLm5ldXRvbmUudjEuQ3JlYXRlUG9ydGFsU2Vzc2lvblJlcXVlc3QaJy5uZXV0b25lLnYxLkNyZWF0ZVBvcnRhbFNlc3Npb25SZXNwb25zZSIEiLUYAhJgCg5SZXNlcnZlQ3JlZGl0cxIhLm5ldXRvbmUudjEuUmVzZXJ2ZUNyZWRpdHNSZXF1ZXN0GiIubmV1dG9uZS52MS5SZXNlcnZlQ3JlZGl0c1Jlc3BvbnNlIgeQAgKItRgDEl0KDUNvbW1pdENyZWRpdHMSIC5uZXV0b25lLnYxLkNvbW1pdENyZWRpdHNSZXF1ZXN0GiEubmV1dG9uZS52MS5Db21taXRDcmVkaXRzUmVzcG9uc2UiB5ACAoi1GAMSYAoOUmVsZWFzZUNyZWRpdHMSIS5uZXV0b25lLnYxLlJlbGVhc2VDcmVkaXRzUmVxdWVzdBoiLm5ldXRvbmUudjEuUmVsZWFzZUNyZWRpdHNSZXNwb25zZSIHkAICiLUYAxJmChBMaXN0UmVzZXJ2YXRpb25zEiMubmV1dG9uZS52MS5MaXN0UmVzZXJ2YXRpb25zUmVxdWVzdBokLm5ldXRvbmUudjEuTGlzdFJlc2VydmF0aW9uc1Jlc3BvbnNlIgeQAgGItRgDEmkKEUFwcGx5UGF5bWVudEV2ZW50EiQubmV1dG9uZS52MS5BcHBseVBheW1lbnRFdmVudFJlcXVlc3QaJS5uZXV0b25lLnYxLkFwcGx5UGF5bWVudEV2ZW50UmVzcG9uc2UiB5ACAoi1GANiBnByb3RvMw", [file_google_protobuf_timestamp, file_neutone_v1_access, file_neutone_v1_billing]);
 
 /**
  * GetBalanceRequest has no fields: the account comes from the identity token.
@@ -353,6 +355,14 @@ export type ReleaseCreditsRequest = Message<"neutone.v1.ReleaseCreditsRequest"> 
    * @generated from field: string reason = 2;
    */
   reason: string;
+
+  /**
+   * True when the song was deleted before it became READY: its credit comes back
+   * even if a commit already landed, and it can never be committed again.
+   *
+   * @generated from field: bool song_deleted = 3;
+   */
+  songDeleted: boolean;
 };
 
 /**
@@ -384,6 +394,77 @@ export const ReleaseCreditsResponseSchema: GenMessage<ReleaseCreditsResponse> = 
   messageDesc(file_neutone_v1_billing_service, 15);
 
 /**
+ * ListReservationsRequest filters and pages reservations.
+ *
+ * @generated from message neutone.v1.ListReservationsRequest
+ */
+export type ListReservationsRequest = Message<"neutone.v1.ListReservationsRequest"> & {
+  /**
+   * Only reservations in this state; RESERVATION_STATE_UNSPECIFIED lists every state.
+   *
+   * @generated from field: neutone.v1.ReservationState state = 1;
+   */
+  state: ReservationState;
+
+  /**
+   * Only reservations created before this time; if unset, there is no bound.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time_before = 2;
+   */
+  createTimeBefore?: Timestamp | undefined;
+
+  /**
+   * The most reservations to return: 1-1000; 0 means 100.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of a previous response with the same filters; empty
+   * for the first page.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message neutone.v1.ListReservationsRequest.
+ * Use `create(ListReservationsRequestSchema)` to create a new message.
+ */
+export const ListReservationsRequestSchema: GenMessage<ListReservationsRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_billing_service, 16);
+
+/**
+ * ListReservationsResponse is a page of reservations, oldest first.
+ *
+ * @generated from message neutone.v1.ListReservationsResponse
+ */
+export type ListReservationsResponse = Message<"neutone.v1.ListReservationsResponse"> & {
+  /**
+   * The reservations, by create time, then song id.
+   *
+   * @generated from field: repeated neutone.v1.Reservation reservations = 1;
+   */
+  reservations: Reservation[];
+
+  /**
+   * The token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message neutone.v1.ListReservationsResponse.
+ * Use `create(ListReservationsResponseSchema)` to create a new message.
+ */
+export const ListReservationsResponseSchema: GenMessage<ListReservationsResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_billing_service, 17);
+
+/**
  * ApplyPaymentEventRequest is a webhook exactly as it arrived.
  *
  * @generated from message neutone.v1.ApplyPaymentEventRequest
@@ -410,7 +491,7 @@ export type ApplyPaymentEventRequest = Message<"neutone.v1.ApplyPaymentEventRequ
  * Use `create(ApplyPaymentEventRequestSchema)` to create a new message.
  */
 export const ApplyPaymentEventRequestSchema: GenMessage<ApplyPaymentEventRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_billing_service, 16);
+  messageDesc(file_neutone_v1_billing_service, 18);
 
 /**
  * ApplyPaymentEventResponse says what the event did.
@@ -426,8 +507,8 @@ export type ApplyPaymentEventResponse = Message<"neutone.v1.ApplyPaymentEventRes
   eventId: string;
 
   /**
-   * True when this call changed the ledger; false for a replay or an event
-   * type that grants nothing.
+   * True when this call changed the ledger; false for a replay, an event type
+   * that changes nothing, or a refund of an order billing never granted.
    *
    * @generated from field: bool applied = 2;
    */
@@ -439,7 +520,7 @@ export type ApplyPaymentEventResponse = Message<"neutone.v1.ApplyPaymentEventRes
  * Use `create(ApplyPaymentEventResponseSchema)` to create a new message.
  */
 export const ApplyPaymentEventResponseSchema: GenMessage<ApplyPaymentEventResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_billing_service, 17);
+  messageDesc(file_neutone_v1_billing_service, 19);
 
 /**
  * BillingService owns the credit ledger, the products, checkout through the
@@ -502,8 +583,11 @@ export const BillingService: GenService<{
   },
   /**
    * ReserveCredits takes the song's cost from the user's balance and holds it.
-   * Idempotent per song id: a repeated call returns the existing reservation.
-   * FAILED_PRECONDITION with reason INSUFFICIENT_CREDITS when the balance is short.
+   * Idempotent per song id while the credit is held: a repeated call returns the
+   * reservation and charges nothing more. A song id is charged once, ever:
+   * FAILED_PRECONDITION with reason RESERVATION_SETTLED once its reservation was
+   * committed or released (it never backs a new song), SONG_ALREADY_RESERVED when
+   * another account reserved it, and INSUFFICIENT_CREDITS when the balance is short.
    *
    * @generated from rpc neutone.v1.BillingService.ReserveCredits
    */
@@ -524,8 +608,10 @@ export const BillingService: GenService<{
     output: typeof CommitCreditsResponseSchema;
   },
   /**
-   * ReleaseCredits gives a song's reserved credit back. Idempotent;
-   * FAILED_PRECONDITION when the reservation was committed.
+   * ReleaseCredits gives a song's reserved credit back. Idempotent: a released
+   * reservation is returned as it is. FAILED_PRECONDITION with reason
+   * RESERVATION_COMMITTED when the credit was committed, unless `song_deleted`;
+   * NOT_FOUND with reason NO_RESERVATION when the song has no reservation.
    *
    * @generated from rpc neutone.v1.BillingService.ReleaseCredits
    */
@@ -535,9 +621,23 @@ export const BillingService: GenService<{
     output: typeof ReleaseCreditsResponseSchema;
   },
   /**
+   * ListReservations lists reservations oldest first, for reconciliation (e.g.
+   * held credits whose song never came to exist).
+   *
+   * @generated from rpc neutone.v1.BillingService.ListReservations
+   */
+  listReservations: {
+    methodKind: "unary";
+    input: typeof ListReservationsRequestSchema;
+    output: typeof ListReservationsResponseSchema;
+  },
+  /**
    * ApplyPaymentEvent verifies a payment provider's webhook (Standard Webhooks
-   * signature and timestamp) and applies it once per event. UNAUTHENTICATED for
-   * a forged or stale signature. Internal: called by the gateway's webhook endpoint.
+   * signature and timestamp) and applies it once per event: `order.paid` grants
+   * the product's credits; `order.refunded`, `refund.created` and `refund.updated`
+   * take back the refunded share of them, once however often they are reported.
+   * UNAUTHENTICATED for a forged or stale signature. Internal: called by the
+   * gateway's webhook endpoint.
    *
    * @generated from rpc neutone.v1.BillingService.ApplyPaymentEvent
    */
