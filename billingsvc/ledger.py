@@ -119,11 +119,11 @@ class Ledger:
             return await store.settle_reservation(db, song_id, state=ReservationState.COMMITTED)
 
     async def release(
-        self, song_id: UUID, *, reason: str, song_deleted: bool = False
+        self, song_id: UUID, *, reason: str, song_abandoned: bool = False
     ) -> store.Reservation:
         """Gives the song's credit back, once. A committed credit comes back only
-        when the song was deleted before it became READY (the worker's commit
-        raced the deletion): a song that is gone was never delivered."""
+        when the song is abandoned (it will never be READY: deleted before, failed,
+        never saved), for a commit may race its end: such a song was never delivered."""
         async with self._db.transaction() as db:
             # Lock order account -> reservation, as in `reserve`, so the two never deadlock.
             found = await _reservation(db, song_id)
@@ -131,7 +131,7 @@ class Ledger:
             reservation = await _reservation(db, song_id, for_update=True)
             if reservation.state is ReservationState.RELEASED:
                 return reservation
-            if reservation.state is ReservationState.COMMITTED and not song_deleted:
+            if reservation.state is ReservationState.COMMITTED and not song_abandoned:
                 raise FailedPrecondition(
                     "the song's credit was already spent", reason="RESERVATION_COMMITTED"
                 )

@@ -273,7 +273,7 @@ class BillingService(billing_service_pb2_grpc.BillingServiceServicer):
         check.raise_if_any()
 
         reservation = await self._ledger.release(
-            UUID(song_id), reason=reason, song_deleted=request.song_deleted
+            UUID(song_id), reason=reason, song_abandoned=request.song_abandoned
         )
         return billing_service_pb2.ReleaseCreditsResponse(
             reservation=reservation_message(reservation)

@@ -1,17 +1,21 @@
 """songsvc's side of billing: reserve a song's credit, then commit or release it."""
 
+from collections.abc import AsyncIterator
+from datetime import datetime
 from uuid import UUID
 
 import grpc
 
+from neutone.v1 import billing_pb2, billing_service_pb2_grpc
 from neutone.v1 import billing_service_pb2 as billing_pb
-from neutone.v1 import billing_service_pb2_grpc
 from runtime.errors import FailedPrecondition, Unavailable, error_reason
+from runtime.messages import timestamp
 
 INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
 RESERVATION_RELEASED = "RESERVATION_RELEASED"
 RESERVATION_SETTLED = "RESERVATION_SETTLED"
 TRANSIENT = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+RESERVATIONS_PAGE_SIZE = 500
 
 
 class CreditReleased(Exception):
@@ -52,15 +56,33 @@ class Credits:
             raise
 
     async def release(self, song_id: UUID, reason: str) -> None:
-        """Gives the song's credit back unless it was already committed (the song
-        was generated after all), which is not an error here."""
+        """Gives back the credit of a song that will never be READY (deleted before,
+        failed, or never saved): billing refunds it even if a commit racing the
+        deletion landed first, and will refuse any later commit. Done as well when
+        nothing was reserved for the song; other failures raise."""
         try:
             await self._billing.ReleaseCredits(
-                billing_pb.ReleaseCreditsRequest(song_id=str(song_id), reason=reason[:500])
+                billing_pb.ReleaseCreditsRequest(
+                    song_id=str(song_id), reason=reason[:500], song_abandoned=True
+                )
             )
         except grpc.aio.AioRpcError as error:
-            if error.code() != grpc.StatusCode.FAILED_PRECONDITION:
+            if error.code() != grpc.StatusCode.NOT_FOUND:
                 raise
+
+    async def held_reservations(self, *, created_before: datetime) -> AsyncIterator[list[UUID]]:
+        """Pages of the song ids whose credit is still reserved since before then."""
+        request = billing_pb.ListReservationsRequest(
+            state=billing_pb2.RESERVATION_STATE_RESERVED,
+            create_time_before=timestamp(created_before),
+            page_size=RESERVATIONS_PAGE_SIZE,
+        )
+        while True:
+            reply = await self._billing.ListReservations(request)
+            yield [UUID(reservation.song_id) for reservation in reply.reservations]
+            if not reply.next_page_token:
+                return
+            request.page_token = reply.next_page_token
 
 
 def _translated(error: grpc.aio.AioRpcError) -> Exception:

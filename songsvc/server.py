@@ -2,6 +2,8 @@
 separate process: `python -m songsvc.worker`."""
 
 import asyncio
+from contextlib import suppress
+from datetime import timedelta
 
 from neutone.v1 import song_service_pb2, song_service_pb2_grpc
 from runtime.clients import service_channel
@@ -12,6 +14,7 @@ from runtime.server import GrpcService, identity_tokens, run_server
 from runtime.settings import load_settings
 from songsvc.billing import Credits
 from songsvc.events import SongEvents
+from songsvc.releases import CreditReleases
 from songsvc.service import SongService
 from songsvc.settings import SongServiceSettings
 
@@ -26,9 +29,19 @@ async def main() -> None:
     )
     events = SongEvents(url)
     events.start()
+    credits = Credits(billing)
+    credit_releases = CreditReleases.from_settings(settings, database, credits)
+    delivering = asyncio.create_task(
+        credit_releases.run(
+            poll_seconds=settings.credit_release_poll_seconds,
+            reconcile_seconds=settings.reconcile_interval_seconds,
+            grace=timedelta(seconds=settings.reservation_grace_seconds),
+        )
+    )
     service = SongService(
         database=database,
-        credits=Credits(billing),
+        credits=credits,
+        releases=credit_releases,
         objects=open_object_store(
             settings.object_store,
             data_dir=settings.data_dir,
@@ -39,6 +52,9 @@ async def main() -> None:
     )
 
     async def close() -> None:
+        delivering.cancel()
+        with suppress(asyncio.CancelledError):
+            await delivering
         await events.stop()
         await billing.close()
         await database.close()

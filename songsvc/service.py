@@ -30,10 +30,11 @@ from runtime.identity import Identity
 from runtime.messages import timestamp
 from runtime.objectstore import ObjectStore
 from runtime.pagination import decode_page_token, encode_page_token, page_size
-from songsvc import store
+from songsvc import releases, store
 from songsvc.billing import Credits, CreditSettled
 from songsvc.events import SongEvents
 from songsvc.records import Mode, Song, Status
+from songsvc.releases import CreditReleases
 from songsvc.settings import SongServiceSettings
 
 log = structlog.get_logger()
@@ -59,12 +60,14 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         *,
         database: Database,
         credits: Credits,
+        releases: CreditReleases,
         objects: ObjectStore,
         events: SongEvents,
         settings: SongServiceSettings,
     ) -> None:
         self._db = database
         self._credits = credits
+        self._releases = releases
         self._objects = objects
         self._events = events
         self._settings = settings
@@ -334,11 +337,14 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         async with self._db.transaction() as db:
             song = await self._owned_song(db, song_id, owner_id)
             await store.delete_song(db, song.id)
+            if song.status is not Status.READY:
+                # Never delivered: the credit goes back, durably, even if a worker's
+                # commit lands before billing hears of this (the worker stops when
+                # it finds the song gone, and removes anything it had stored).
+                await releases.schedule(db, song.id, "the song was deleted before it was ready")
         self._feed_pages.clear()
-        if not song.status.is_terminal:
-            # Never generated: the credit goes back (the worker stops when it sees the
-            # song gone and removes anything it had stored).
-            await self._credits.release(song.id, "the song was deleted before it was ready")
+        if song.status is not Status.READY:
+            await self._releases.deliver(song.id)
         for key in (song.audio_key, song.cover_key):
             if key:
                 await self._objects.delete(key)

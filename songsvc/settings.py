@@ -31,6 +31,15 @@ class SongServiceSettings(ServiceSettings):
     job_retry_max_seconds: float = Field(default=60.0, ge=0)
     # How often the worker looks for jobs when no notification arrives.
     worker_poll_seconds: float = Field(default=1.0, gt=0)
+    # Credits going back to billing (songsvc.releases): how often each songsvc
+    # process looks for releases due, and the backoff while billing is away.
+    credit_release_poll_seconds: float = Field(default=5.0, gt=0)
+    credit_release_retry_base_seconds: float = Field(default=1.0, gt=0)
+    credit_release_retry_max_seconds: float = Field(default=60.0, gt=0)
+    # Reconciliation: a credit reserved this long ago for a song that does not
+    # exist is released; each process checks this often.
+    reservation_grace_seconds: float = Field(default=600.0, ge=1)
+    reconcile_interval_seconds: float = Field(default=300.0, gt=0)
     # How long a replica may serve a feed page from memory (0 turns the cache off).
     feed_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     # How often WatchSong re-sends queue position and ETA while nothing else changes.

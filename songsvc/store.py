@@ -20,7 +20,7 @@ JOBS_QUEUED_CHANNEL = "neutone_jobs_queued"
 ALL_CATEGORIES = ""  # the feed_entries category of the unfiltered feed
 
 
-def interval(seconds: float) -> sa.ColumnElement[Any]:
+def interval(seconds: float | sa.ColumnElement[float]) -> sa.ColumnElement[Any]:
     """`seconds` as a PostgreSQL interval, for arithmetic with now()."""
     return sa.func.make_interval(0, 0, 0, 0, 0, 0, seconds)
 

@@ -149,8 +149,6 @@ credit_releases = sa.Table(
     metadata,
     sa.Column("song_id", UUID(as_uuid=True), primary_key=True),
     sa.Column("reason", sa.Text, nullable=False),
-    # Deleted before it was READY: billing refunds even a charge already committed.
-    sa.Column("song_deleted", sa.Boolean, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text, nullable=False, server_default=""),
     _time("create_time", nullable=False, server_default=sa.func.now()),

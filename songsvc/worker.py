@@ -26,12 +26,13 @@ from runtime.logs import configure_logging
 from runtime.objectstore import ObjectStore, open_object_store
 from runtime.server import identity_tokens
 from runtime.settings import load_settings
-from songsvc import jobs, store
+from songsvc import jobs, releases, store
 from songsvc.billing import TRANSIENT, CreditReleased, Credits
 from songsvc.events import SongEvents
 from songsvc.jobs import Claim, JobState
 from songsvc.models import ModelError, ModelTier, ModelUnavailable, Plan, TritonModels
 from songsvc.records import Song, Stage, Status
+from songsvc.releases import CreditReleases
 from songsvc.settings import SongServiceSettings
 
 log = structlog.get_logger()
@@ -88,6 +89,7 @@ class Worker:
         models: ModelTier,
         objects: ObjectStore,
         credits: Credits,
+        releases: CreditReleases,
         events: SongEvents,
     ) -> None:
         self._settings = settings
@@ -95,6 +97,7 @@ class Worker:
         self._models = models
         self._objects = objects
         self._credits = credits
+        self._releases = releases
         self._events = events
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._running: dict[UUID, tuple[Claim, asyncio.Task[None]]] = {}
@@ -322,13 +325,18 @@ class Worker:
             await self._retry(claim, reason, counts=True, delay=self._backoff(claim))
 
     async def _fail(self, claim: Claim, reason: str) -> None:
-        # Refund first: if marking FAILED then fails, the retry refunds again, which
-        # billing answers idempotently; the reverse order could lose the refund.
-        await self._credits.release(claim.song_id, reason)
+        # The song fails and its credit goes back in one transaction, fenced like
+        # every write about the job: a worker that lost the job can do neither.
         async with self._db.transaction() as db:
-            await jobs.finish(
+            failed = await jobs.finish(
                 db, claim, JobState.FAILED, reason, status=Status.FAILED, failure_reason=reason
             )
+            if failed:
+                await releases.schedule(db, claim.song_id, reason)
+        if not failed:
+            log.info("job no longer ours; not failing it")
+            return
+        await self._releases.deliver(claim.song_id)
         JOBS.labels("failed").inc()
         log.warning("song failed", reason=reason)
 
@@ -354,6 +362,7 @@ async def main() -> None:
         settings.billingsvc_address, tokens=identity_tokens(settings), service_name="songsvc"
     )
     models = TritonModels(settings.triton_url, timeout_seconds=settings.triton_timeout_seconds)
+    credits = Credits(billing)
     worker = Worker(
         settings=settings,
         database=database,
@@ -363,7 +372,8 @@ async def main() -> None:
             data_dir=settings.data_dir,
             identity_key=settings.identity_key.get_secret_value(),
         ),
-        credits=Credits(billing),
+        credits=credits,
+        releases=CreditReleases.from_settings(settings, database, credits),
         events=events,
     )
     stop = asyncio.Event()

@@ -102,14 +102,14 @@ class CommitCreditsResponse(_message.Message):
     def __init__(self, reservation: _Optional[_Union[_billing_pb2.Reservation, _Mapping]] = ...) -> None: ...
 
 class ReleaseCreditsRequest(_message.Message):
-    __slots__ = ("song_id", "reason", "song_deleted")
+    __slots__ = ("song_id", "reason", "song_abandoned")
     SONG_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
-    SONG_DELETED_FIELD_NUMBER: _ClassVar[int]
+    SONG_ABANDONED_FIELD_NUMBER: _ClassVar[int]
     song_id: str
     reason: str
-    song_deleted: bool
-    def __init__(self, song_id: _Optional[str] = ..., reason: _Optional[str] = ..., song_deleted: _Optional[bool] = ...) -> None: ...
+    song_abandoned: bool
+    def __init__(self, song_id: _Optional[str] = ..., reason: _Optional[str] = ..., song_abandoned: _Optional[bool] = ...) -> None: ...
 
 class ReleaseCreditsResponse(_message.Message):
     __slots__ = ("reservation",)

@@ -153,7 +153,7 @@ class BillingServiceServicer:
     def ReleaseCredits(self, request, context):
         """ReleaseCredits gives a song's reserved credit back. Idempotent: a released
         reservation is returned as it is. FAILED_PRECONDITION with reason
-        RESERVATION_COMMITTED when the credit was committed, unless `song_deleted`;
+        RESERVATION_COMMITTED when the credit was committed, unless `song_abandoned`;
         NOT_FOUND with reason NO_RESERVATION when the song has no reservation.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

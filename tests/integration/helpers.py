@@ -1,6 +1,8 @@
 """Helpers shared by the integration tests."""
 
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import grpc
@@ -78,3 +80,12 @@ def make_ready(database_url: str, song_id: str, categories: list[str]) -> None:
             (categories, song_id),
         )
         db.execute("UPDATE songs.jobs SET state = 'succeeded' WHERE song_id = %s", (song_id,))
+
+
+def eventually(check: Callable[[], bool], *, timeout: float = 30, what: str) -> None:
+    """Waits until `check()` holds, for what happens after a reply (a refund
+    delivered once the song's FAILED state is written, say)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.1)

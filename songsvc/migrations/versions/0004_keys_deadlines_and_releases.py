@@ -66,7 +66,6 @@ def upgrade() -> None:
         "credit_releases",
         sa.Column("song_id", sa.UUID(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("song_deleted", sa.Boolean(), nullable=False),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
         sa.Column("last_error", sa.Text(), server_default="", nullable=False),
         sa.Column(

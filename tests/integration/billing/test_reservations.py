@@ -201,7 +201,7 @@ def release_deleted(billing, service_metadata: Metadata, song: str) -> pb.Releas
     """The release songsvc delivers for a song deleted before it was READY."""
     return billing.ReleaseCredits(
         pb.ReleaseCreditsRequest(
-            song_id=song, reason="deleted before it was ready", song_deleted=True
+            song_id=song, reason="deleted before it was ready", song_abandoned=True
         ),
         metadata=service_metadata,
     )
@@ -277,7 +277,7 @@ def test_commit_and_deleted_release_racing_always_end_refunded(
         assert table_rows("entries", "idempotency_key", f"refund:{song}") == 1
 
 
-def test_a_release_without_song_deleted_still_refuses_a_committed_credit(
+def test_a_release_without_song_abandoned_still_refuses_a_committed_credit(
     billing, new_user, reserve, balance_of, service_metadata: Metadata
 ) -> None:
     user = new_user()
@@ -285,7 +285,7 @@ def test_a_release_without_song_deleted_still_refuses_a_committed_credit(
     billing.CommitCredits(pb.CommitCreditsRequest(song_id=song), metadata=service_metadata)
     with pytest.raises(grpc.RpcError) as refused:
         billing.ReleaseCredits(
-            pb.ReleaseCreditsRequest(song_id=song, song_deleted=False), metadata=service_metadata
+            pb.ReleaseCreditsRequest(song_id=song, song_abandoned=False), metadata=service_metadata
         )
     assert error_reason(refused.value) == "RESERVATION_COMMITTED"
     assert balance_of(user) == 2

@@ -78,6 +78,11 @@ def songsvc_env(s3_endpoint: str) -> dict[str, str]:
         "NEUTONE_JOB_LEASE_SECONDS": "4",
         "NEUTONE_WORKER_POLL_SECONDS": "0.5",
         "NEUTONE_WATCH_REFRESH_SECONDS": "1",
+        # Credits going back while billing is away, and reconciliation, in seconds.
+        "NEUTONE_CREDIT_RELEASE_POLL_SECONDS": "0.5",
+        "NEUTONE_CREDIT_RELEASE_RETRY_MAX_SECONDS": "1",
+        "NEUTONE_RESERVATION_GRACE_SECONDS": "30",
+        "NEUTONE_RECONCILE_INTERVAL_SECONDS": "1",
     }
 
 

@@ -16,6 +16,7 @@ from PIL import Image
 from neutone.v1 import song_pb2
 from neutone.v1 import song_service_pb2 as pb
 from runtime.launcher import Stack
+from tests.integration.helpers import eventually
 from tests.integration.songs.conftest import BUCKET
 from tests.integration.songs.test_api import balance
 
@@ -226,7 +227,7 @@ def test_a_song_the_models_refuse_fails_with_a_reason_and_its_credit_back(
         stack.start("songsvc-worker", extra_env=worker_env)
     assert final.status == song_pb2.SONG_STATUS_FAILED
     assert "DURATION_SECONDS" in final.failure_reason
-    assert balance(billing_channel, user) == before
+    eventually(lambda: balance(billing_channel, user) == before, what="the refund")
     assert charges(database_url, song.id) == [("song_charge", -1), ("song_refund", 1)]
 
 

@@ -31,6 +31,7 @@ def worker_with(store: FlakyStore, *, upload_attempts: int) -> Worker:
         models=unused,
         objects=cast(Any, store),
         credits=unused,
+        releases=unused,
         events=unused,
     )
 
