@@ -47,6 +47,17 @@ class Reply:
         raw = self.trailers["grpc-status-details-bin"]
         return status_pb2.Status.FromString(base64.b64decode(raw + "=" * (-len(raw) % 4)))
 
+    def error_reason(self) -> str | None:
+        """The ErrorInfo reason of a refusal, if it carries one."""
+        if "grpc-status-details-bin" not in self.trailers:
+            return None
+        for detail in self.rich_status().details:
+            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                return info.reason
+        return None
+
     def field_violations(self) -> dict[str, str]:
         violations = {}
         for detail in self.rich_status().details:
