@@ -1,0 +1,76 @@
+"""Password hashes run a bounded number at once, whatever the node's CPU count: the
+bound, not the load, decides usersvc's memory, and calls beyond it queue within
+their deadline."""
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import grpc
+
+from neutone.v1 import user_service_pb2 as pb
+from tests.integration.helpers import error_reason, from_client
+from tests.integration.users.conftest import StartUserService
+
+MIB = 1024 * 1024
+HASH_MIB = 64
+
+
+def peak_memory_bytes(pid: int) -> int:
+    """The process's peak resident memory so far (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def sign_up(users, tokens, *, timeout: float = 30) -> str:
+    try:
+        users.SignUp(
+            pb.SignUpRequest(
+                email=f"hash-{uuid.uuid4().hex[:12]}@example.com",
+                password="correct horse battery",
+                display_name="Hash",
+            ),
+            metadata=from_client(tokens, f"198.51.100.{uuid.uuid4().int % 250}"),
+            timeout=timeout,
+        )
+    except grpc.RpcError as error:
+        return f"{error.code().name} {error_reason(error)}"
+    return "OK"
+
+
+def test_twelve_parallel_sign_ups_hash_two_at_a_time(
+    start_usersvc: StartUserService, tokens
+) -> None:
+    usersvc = start_usersvc(
+        password_hashes_at_once="2",
+        password_memory_kib=str(HASH_MIB * 1024),
+        sign_ups_per_client="1000",
+    )
+    # The decoy hash made at start-up has already touched one hash's memory.
+    before = peak_memory_bytes(usersvc.pid)
+    with ThreadPoolExecutor(12) as pool:
+        outcomes = list(pool.map(lambda _: sign_up(usersvc.users, tokens), range(12)))
+    assert outcomes == ["OK"] * 12
+    grown_mib = (peak_memory_bytes(usersvc.pid) - before) / MIB
+    # Two hashes at once add at most one more hash's memory to the start-up peak;
+    # the default thread pool (at least 5 threads) would add four or more.
+    assert grown_mib < 2 * HASH_MIB, f"peak grew {grown_mib:.0f} MiB"
+
+
+def test_sign_ups_whose_turn_comes_too_late_are_refused_in_time(
+    start_usersvc: StartUserService, tokens
+) -> None:
+    # One hash at a time, each of a few hundred milliseconds; 1.5 s per call.
+    usersvc = start_usersvc(
+        password_hashes_at_once="1",
+        password_time_cost="3",
+        password_memory_kib=str(HASH_MIB * 1024),
+        sign_ups_per_client="1000",
+    )
+    with ThreadPoolExecutor(12) as pool:
+        outcomes = list(pool.map(lambda _: sign_up(usersvc.users, tokens, timeout=1.5), range(12)))
+    assert "OK" in outcomes
+    assert "RESOURCE_EXHAUSTED PASSWORD_CHECKS_BUSY" in outcomes
+    assert set(outcomes) <= {"OK", "RESOURCE_EXHAUSTED PASSWORD_CHECKS_BUSY"}, outcomes
