@@ -14,6 +14,7 @@ hashed or checked, so parallel calls cannot slip past it. Sign-in has three:
 A successful sign-in gives its counts back, so in effect they count failures."""
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -42,7 +43,19 @@ class SignInAttempt:
     email: str
     # The client's network (runtime.ratelimit.client_network).
     client: str
-    counted_for_account: bool
+    counted_for_account: bool = False
+
+    @property
+    def client_key(self) -> str:
+        return f"sign-in:client:{self.client}"
+
+    @property
+    def account_and_client_key(self) -> str:
+        return f"sign-in:account-client:{self.email}:{self.client}"
+
+    @property
+    def account_key(self) -> str:
+        return f"sign-in:account:{self.email}"
 
 
 class AccountLimits:
@@ -83,11 +96,11 @@ class AccountLimits:
     ) -> SignInAttempt:
         """Counts the attempt, waiting its turn where the account-wide rate says so
         (until `start_by` at the latest, on the event loop's clock), or refuses it."""
-        client = client_network(client_address)
+        attempt = SignInAttempt(email=email, client=client_network(client_address))
         for key, limit, what in (
-            (f"sign-in:client:{client}", self._per_client, "from this client"),
+            (attempt.client_key, self._per_client, "from this client"),
             (
-                f"sign-in:account-client:{email}:{client}",
+                attempt.account_and_client_key,
                 self._per_account_and_client,
                 "to this account from this client",
             ),
@@ -95,11 +108,11 @@ class AccountLimits:
             decision = await self._limiter.acquire(key, limit)
             if not decision.allowed:
                 raise _refused(f"too many failed sign-ins {what}", SIGN_IN_LIMITED, decision)
-        if account_id is not None and await self._is_known(account_id, client):
-            return SignInAttempt(email=email, client=client, counted_for_account=False)
+        if account_id is not None and await self._is_known(account_id, attempt.client):
+            return attempt
         loop = asyncio.get_running_loop()
         decision = await self._limiter.acquire(
-            f"sign-in:account:{email}",
+            attempt.account_key,
             self._per_account,
             max_wait_seconds=0.0 if start_by is None else max(0.0, start_by - loop.time()),
         )
@@ -110,15 +123,13 @@ class AccountLimits:
                 decision,
             )
         await asyncio.sleep(decision.wait_seconds)
-        return SignInAttempt(email=email, client=client, counted_for_account=True)
+        return dataclasses.replace(attempt, counted_for_account=True)
 
     async def signed_in(self, attempt: SignInAttempt, account_id: UUID) -> None:
-        """The attempt succeeded: its counts are given back, and its client is known
-        to the account from now on."""
-        await self._limiter.reset(f"sign-in:account-client:{attempt.email}:{attempt.client}")
-        await self._limiter.refund(f"sign-in:client:{attempt.client}", self._per_client)
-        if attempt.counted_for_account:
-            await self._limiter.refund(f"sign-in:account:{attempt.email}", self._per_account)
+        """The attempt succeeded: its counts are given back (the client's failures
+        on the account are forgotten), and its client is known to the account."""
+        await self._limiter.reset(attempt.account_and_client_key)
+        await self._give_back_shared_counts(attempt)
         async with self._db.transaction() as db:
             await store.remember_client(
                 db,
@@ -126,6 +137,18 @@ class AccountLimits:
                 client_hash=self._client_hash(account_id, attempt.client),
                 forget_after_days=self._known_client_days,
             )
+
+    async def not_checked(self, attempt: SignInAttempt) -> None:
+        """The attempt's password was never checked (hashing was busy): nothing was
+        learnt about it, so its counts are given back."""
+        await self._limiter.refund(attempt.account_and_client_key, self._per_account_and_client)
+        await self._give_back_shared_counts(attempt)
+
+    async def _give_back_shared_counts(self, attempt: SignInAttempt) -> None:
+        """The client's count across accounts, and the account's from new clients."""
+        await self._limiter.refund(attempt.client_key, self._per_client)
+        if attempt.counted_for_account:
+            await self._limiter.refund(attempt.account_key, self._per_account)
 
     async def _is_known(self, account_id: UUID, client: str) -> bool:
         async with self._db.connection() as db:

@@ -1,5 +1,6 @@
 """UserService: sign-up, sign-in, sessions and identity tokens."""
 
+import contextlib
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from neutone.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 from runtime.context import CallContext, current_call, require_user
 from runtime.database import Database
-from runtime.errors import AlreadyExists, ServiceError, Unauthenticated, Violations
+from runtime.errors import (
+    AlreadyExists,
+    ResourceExhausted,
+    ServiceError,
+    Unauthenticated,
+    Violations,
+)
 from runtime.identity import Identity, IdentityTokens, PrincipalKind
 from runtime.messages import timestamp
 from usersvc import store
@@ -120,16 +127,24 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
             start_by=None if call.deadline is None else call.deadline - self._passwords.margin,
         )
         stored_hash = account.password_hash if account else None
-        if not await self._passwords.matches(
-            stored_hash, request.password, finish_by=call.deadline
-        ):
+        try:
+            matched = await self._passwords.matches(
+                stored_hash, request.password, finish_by=call.deadline
+            )
+        except ResourceExhausted:
+            # Nothing was learnt about the password: the attempt does not count.
+            await self._limits.not_checked(attempt)
+            raise
+        if not matched:
             raise Unauthenticated(BAD_CREDENTIALS, reason="BAD_CREDENTIALS")
         assert account is not None  # a password cannot match a missing account
 
         await self._limits.signed_in(attempt, account.id)
         new_hash = None
         if self._passwords.needs_rehash(account.password_hash):
-            new_hash = await self._passwords.hash(request.password, finish_by=call.deadline)
+            # Optional: when hashing is busy, the next sign-in upgrades the hash.
+            with contextlib.suppress(ResourceExhausted):
+                new_hash = await self._passwords.hash(request.password, finish_by=call.deadline)
         async with self._db.transaction() as db:
             if new_hash is not None:
                 await store.update_password_hash(db, account.id, new_hash)

@@ -24,16 +24,26 @@ def peak_memory_bytes(pid: int) -> int:
     raise AssertionError("no VmHWM")
 
 
-def sign_up(users, tokens, *, timeout: float = 30) -> str:
+def sign_up(users, tokens, *, timeout: float = 30, email: str | None = None) -> str:
     try:
         users.SignUp(
             pb.SignUpRequest(
-                email=f"hash-{uuid.uuid4().hex[:12]}@example.com",
+                email=email or f"hash-{uuid.uuid4().hex[:12]}@example.com",
                 password="correct horse battery",
                 display_name="Hash",
             ),
             metadata=from_client(tokens, f"198.51.100.{uuid.uuid4().int % 250}"),
             timeout=timeout,
+        )
+    except grpc.RpcError as error:
+        return f"{error.code().name} {error_reason(error)}"
+    return "OK"
+
+
+def sign_in(users, email: str, password: str, metadata, *, timeout: float = 30) -> str:
+    try:
+        users.SignIn(
+            pb.SignInRequest(email=email, password=password), metadata=metadata, timeout=timeout
         )
     except grpc.RpcError as error:
         return f"{error.code().name} {error_reason(error)}"
@@ -62,7 +72,7 @@ def test_twelve_parallel_sign_ups_hash_two_at_a_time(
 def test_sign_ups_whose_turn_comes_too_late_are_refused_in_time(
     start_usersvc: StartUserService, tokens
 ) -> None:
-    # One hash at a time, each of a few hundred milliseconds; 1.5 s per call.
+    # One hash at a time, each of 0.1-0.3 s here; 1.5 s per call: 24 cannot all fit.
     usersvc = start_usersvc(
         password_hashes_at_once="1",
         password_time_cost="3",
@@ -74,3 +84,36 @@ def test_sign_ups_whose_turn_comes_too_late_are_refused_in_time(
     assert "OK" in outcomes
     assert "RESOURCE_EXHAUSTED PASSWORD_CHECKS_BUSY" in outcomes
     assert set(outcomes) <= {"OK", "RESOURCE_EXHAUSTED PASSWORD_CHECKS_BUSY"}, outcomes
+
+
+def test_guesses_refused_for_busy_hashing_do_not_count(
+    start_usersvc: StartUserService, tokens
+) -> None:
+    usersvc = start_usersvc(
+        password_hashes_at_once="1",
+        password_time_cost="3",
+        password_memory_kib=str(HASH_MIB * 1024),
+        sign_in_failures_per_account_and_client="30",
+        sign_in_failures_per_client="100",
+        sign_in_failures_per_account="100",
+    )
+    email = f"busy-{uuid.uuid4().hex[:12]}@example.com"
+    assert sign_up(usersvc.users, tokens, email=email) == "OK"
+    guesser = from_client(tokens, "203.0.113.77")
+    with ThreadPoolExecutor(24) as pool:
+        burst = list(
+            pool.map(
+                lambda n: sign_in(usersvc.users, email, f"guess {n}", guesser, timeout=1.5),
+                range(24),
+            )
+        )
+    assert "RESOURCE_EXHAUSTED PASSWORD_CHECKS_BUSY" in burst
+    checked = burst.count("UNAUTHENTICATED BAD_CREDENTIALS")
+    # The client's 30 guesses on the account are all still there to be checked,
+    # less the ones that were: none went to the refusals.
+    while (outcome := sign_in(usersvc.users, email, "another guess", guesser)) != (
+        "RESOURCE_EXHAUSTED SIGN_IN_RATE_LIMITED"
+    ):
+        assert outcome == "UNAUTHENTICATED BAD_CREDENTIALS"
+        checked += 1
+    assert checked == 30
