@@ -184,14 +184,16 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         metadata = {key: value for key, value in context.invocation_metadata() or ()}
         request_id = metadata.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
         structlog.contextvars.bind_contextvars(request_id=request_id, method=method)
-        remaining = context.time_remaining() or default_deadline
+        remaining = context.time_remaining()
+        if remaining is None:
+            remaining = default_deadline
         identity = self._identity(metadata.get("authorization", ""))
         self._check_access(method, identity)
         return CallContext(
             method=method,
             request_id=request_id,
             identity=identity,
-            deadline=asyncio.get_running_loop().time() + remaining if remaining else None,
+            deadline=None if remaining is None else asyncio.get_running_loop().time() + remaining,
             client_address=self._client_address(metadata, context),
         )
 
