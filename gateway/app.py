@@ -21,7 +21,7 @@ from gateway.settings import GatewaySettings
 from gateway.static import web_app
 from gateway.webhooks import PaymentWebhooks
 from neutone.v1 import billing_service_pb2_grpc, user_service_pb2_grpc
-from runtime.clients import service_channel
+from runtime.clients import ServiceCredentials, service_channel
 from runtime.objectstore import FilesystemStore, open_object_store
 from runtime.server import MAX_MESSAGE_BYTES, identity_tokens
 
@@ -76,6 +76,8 @@ def create_app(settings: GatewaySettings) -> Starlette:
             secure=settings.secure_cookies,
             origins=frozenset(settings.origins),
         ),
+        # Vouches for the browser's address on every bridged call.
+        proxy_credentials=ServiceCredentials(tokens, SERVICE_NAME),
         max_message_bytes=settings.max_message_bytes,
         default_timeout_seconds=settings.default_deadline_seconds,
     )

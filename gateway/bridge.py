@@ -26,6 +26,8 @@ from gateway.methods import BridgedMethod
 from gateway.metrics import CALL_SECONDS, CALLS
 from gateway.public_replies import PublicReplies
 from gateway.sessions import Sessions
+from runtime.clients import ServiceCredentials
+from runtime.interceptors import CLIENT_ADDRESS_HEADER, PROXY_AUTHORIZATION_HEADER
 
 log = structlog.get_logger()
 
@@ -66,6 +68,7 @@ class Bridge:
         sessions: Sessions,
         public_replies: PublicReplies,
         cookies: CookiePolicy,
+        proxy_credentials: ServiceCredentials,
         max_message_bytes: int,
         default_timeout_seconds: float,
     ) -> None:
@@ -84,6 +87,7 @@ class Bridge:
         self._sessions = sessions
         self._public_replies = public_replies
         self._cookies = cookies
+        self._proxy_credentials = proxy_credentials
         self._max_message_bytes = max_message_bytes
         self._default_timeout = default_timeout_seconds
 
@@ -195,14 +199,15 @@ class Bridge:
         frames = grpcweb.decode_body(bytes(body), encoding)
         return grpcweb.request_message(frames, limit=self._max_message_bytes)
 
-    @staticmethod
-    def _metadata(request: Request, request_id: str, identity: str | None) -> tuple:
+    def _metadata(self, request: Request, request_id: str, identity: str | None) -> tuple:
         # Nothing else from the browser goes upstream: the services trust this metadata.
         metadata = [(REQUEST_ID_HEADER, request_id)]
         if request.client is not None:
             # uvicorn has already taken the address from X-Forwarded-For when the
-            # peer is a trusted proxy (NEUTONE_TRUSTED_PROXIES).
-            metadata.append(("x-forwarded-for", request.client.host))
+            # peer is a trusted proxy (NEUTONE_TRUSTED_PROXIES). The services believe
+            # it only beside the gateway's own service identity.
+            metadata.append((CLIENT_ADDRESS_HEADER, request.client.host))
+            metadata.append((PROXY_AUTHORIZATION_HEADER, self._proxy_credentials.bearer()))
         if identity is not None:
             metadata.append(("authorization", f"Bearer {identity}"))
         return tuple(metadata)

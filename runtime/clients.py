@@ -14,26 +14,33 @@ from runtime.identity import Identity, IdentityTokens, PrincipalKind, SignedToke
 from runtime.interceptors import REQUEST_ID_HEADER
 
 
-class _ServiceIdentityInterceptor(
-    grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor
-):
-    def __init__(self, tokens: IdentityTokens, service_name: str, default_timeout: float) -> None:
+class ServiceCredentials:
+    """This service's identity as `Bearer <token>` metadata, minted again a minute
+    before the token expires so that one never expires in flight."""
+
+    def __init__(self, tokens: IdentityTokens, service_name: str) -> None:
         self._tokens = tokens
         self._identity = Identity(kind=PrincipalKind.SERVICE, subject=service_name)
-        self._default_timeout = default_timeout
         self._token: SignedToken | None = None
 
-    def _bearer(self) -> str:
-        # Renew a minute early so a token never expires in flight.
+    def bearer(self) -> str:
         if self._token is None or self._token.expire_time - datetime.now(UTC) < timedelta(
             minutes=1
         ):
             self._token = self._tokens.mint(self._identity)
         return f"Bearer {self._token.token}"
 
+
+class _ServiceIdentityInterceptor(
+    grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor
+):
+    def __init__(self, credentials: ServiceCredentials, default_timeout: float) -> None:
+        self._credentials = credentials
+        self._default_timeout = default_timeout
+
     def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         metadata = grpc.aio.Metadata(*(details.metadata or ()))
-        metadata["authorization"] = self._bearer()
+        metadata["authorization"] = self._credentials.bearer()
         timeout = details.timeout or self._default_timeout
         call = current_call()
         if call is not None:
@@ -61,5 +68,7 @@ def service_channel(
     """One long-lived channel to another service; share it, do not open one per call."""
     return grpc.aio.insecure_channel(
         address,
-        interceptors=[_ServiceIdentityInterceptor(tokens, service_name, default_timeout)],
+        interceptors=[
+            _ServiceIdentityInterceptor(ServiceCredentials(tokens, service_name), default_timeout)
+        ],
     )

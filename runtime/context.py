@@ -12,9 +12,11 @@ class CallContext:
     method: str
     request_id: str
     identity: Identity | None
-    # The caller's deadline on the event loop's clock, for deadlines of downstream calls.
+    # The caller's deadline (or the default one) on the event loop's clock, for
+    # deadlines of downstream calls and waits; None only for streams without one.
     deadline: float | None
-    # The client's address as the edge saw it (x-forwarded-for) or the peer.
+    # The end client's address (without a port): as the gateway saw it when the call
+    # came through the gateway (a trusted proxy), else the calling peer's.
     client_address: str
 
 

@@ -5,9 +5,10 @@ Prometheus metrics, and the mapping of `ServiceError` to rich gRPC statuses."""
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import grpc
 import structlog
@@ -39,6 +40,11 @@ LATENCY = Histogram(
 )
 
 REQUEST_ID_HEADER = "x-request-id"
+# The end client's address, as a trusted proxy (the gateway) saw it...
+CLIENT_ADDRESS_HEADER = "x-forwarded-for"
+# ...believed only beside that proxy's own service identity token, here because
+# `authorization` carries the user's identity on a browser's call.
+PROXY_AUTHORIZATION_HEADER = "x-neutone-proxy-authorization"
 Access = access_pb2.Access.ValueType
 
 
@@ -78,6 +84,17 @@ def _refuse_if_malformed(request: object) -> None:
         raise InvalidArgument({"request": f"is not a valid {request.type_name} message"})
 
 
+def peer_host(peer: str) -> str:
+    """The host of a gRPC peer ("ipv4:203.0.113.9:51234", "ipv6:[2001:db8::1]:443"),
+    without the port, so that one host is one client whichever port it calls from;
+    other kinds of peer (unix sockets) as they are."""
+    kind, _, address = peer.partition(":")
+    if kind in ("ipv4", "ipv6"):
+        host, _, _port = unquote(address).rpartition(":")
+        return host.removeprefix("[").removesuffix("]")
+    return peer
+
+
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
     def __init__(
         self,
@@ -85,10 +102,13 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         tokens: IdentityTokens,
         access: Mapping[str, Access],
         default_deadline_seconds: float,
+        trusted_proxies: Collection[str] = (),
     ) -> None:
         self._tokens = tokens
         self._access = dict(access)
         self._default_deadline = default_deadline_seconds
+        # Services whose word about the end client's address is believed.
+        self._trusted_proxies = frozenset(trusted_proxies)
 
     async def intercept_service(
         self,
@@ -121,9 +141,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             code = grpc.StatusCode.OK
             call = _current_call.set(None)
             try:
-                _current_call.set(self._authorize(method, context))
+                authorized = self._authorize(method, context, self._default_deadline)
+                _current_call.set(authorized)
                 _refuse_if_malformed(request)
-                async with asyncio.timeout(context.time_remaining() or self._default_deadline):
+                async with asyncio.timeout_at(authorized.deadline):
                     return await behaviour(request, context)
             except Exception as error:  # every failure becomes a status
                 status = self._status_of(error)
@@ -142,7 +163,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             call = _current_call.set(None)
             try:
                 # Streams (WatchSong) may rightly outlive the default deadline.
-                _current_call.set(self._authorize(method, context))
+                _current_call.set(self._authorize(method, context, None))
                 _refuse_if_malformed(request)
                 async for response in behaviour(request, context):
                     yield response
@@ -156,33 +177,59 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
         return stream
 
-    def _authorize(self, method: str, context: grpc.aio.ServicerContext) -> CallContext:
+    def _authorize(
+        self, method: str, context: grpc.aio.ServicerContext, default_deadline: float | None
+    ) -> CallContext:
         """Identifies the caller and checks the method's access level."""
         metadata = {key: value for key, value in context.invocation_metadata() or ()}
         request_id = metadata.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
         structlog.contextvars.bind_contextvars(request_id=request_id, method=method)
         remaining = context.time_remaining()
-        forwarded = metadata.get("x-forwarded-for", "")
+        if remaining is None:
+            remaining = default_deadline
         identity = self._identity(metadata.get("authorization", ""))
         self._check_access(method, identity)
         return CallContext(
             method=method,
             request_id=request_id,
             identity=identity,
-            deadline=asyncio.get_running_loop().time() + remaining if remaining else None,
-            client_address=forwarded.split(",")[0].strip() or context.peer(),
+            deadline=None if remaining is None else asyncio.get_running_loop().time() + remaining,
+            client_address=self._client_address(metadata, context),
         )
+
+    def _client_address(
+        self, metadata: Mapping[str, str], context: grpc.aio.ServicerContext
+    ) -> str:
+        """The end client's address: the one a trusted proxy forwarded, when the call
+        carries that proxy's service identity; otherwise the caller's own (anyone can
+        send x-forwarded-for, so it alone proves nothing)."""
+        proxy = metadata.get(PROXY_AUTHORIZATION_HEADER)
+        forwarded = metadata.get(CLIENT_ADDRESS_HEADER, "").split(",")[0].strip()
+        if proxy is not None:
+            identity = self._verify(proxy, header=PROXY_AUTHORIZATION_HEADER)
+            if not (identity.is_service and identity.subject in self._trusted_proxies):
+                raise PermissionDenied(
+                    f"{identity.kind.value} {identity.subject} is not a trusted proxy"
+                )
+            if forwarded:
+                return forwarded
+        return peer_host(context.peer())
 
     def _identity(self, authorization: str) -> Identity | None:
         if not authorization:
             return None
-        scheme, _, token = authorization.partition(" ")
+        return self._verify(authorization, header="authorization")
+
+    def _verify(self, bearer: str, *, header: str) -> Identity:
+        scheme, _, token = bearer.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise Unauthenticated("authorization metadata must be 'Bearer <identity token>'")
+            raise Unauthenticated(f"{header} metadata must be 'Bearer <identity token>'")
         try:
             return self._tokens.verify(token)
         except InvalidToken as error:
-            raise Unauthenticated("identity token is invalid or expired") from error
+            raise Unauthenticated(
+                f"the identity token in {header} is invalid or expired"
+            ) from error
 
     def _check_access(self, method: str, identity: Identity | None) -> None:
         level = self._access[method]

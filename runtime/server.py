@@ -57,6 +57,7 @@ async def run_server(
                 tokens=identity_tokens(settings),
                 access=access_levels(*(service.file for service in services)),
                 default_deadline_seconds=settings.default_deadline_seconds,
+                trusted_proxies=settings.trusted_proxy_services,
             )
         ],
         options=[

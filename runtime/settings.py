@@ -56,6 +56,9 @@ class ServiceSettings(DatabaseSettings):
     listen_address: str | None = None
     # Deadline applied to unary calls that arrive without one.
     default_deadline_seconds: float = Field(default=30.0, gt=0)
+    # Services whose word about the end client's address (x-forwarded-for beside
+    # their service identity) is believed; every other caller is its own peer address.
+    trusted_proxy_services: tuple[str, ...] = ("gateway",)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
 
     @field_validator("identity_key")

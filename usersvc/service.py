@@ -1,23 +1,29 @@
 """UserService: sign-up, sign-in, sessions and identity tokens."""
 
-import asyncio
+import contextlib
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import grpc
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from neutone.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
-from runtime.context import current_call, require_user
+from runtime.context import CallContext, current_call, require_user
 from runtime.database import Database
-from runtime.errors import AlreadyExists, ResourceExhausted, Unauthenticated, Violations
+from runtime.errors import (
+    AlreadyExists,
+    ResourceExhausted,
+    ServiceError,
+    Unauthenticated,
+    Violations,
+)
 from runtime.identity import Identity, IdentityTokens, PrincipalKind
 from runtime.messages import timestamp
 from usersvc import store
+from usersvc.limits import AccountLimits
+from usersvc.passwords import Passwords
 from usersvc.settings import UserServiceSettings
 
 MAX_EMAIL_LENGTH = 254
@@ -44,18 +50,28 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def this_call() -> CallContext:
+    call = current_call()
+    if call is None:  # the interceptor sets it for every Neutone method
+        raise ServiceError("no call context")
+    return call
+
+
 class UserService(user_service_pb2_grpc.UserServiceServicer):
     def __init__(
-        self, *, database: Database, tokens: IdentityTokens, settings: UserServiceSettings
+        self,
+        *,
+        database: Database,
+        tokens: IdentityTokens,
+        settings: UserServiceSettings,
+        passwords: Passwords,
+        limits: AccountLimits,
     ) -> None:
         self._db = database
         self._tokens = tokens
         self._settings = settings
-        self._hasher = PasswordHasher(
-            time_cost=settings.password_time_cost, memory_cost=settings.password_memory_kib
-        )
-        # Verified against when the email is unknown, so both paths cost the same time.
-        self._decoy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        self._passwords = passwords
+        self._limits = limits
 
     async def SignUp(
         self, request: user_service_pb2.SignUpRequest, context: grpc.aio.ServicerContext
@@ -76,7 +92,9 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
         )
         check.raise_if_any()
 
-        password_hash = await asyncio.to_thread(self._hasher.hash, request.password)
+        call = this_call()
+        await self._limits.admit_sign_up(call.client_address)
+        password_hash = await self._passwords.hash(request.password, finish_by=call.deadline)
         async with self._db.transaction() as db:
             account = await store.create_account(
                 db, email=email, display_name=display_name, password_hash=password_hash
@@ -97,37 +115,38 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
         email = normalise_email(check.text("email", request.email, max_length=MAX_EMAIL_LENGTH))
         check.text("password", request.password, max_length=MAX_PASSWORD_LENGTH, strip=False)
         check.raise_if_any()
-        call = current_call()
-        client = call.client_address if call else ""
-        window = self._settings.sign_in_failure_window_seconds
+        call = this_call()
 
         async with self._db.connection() as db:
-            by_account, by_client = await store.recent_failures(
-                db, email=email, client_address=client, window_seconds=window
-            )
             account = await store.find_account_by_email(db, email)
-        if (
-            by_account >= self._settings.sign_in_failures_per_account
-            or by_client >= self._settings.sign_in_failures_per_client
-        ):
-            raise ResourceExhausted(
-                "too many failed sign-ins; try again later",
-                reason="SIGN_IN_RATE_LIMITED",
-                retry_after_seconds=window,
+        attempt = await self._limits.admit_sign_in(
+            email=email,
+            account_id=account.id if account else None,
+            client_address=call.client_address,
+            # Leave time for the password check after a wait for the attempt's turn.
+            start_by=None if call.deadline is None else call.deadline - self._passwords.margin,
+        )
+        stored_hash = account.password_hash if account else None
+        try:
+            matched = await self._passwords.matches(
+                stored_hash, request.password, finish_by=call.deadline
             )
-
-        if not await self._password_matches(account, request.password):
-            async with self._db.transaction() as db:
-                await store.record_failure(
-                    db, email=email, client_address=client, window_seconds=window
-                )
+        except ResourceExhausted:
+            # Nothing was learnt about the password: the attempt does not count.
+            await self._limits.not_checked(attempt)
+            raise
+        if not matched:
             raise Unauthenticated(BAD_CREDENTIALS, reason="BAD_CREDENTIALS")
         assert account is not None  # a password cannot match a missing account
 
+        await self._limits.signed_in(attempt, account.id)
+        new_hash = None
+        if self._passwords.needs_rehash(account.password_hash):
+            # Optional: when hashing is busy, the next sign-in upgrades the hash.
+            with contextlib.suppress(ResourceExhausted):
+                new_hash = await self._passwords.hash(request.password, finish_by=call.deadline)
         async with self._db.transaction() as db:
-            await store.clear_failures(db, email=email)
-            if self._hasher.check_needs_rehash(account.password_hash):
-                new_hash = await asyncio.to_thread(self._hasher.hash, request.password)
+            if new_hash is not None:
                 await store.update_password_hash(db, account.id, new_hash)
             token, session = await self._open_session(db, account.id)
         return user_service_pb2.SignInResponse(
@@ -194,11 +213,3 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
             db, account_id=account_id, token=token, expire_time=expire_time
         )
         return token, session
-
-    async def _password_matches(self, account: store.Account | None, password: str) -> bool:
-        stored = account.password_hash if account else self._decoy_hash
-        try:
-            matched = await asyncio.to_thread(self._hasher.verify, stored, password)
-        except (VerificationError, InvalidHashError):
-            return False
-        return matched and account is not None

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from usersvc.tables import accounts, sessions, sign_in_failures
+from usersvc.tables import accounts, known_clients, sessions
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,41 +117,42 @@ async def revoke_session(db: AsyncConnection, *, session_id: UUID, account_id: U
     )
 
 
-async def recent_failures(
-    db: AsyncConnection, *, email: str, client_address: str, window_seconds: int
-) -> tuple[int, int]:
-    """Sign-in failures within the window: (for this email, from this client)."""
-    since = sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0, window_seconds)
-    recent = sign_in_failures.c.create_time > since
+def _days_ago(days: int) -> sa.ColumnElement[datetime]:
+    return sa.func.now() - sa.func.make_interval(0, 0, 0, days)
+
+
+async def is_known_client(
+    db: AsyncConnection, *, account_id: UUID, client_hash: bytes, within_days: int
+) -> bool:
+    """Whether the client signed into the account within the last `within_days`."""
     row = (
         await db.execute(
-            sa.select(
-                sa.func.count().filter(sign_in_failures.c.email == email),
-                sa.func.count().filter(sign_in_failures.c.client_address == client_address),
-            ).where(
-                recent,
-                sa.or_(
-                    sign_in_failures.c.email == email,
-                    sign_in_failures.c.client_address == client_address,
-                ),
+            sa.select(sa.literal(True)).where(
+                known_clients.c.account_id == account_id,
+                known_clients.c.client_hash == client_hash,
+                known_clients.c.last_sign_in_time > _days_ago(within_days),
             )
         )
-    ).one()
-    return row[0], row[1]
+    ).first()
+    return row is not None
 
 
-async def record_failure(
-    db: AsyncConnection, *, email: str, client_address: str, window_seconds: int
+async def remember_client(
+    db: AsyncConnection, *, account_id: UUID, client_hash: bytes, forget_after_days: int
 ) -> None:
-    await db.execute(sa.insert(sign_in_failures).values(email=email, client_address=client_address))
-    # Failures older than the window never count again: keep the table small.
     await db.execute(
-        sa.delete(sign_in_failures).where(
-            sign_in_failures.c.create_time
-            < sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0, window_seconds)
+        insert(known_clients)
+        .values(account_id=account_id, client_hash=client_hash)
+        .on_conflict_do_update(
+            index_elements=[known_clients.c.account_id, known_clients.c.client_hash],
+            set_={"last_sign_in_time": sa.func.now()},
         )
     )
-
-
-async def clear_failures(db: AsyncConnection, *, email: str) -> None:
-    await db.execute(sa.delete(sign_in_failures).where(sign_in_failures.c.email == email))
+    # The account's clients that stopped counting: keep its rows few (a primary-key
+    # range, so cheap).
+    await db.execute(
+        sa.delete(known_clients).where(
+            known_clients.c.account_id == account_id,
+            known_clients.c.last_sign_in_time < _days_ago(forget_after_days),
+        )
+    )

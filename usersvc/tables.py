@@ -3,6 +3,8 @@
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import UUID
 
+from runtime.ratelimit import rate_limit_table
+
 metadata = sa.MetaData(schema="users")
 
 accounts = sa.Table(
@@ -42,6 +44,32 @@ sessions = sa.Table(
     sa.Column("revoke_time", sa.DateTime(timezone=True)),
 )
 
+# Sign-in and sign-up limits (runtime.ratelimit).
+rate_limits = rate_limit_table(metadata)
+
+# Clients that signed into an account, exempt from its account-wide sign-in rate.
+known_clients = sa.Table(
+    "known_clients",
+    metadata,
+    sa.Column(
+        "account_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey(accounts.c.id, ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # HMAC-SHA-256 of (account, client address) under a key derived from the identity
+    # key: a leaked table names no addresses, nor links one address across accounts.
+    sa.Column("client_hash", sa.LargeBinary, primary_key=True),
+    sa.Column(
+        "last_sign_in_time",
+        sa.DateTime(timezone=True),
+        nullable=False,
+        server_default=sa.func.now(),
+    ),
+)
+
+# No longer written (rate_limits replaced it). Kept until the release after this
+# one, so that pods of the previous release still work during a rollout or rollback.
 sign_in_failures = sa.Table(
     "sign_in_failures",
     metadata,

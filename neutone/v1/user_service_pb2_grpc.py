@@ -70,7 +70,11 @@ class UserServiceServicer:
 
     def SignUp(self, request, context):
         """SignUp creates an account and signs it in. ALREADY_EXISTS when the email
-        is taken; INVALID_ARGUMENT with field violations for bad input.
+        is taken; INVALID_ARGUMENT with field violations for bad input;
+        RESOURCE_EXHAUSTED (with RetryInfo) after too many sign-ups from the client
+        (reason SIGN_UP_RATE_LIMITED) or when passwords are being hashed at the
+        service's limit and the call's deadline leaves no time to wait its turn
+        (reason PASSWORD_CHECKS_BUSY).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -78,8 +82,13 @@ class UserServiceServicer:
 
     def SignIn(self, request, context):
         """SignIn opens a session. UNAUTHENTICATED with the same message for an
-        unknown email and a wrong password; RESOURCE_EXHAUSTED after too many
-        failures for the account or the client.
+        unknown email and a wrong password. RESOURCE_EXHAUSTED (reason
+        SIGN_IN_RATE_LIMITED, with RetryInfo) after too many failures from the
+        client for the account, or from the client across accounts; beyond the
+        account's rate of failures from clients that never signed into it, such
+        clients wait their turn within the call's deadline, and are refused when it
+        would not fit. Clients that signed into the account before are not held up
+        by other clients' failures. PASSWORD_CHECKS_BUSY as for SignUp.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from runtime import database
 from runtime.launcher import Stack, free_address, isolated_env
+from tests.integration.helpers import ONE_CLIENT_FOR_ALL_TESTS
 
 REPO = Path(__file__).resolve().parents[2]
 WEB_DIST = REPO / "web" / "dist"
@@ -53,6 +54,7 @@ def product() -> Iterator[Product]:
             "NEUTONE_OBJECT_STORE__MEDIA_BASE_URL": f"http://{address}/media",
             "NEUTONE_PASSWORD_TIME_COST": "1",
             "NEUTONE_PASSWORD_MEMORY_KIB": "8192",
+            **ONE_CLIENT_FOR_ALL_TESTS,
             "NEUTONE_WORKER_POLL_SECONDS": "0.5",
             "NEUTONE_WATCH_REFRESH_SECONDS": "1",
         }

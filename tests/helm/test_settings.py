@@ -4,7 +4,9 @@ stand-ins for the Secrets) exactly as they would in the pod."""
 
 import base64
 import importlib
+import math
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +14,14 @@ import pytest
 from pydantic import BaseModel
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from tests.helm.conftest import Rendered, containers, env_of, production_values
+from tests.helm.conftest import (
+    Rendered,
+    containers,
+    env_of,
+    production_values,
+    render,
+    render_production,
+)
 
 SETTINGS = {
     "usersvc": "usersvc.settings:UserServiceSettings",
@@ -48,14 +57,40 @@ def variable_names(model: type[BaseModel], prefix: str = "NEUTONE_") -> set[str]
     return names
 
 
+# Kubernetes quantity suffixes (the ones resources use), in bytes.
+QUANTITY_UNITS = {
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "": 1,
+}
+
+
+def quantity(text: str) -> float:
+    number, unit = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", text).groups()
+    return float(number) * QUANTITY_UNITS[unit]
+
+
 def environment(container: dict[str, Any]) -> dict[str, str]:
+    """The variables as the kubelet would set them."""
     values = {}
     for name, entry in env_of(container).items():
         if "value" in entry:
             values[name] = entry["value"]
-        else:
+        elif "secretKeyRef" in entry["valueFrom"]:
             ref = entry["valueFrom"]["secretKeyRef"]
             values[name] = SECRET_VALUES[(ref["name"], ref["key"])]
+        else:
+            # The Downward API: the container's resource over the divisor, rounded up.
+            ref = entry["valueFrom"]["resourceFieldRef"]
+            assert ref["containerName"] == container["name"]
+            kind, _, resource = ref["resource"].partition(".")
+            amount = quantity(container["resources"][kind][resource])
+            values[name] = str(math.ceil(amount / quantity(ref.get("divisor", "1"))))
     return values
 
 
@@ -171,3 +206,27 @@ async def test_gateway_takes_the_client_address_the_edge_appended(
     }
     await proxied(scope, None, None)
     assert seen["client"][0] == "203.0.113.9"
+
+
+@pytest.mark.parametrize(
+    ("memory_limit", "hashes_at_once"), [(None, 8), ("1Gi", 12), ("2Gi", 28), ("320Mi", 1)]
+)
+def test_usersvc_hashes_as_many_passwords_at_once_as_fit_in_its_memory(
+    memory_limit: str | None, hashes_at_once: int, clean_environment: None
+) -> None:
+    """768Mi (the default) less the 256 MiB reserve is room for 8 hashes of 64 MiB."""
+    overrides = {"usersvc": {"resources": {"limits": {"memory": memory_limit}}}}
+    for rendered in (
+        (render(), render_production())
+        if memory_limit is None
+        else (render(overrides), render_production(overrides))
+    ):
+        container = containers(rendered.workload("usersvc"), init=False)[0]
+        env = environment(container)
+        assert env_of(container)["NEUTONE_MEMORY_LIMIT_MIB"]["valueFrom"]["resourceFieldRef"] == {
+            "containerName": "usersvc",
+            "resource": "limits.memory",
+            "divisor": "1Mi",
+        }
+        os.environ.update(env)
+        assert settings_class("usersvc")().hashes_at_once == hashes_at_once

@@ -18,7 +18,13 @@ import pytest
 from runtime import database
 from runtime.identity import IdentityTokens
 from runtime.launcher import Stack, isolated_env
-from tests.integration.helpers import Metadata, SignedUpUser, service_identity, sign_up
+from tests.integration.helpers import (
+    ONE_CLIENT_FOR_ALL_TESTS,
+    Metadata,
+    SignedUpUser,
+    service_identity,
+    sign_up,
+)
 
 
 @pytest.fixture(scope="session")
@@ -71,6 +77,7 @@ def stack(
         # Cheaper argon2 keeps the suite fast; the algorithm and code path are the same.
         "NEUTONE_PASSWORD_TIME_COST": "1",
         "NEUTONE_PASSWORD_MEMORY_KIB": "8192",
+        **ONE_CLIENT_FOR_ALL_TESTS,
     }
     running = Stack(env, log_dir=log_dir)
     try:

@@ -13,10 +13,19 @@ from grpc_status import rpc_status
 from neutone.v1 import user_service_pb2, user_service_pb2_grpc
 from runtime.errors import error_reason
 from runtime.identity import Identity, IdentityTokens, PrincipalKind
+from runtime.interceptors import CLIENT_ADDRESS_HEADER, PROXY_AUTHORIZATION_HEADER
 
 __all__ = ["error_reason"]
 
 Metadata = tuple[tuple[str, str], ...]
+
+# Every test calls from 127.0.0.1, which the per-client limits would count as one
+# client; the tests of those limits (tests/integration/users/test_limits.py) run a
+# usersvc of their own.
+ONE_CLIENT_FOR_ALL_TESTS = {
+    "NEUTONE_SIGN_UPS_PER_CLIENT": "1000000",
+    "NEUTONE_SIGN_IN_FAILURES_PER_CLIENT": "1000000",
+}
 
 
 def bearer(token: str) -> Metadata:
@@ -25,6 +34,16 @@ def bearer(token: str) -> Metadata:
 
 def service_identity(tokens: IdentityTokens) -> Metadata:
     return bearer(tokens.mint(Identity(kind=PrincipalKind.SERVICE, subject="tests")).token)
+
+
+def from_client(tokens: IdentityTokens, address: str) -> Metadata:
+    """Metadata of a call the gateway bridges for a browser at `address`: the
+    address, vouched for by the gateway's service identity."""
+    gateway = tokens.mint(Identity(kind=PrincipalKind.SERVICE, subject="gateway")).token
+    return (
+        (CLIENT_ADDRESS_HEADER, address),
+        (PROXY_AUTHORIZATION_HEADER, f"Bearer {gateway}"),
+    )
 
 
 @dataclass(frozen=True)

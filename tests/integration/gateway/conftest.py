@@ -16,6 +16,7 @@ from runtime import database
 from runtime.launcher import Stack, free_address, isolated_env
 from runtime.objectstore import FilesystemStore, media_signing_key
 from tests.integration.gateway.grpcweb import call
+from tests.integration.helpers import ONE_CLIENT_FOR_ALL_TESTS
 
 # Small enough that the oversized-message tests send little.
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -64,6 +65,7 @@ def gateway(
         "NEUTONE_GATEWAY_ADDRESS": address,
         "NEUTONE_PASSWORD_TIME_COST": "1",
         "NEUTONE_PASSWORD_MEMORY_KIB": "8192",
+        **ONE_CLIENT_FOR_ALL_TESTS,
         "NEUTONE_OBJECT_STORE__ROOT": str(objects),
         "NEUTONE_OBJECT_STORE__MEDIA_BASE_URL": f"http://{address}/media",
         "NEUTONE_WATCH_REFRESH_SECONDS": "0.5",

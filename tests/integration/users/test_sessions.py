@@ -83,41 +83,6 @@ def test_unknown_email_and_wrong_password_look_the_same(users, new_user) -> None
     assert wrong_password.value.details() == unknown_email.value.details()
 
 
-def test_sign_in_failures_are_rate_limited_per_account(users, new_user) -> None:
-    user = new_user()
-    for _ in range(5):
-        with pytest.raises(grpc.RpcError) as failed:
-            users.SignIn(
-                pb.SignInRequest(email=user.email, password="wrong password"),
-                metadata=(("x-forwarded-for", f"203.0.113.{_}"),),
-            )
-        assert failed.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    # Even the right password is refused while the account is locked.
-    with pytest.raises(grpc.RpcError) as limited:
-        users.SignIn(pb.SignInRequest(email=user.email, password=user.password))
-    assert limited.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert error_reason(limited.value) == "SIGN_IN_RATE_LIMITED"
-
-
-def test_sign_in_failures_are_rate_limited_per_client(users, new_user) -> None:
-    client = (("x-forwarded-for", "198.51.100.7"),)
-    for attempt in range(20):
-        with pytest.raises(grpc.RpcError):
-            users.SignIn(
-                pb.SignInRequest(email=f"guess-{attempt}@example.com", password="password1"),
-                metadata=client,
-            )
-    user = new_user()
-    with pytest.raises(grpc.RpcError) as limited:
-        users.SignIn(pb.SignInRequest(email=user.email, password=user.password), metadata=client)
-    assert limited.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    # Another client is unaffected.
-    users.SignIn(
-        pb.SignInRequest(email=user.email, password=user.password),
-        metadata=(("x-forwarded-for", "198.51.100.8"),),
-    )
-
-
 @pytest.mark.parametrize(
     "token_for",
     ["expired", "forged", "wrong_audience", "garbage", "wrong_scheme"],

@@ -281,7 +281,11 @@ export const AuthenticateSessionResponseSchema: GenMessage<AuthenticateSessionRe
 export const UserService: GenService<{
   /**
    * SignUp creates an account and signs it in. ALREADY_EXISTS when the email
-   * is taken; INVALID_ARGUMENT with field violations for bad input.
+   * is taken; INVALID_ARGUMENT with field violations for bad input;
+   * RESOURCE_EXHAUSTED (with RetryInfo) after too many sign-ups from the client
+   * (reason SIGN_UP_RATE_LIMITED) or when passwords are being hashed at the
+   * service's limit and the call's deadline leaves no time to wait its turn
+   * (reason PASSWORD_CHECKS_BUSY).
    *
    * @generated from rpc neutone.v1.UserService.SignUp
    */
@@ -292,8 +296,13 @@ export const UserService: GenService<{
   },
   /**
    * SignIn opens a session. UNAUTHENTICATED with the same message for an
-   * unknown email and a wrong password; RESOURCE_EXHAUSTED after too many
-   * failures for the account or the client.
+   * unknown email and a wrong password. RESOURCE_EXHAUSTED (reason
+   * SIGN_IN_RATE_LIMITED, with RetryInfo) after too many failures from the
+   * client for the account, or from the client across accounts; beyond the
+   * account's rate of failures from clients that never signed into it, such
+   * clients wait their turn within the call's deadline, and are refused when it
+   * would not fit. Clients that signed into the account before are not held up
+   * by other clients' failures. PASSWORD_CHECKS_BUSY as for SignUp.
    *
    * @generated from rpc neutone.v1.UserService.SignIn
    */
