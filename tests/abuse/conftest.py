@@ -32,12 +32,17 @@ async def http(platform: Product) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+CLIENT_ADDRESSES = (f"10.11.{high}.{low}" for high in range(256) for low in range(1, 255))
+
+
 @pytest.fixture
 def browser(platform: Product, http: httpx.AsyncClient) -> Callable[..., Browser]:
-    """A new browser (no cookie yet), optionally behind another client address."""
+    """A new browser (no cookie yet) at an address of its own, as the edge proxy
+    reports it, so every limit applies as it would to people on the internet."""
 
     def make(*, forwarded_for: str | None = None) -> Browser:
-        return Browser(http=http, origin=platform.url, forwarded_for=forwarded_for)
+        address = forwarded_for or next(CLIENT_ADDRESSES)
+        return Browser(http=http, origin=platform.url, forwarded_for=address)
 
     return make
 
