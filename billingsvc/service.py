@@ -18,7 +18,7 @@ from neutone.v1 import billing_pb2, billing_service_pb2, billing_service_pb2_grp
 from runtime.context import require_user
 from runtime.errors import InvalidArgument, Unauthenticated, Violations
 from runtime.messages import timestamp
-from runtime.pagination import decode_page_token, encode_page_token, page_size
+from runtime.pagination import PageTokens, SerialPosition, page_size
 
 MAX_PAYLOAD_BYTES = 1024 * 1024
 MAX_HEADERS = 64
@@ -91,6 +91,7 @@ class BillingService(billing_service_pb2_grpc.BillingServiceServicer):
         self._ledger = ledger
         self._provider = provider
         self._settings = settings
+        self._page_tokens = PageTokens(settings.page_token_key)
         self._webhook_secret = settings.payment_webhook_secret.get_secret_value()
 
     async def GetBalance(
@@ -106,19 +107,22 @@ class BillingService(billing_service_pb2_grpc.BillingServiceServicer):
     ) -> billing_service_pb2.ListTransactionsResponse:
         account_id = caller_account()
         # The account is part of the query: a token from another account is refused.
-        query = {"account": str(account_id)}
+        query = {"listing": "transactions", "account": str(account_id)}
         check = Violations()
         size = page_size(check, request.page_size)
-        after = decode_page_token(check, request.page_token, query=query)
-        before_id = after.get("id") if after else None
-        if after is not None and not isinstance(before_id, int):
-            check.add("page_token", "is not a token from a previous response")
+        after = self._page_tokens.decode(
+            check, request.page_token, query=query, shape=SerialPosition
+        )
         check.raise_if_any()
 
-        found = await self._ledger.entries(account_id, before_id=before_id, limit=size + 1)
+        found = await self._ledger.entries(
+            account_id, before_id=after.id if after else None, limit=size + 1
+        )
         page = found[:size]
         next_token = (
-            encode_page_token({"id": page[-1].id}, query=query) if len(found) > size else ""
+            self._page_tokens.encode(SerialPosition(id=page[-1].id), query=query)
+            if len(found) > size
+            else ""
         )
         return billing_service_pb2.ListTransactionsResponse(
             transactions=[transaction_message(entry) for entry in page],

@@ -78,6 +78,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
         ),
         max_message_bytes=settings.max_message_bytes,
         default_timeout_seconds=settings.default_deadline_seconds,
+        max_stream_seconds=settings.stream_max_seconds,
     )
     webhooks = PaymentWebhooks(
         billing_service_pb2_grpc.BillingServiceStub(billing_internal),

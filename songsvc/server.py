@@ -2,6 +2,7 @@
 separate process: `python -m songsvc.worker`."""
 
 import asyncio
+from contextlib import suppress
 
 from neutone.v1 import song_service_pb2, song_service_pb2_grpc
 from runtime.clients import service_channel
@@ -12,6 +13,7 @@ from runtime.server import GrpcService, identity_tokens, run_server
 from runtime.settings import load_settings
 from songsvc.billing import Credits
 from songsvc.events import SongEvents
+from songsvc.plays import prune_listens_forever
 from songsvc.service import SongService
 from songsvc.settings import SongServiceSettings
 
@@ -26,6 +28,9 @@ async def main() -> None:
     )
     events = SongEvents(url)
     events.start()
+    pruning = asyncio.create_task(
+        prune_listens_forever(database, every_seconds=settings.play_window_seconds)
+    )
     service = SongService(
         database=database,
         credits=Credits(billing),
@@ -39,6 +44,9 @@ async def main() -> None:
     )
 
     async def close() -> None:
+        pruning.cancel()
+        with suppress(asyncio.CancelledError):
+            await pruning
         await events.stop()
         await billing.close()
         await database.close()
