@@ -20,7 +20,7 @@ from bench.stats import Figures
 from engines.categories import CATEGORIES
 from neutone.v1 import song_service_pb2 as song_pb
 from neutone.v1 import song_service_pb2_grpc
-from runtime.pagination import encode_page_token
+from runtime.pagination import PageTokens, ScorePosition, TimePosition
 
 FILL_SQL = """
 INSERT INTO songs.songs (id, owner_id, owner_display_name, title, status, stage, progress,
@@ -63,9 +63,9 @@ def fill(url: str, *, up_to: int, already: int) -> None:
         db.execute("VACUUM ANALYZE songs.feed_entries")
 
 
-def requests_for(url: str, count: int) -> list[song_pb.ListFeedRequest]:
+def requests_for(url: str, count: int, tokens: PageTokens) -> list[song_pb.ListFeedRequest]:
     """A mix of first pages and pages deep in the feed, both orders, with and
-    without a category filter."""
+    without a category filter (deep pages by tokens made with songsvc's key)."""
     rng = random.Random(42)
     with psycopg.connect(url) as db:
         entries = db.execute("SELECT count(*) FROM songs.feed_entries").fetchone()[0]
@@ -82,9 +82,13 @@ def requests_for(url: str, count: int) -> list[song_pb.ListFeedRequest]:
         order = song_pb.FEED_ORDER_TRENDING if trending else song_pb.FEED_ORDER_NEWEST
         token = ""
         if rng.random() < 0.7:
-            position = {"score": score} if trending else {"time": publish_time.isoformat()}
-            query = {"category": category, "trending": trending}
-            token = encode_page_token({**position, "id": str(song_id)}, query=query)
+            position = (
+                ScorePosition(score=score, id=song_id)
+                if trending
+                else TimePosition(time=publish_time, id=song_id)
+            )
+            query = {"listing": "feed", "category": category, "trending": trending}
+            token = tokens.encode(position, query=query)
         made.append(
             song_pb.ListFeedRequest(page_size=20, category=category, order=order, page_token=token)
         )
@@ -120,6 +124,7 @@ def main() -> None:
     with bench_stack(["songsvc"]) as (stack, _):
         url = stack.env["NEUTONE_DATABASE_URL"]
         address = stack.address("songsvc")
+        tokens = PageTokens(stack.env["NEUTONE_PAGE_TOKEN_KEY"])
         results = []
         filled = 0
         for size in (10_000, args.large):
@@ -129,7 +134,10 @@ def main() -> None:
             print(f"filled {size:,} songs in {time.perf_counter() - started:.0f} s", flush=True)
             figures = asyncio.run(
                 measure(
-                    address, requests_for(url, args.requests), args.clients, f"ListFeed {size:,}"
+                    address,
+                    requests_for(url, args.requests, tokens),
+                    args.clients,
+                    f"ListFeed {size:,}",
                 )
             )
             print(figures.line(), flush=True)

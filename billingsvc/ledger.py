@@ -20,6 +20,7 @@ from billingsvc.refunds import Refund, RefundedOrder
 from billingsvc.tables import EntryKind, ReservationState
 from runtime.database import Database
 from runtime.errors import FailedPrecondition, NotFound
+from runtime.pagination import TimePosition
 
 INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
 RESERVATION_SETTLED = "RESERVATION_SETTLED"
@@ -154,7 +155,7 @@ class Ledger:
         *,
         state: ReservationState | None,
         created_before: datetime | None,
-        after: store.ReservationPosition | None,
+        after: TimePosition | None,
         limit: int,
     ) -> list[store.Reservation]:
         async with self._db.connection() as db:

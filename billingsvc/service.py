@@ -14,13 +14,13 @@ from billingsvc import events, refunds
 from billingsvc.ledger import Ledger, PaymentChange, Purchase
 from billingsvc.provider import PaymentProvider
 from billingsvc.settings import MAX_URL_LENGTH, BillingServiceSettings
-from billingsvc.store import Entry, Reservation, ReservationPosition
+from billingsvc.store import Entry, Reservation
 from billingsvc.tables import EntryKind, ReservationState
 from neutone.v1 import billing_pb2, billing_service_pb2, billing_service_pb2_grpc
 from runtime.context import require_user
 from runtime.errors import InvalidArgument, Unauthenticated, Violations
 from runtime.messages import timestamp
-from runtime.pagination import decode_page_token, encode_page_token, page_size
+from runtime.pagination import PageTokens, SerialPosition, TimePosition, page_size
 
 MAX_PAYLOAD_BYTES = 1024 * 1024
 MAX_HEADERS = 64
@@ -98,20 +98,6 @@ def check_time(check: Violations, field: str, value: Timestamp) -> datetime:
     return moment
 
 
-def reservation_position(check: Violations, after: dict | None) -> ReservationPosition | None:
-    """The position a decoded page token names; a violation when it names none."""
-    if after is None:
-        return None
-    try:
-        return ReservationPosition(
-            create_time=datetime.fromisoformat(after["create_time"]),
-            song_id=UUID(after["song_id"]),
-        )
-    except (KeyError, TypeError, ValueError):
-        check.add("page_token", "is not a token from a previous response")
-        return None
-
-
 def caller_account() -> UUID:
     user = require_user()
     try:
@@ -142,6 +128,7 @@ class BillingService(billing_service_pb2_grpc.BillingServiceServicer):
         self._ledger = ledger
         self._provider = provider
         self._settings = settings
+        self._page_tokens = PageTokens(settings.page_token_key)
         self._webhook_secret = settings.payment_webhook_secret.get_secret_value()
 
     async def GetBalance(
@@ -157,19 +144,22 @@ class BillingService(billing_service_pb2_grpc.BillingServiceServicer):
     ) -> billing_service_pb2.ListTransactionsResponse:
         account_id = caller_account()
         # The account is part of the query: a token from another account is refused.
-        query = {"account": str(account_id)}
+        query = {"listing": "transactions", "account": str(account_id)}
         check = Violations()
         size = page_size(check, request.page_size)
-        after = decode_page_token(check, request.page_token, query=query)
-        before_id = after.get("id") if after else None
-        if after is not None and not isinstance(before_id, int):
-            check.add("page_token", "is not a token from a previous response")
+        after = self._page_tokens.decode(
+            check, request.page_token, query=query, shape=SerialPosition
+        )
         check.raise_if_any()
 
-        found = await self._ledger.entries(account_id, before_id=before_id, limit=size + 1)
+        found = await self._ledger.entries(
+            account_id, before_id=after.id if after else None, limit=size + 1
+        )
         page = found[:size]
         next_token = (
-            encode_page_token({"id": page[-1].id}, query=query) if len(found) > size else ""
+            self._page_tokens.encode(SerialPosition(id=page[-1].id), query=query)
+            if len(found) > size
+            else ""
         )
         return billing_service_pb2.ListTransactionsResponse(
             transactions=[transaction_message(entry) for entry in page],
@@ -295,12 +285,11 @@ class BillingService(billing_service_pb2_grpc.BillingServiceServicer):
         )
         # The filters are part of the query: a token from another filter is refused.
         query = {
-            "reservations": request.state,
+            "listing": "reservations",
+            "state": request.state,
             "before": created_before.isoformat() if created_before else "",
         }
-        after = reservation_position(
-            check, decode_page_token(check, request.page_token, query=query)
-        )
+        after = self._page_tokens.decode(check, request.page_token, query=query, shape=TimePosition)
         check.raise_if_any()
 
         found = await self._ledger.reservations(
@@ -310,9 +299,8 @@ class BillingService(billing_service_pb2_grpc.BillingServiceServicer):
         next_token = ""
         if len(found) > size:
             last = page[-1]
-            next_token = encode_page_token(
-                {"create_time": last.create_time.isoformat(), "song_id": str(last.song_id)},
-                query=query,
+            next_token = self._page_tokens.encode(
+                TimePosition(time=last.create_time, id=last.song_id), query=query
             )
         return billing_service_pb2.ListReservationsResponse(
             reservations=[reservation_message(reservation) for reservation in page],

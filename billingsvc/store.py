@@ -26,6 +26,7 @@ from billingsvc.tables import (
     refunds,
     reservations,
 )
+from runtime.pagination import TimePosition
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +73,6 @@ class Reservation:
             reason=row.reason,
             create_time=row.create_time,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class ReservationPosition:
-    """Where a page of reservations ended: they are ordered by (create_time, song_id)."""
-
-    create_time: datetime
-    song_id: UUID
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,11 +238,12 @@ async def list_reservations(
     *,
     state: ReservationState | None,
     created_before: datetime | None,
-    after: ReservationPosition | None,
+    after: TimePosition | None,
     limit: int,
 ) -> list[Reservation]:
     """Reservations oldest first, optionally in one state, created before a time,
-    and after a position (keyset: served by the reservations_*create_time indexes)."""
+    and after a position (keyset on (create_time, song_id): served by the
+    reservations_*create_time indexes)."""
     order = (reservations.c.create_time, reservations.c.song_id)
     query = sa.select(reservations).order_by(*order).limit(limit)
     if state is not None:
@@ -257,7 +251,7 @@ async def list_reservations(
     if created_before is not None:
         query = query.where(reservations.c.create_time < created_before)
     if after is not None:
-        query = query.where(sa.tuple_(*order) > sa.tuple_(after.create_time, after.song_id))
+        query = query.where(sa.tuple_(*order) > sa.tuple_(after.time, after.id))
     return [Reservation.from_row(row) for row in await db.execute(query)]
 
 

@@ -80,6 +80,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
         proxy_credentials=ServiceCredentials(tokens, SERVICE_NAME),
         max_message_bytes=settings.max_message_bytes,
         default_timeout_seconds=settings.default_deadline_seconds,
+        max_stream_seconds=settings.stream_max_seconds,
     )
     webhooks = PaymentWebhooks(
         billing_service_pb2_grpc.BillingServiceStub(billing_internal),

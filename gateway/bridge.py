@@ -71,6 +71,7 @@ class Bridge:
         proxy_credentials: ServiceCredentials,
         max_message_bytes: int,
         default_timeout_seconds: float,
+        max_stream_seconds: float,
     ) -> None:
         self._methods = dict(methods)
         # Raw multicallables (no serializers): bytes in, bytes out, built once.
@@ -90,6 +91,7 @@ class Bridge:
         self._proxy_credentials = proxy_credentials
         self._max_message_bytes = max_message_bytes
         self._default_timeout = default_timeout_seconds
+        self._max_stream_seconds = max_stream_seconds
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -178,12 +180,15 @@ class Bridge:
             )
         return session_token
 
-    def _timeout(self, request: Request, method: BridgedMethod) -> float | None:
+    def _timeout(self, request: Request, method: BridgedMethod) -> float:
         header = request.headers.get("grpc-timeout")
-        if header is not None:
-            return grpcweb.parse_timeout(header)
-        # Streams (WatchSong) may rightly run long; unary calls get the services' default.
-        return None if method.server_streaming else self._default_timeout
+        asked = grpcweb.parse_timeout(header) if header is not None else None
+        if method.server_streaming:
+            # Streams (WatchSong) may rightly run long, but never unbounded: a
+            # forgotten or hostile stream must not hold a connection forever.
+            longest = self._max_stream_seconds
+            return longest if asked is None else min(asked, longest)
+        return self._default_timeout if asked is None else asked
 
     async def _read_message(self, request: Request, encoding: Encoding) -> bytes:
         limit = grpcweb.encoded_limit(self._max_message_bytes, encoding)
@@ -216,7 +221,7 @@ class Bridge:
         self,
         method: BridgedMethod,
         message: bytes,
-        time_limit: float | None,
+        time_limit: float,
         metadata: tuple,
         encoding: Encoding,
         *,
@@ -233,7 +238,7 @@ class Bridge:
                 return _trailers_only(Status.of_error(error), encoding)
             if shared:
                 self._public_replies.keep(method, message, reply)
-            elif method.side_effects:
+            elif method.makes_public_replies_stale:
                 self._public_replies.changed(method.service)
         reply, new_session = sessions.take_session(method.path, reply)
         body = grpcweb.encode_chunk(grpcweb.data_frame(reply), encoding) + grpcweb.encode_chunk(
@@ -256,7 +261,7 @@ class Bridge:
         self,
         method: BridgedMethod,
         message: bytes,
-        time_limit: float | None,
+        time_limit: float,
         metadata: tuple,
         encoding: Encoding,
     ) -> Response:

@@ -31,6 +31,8 @@ class BridgedMethod:
     service: str
     # False for the RPCs whose contract declares `idempotency_level = NO_SIDE_EFFECTS`.
     side_effects: bool
+    # True for the RPCs whose contract declares `(neutone.v1.changes_only_counters)`.
+    changes_only_counters: bool
 
     @property
     def needs_user(self) -> bool:
@@ -44,6 +46,12 @@ class BridgedMethod:
             and not self.side_effects
             and not self.server_streaming
         )
+
+    @property
+    def makes_public_replies_stale(self) -> bool:
+        """Once it succeeds, replies kept for signed-out callers may be wrong; counts
+        that lag by the replies' time to live are not (see gateway.public_replies)."""
+        return self.side_effects and not self.changes_only_counters
 
 
 def browser_methods(files: tuple[FileDescriptor, ...] = CONTRACTS) -> dict[str, BridgedMethod]:
@@ -60,6 +68,9 @@ def browser_methods(files: tuple[FileDescriptor, ...] = CONTRACTS) -> dict[str, 
                         server_streaming=method.server_streaming,
                         service=service.full_name,
                         side_effects=_has_side_effects(method),
+                        changes_only_counters=method.GetOptions().Extensions[
+                            access_pb2.changes_only_counters
+                        ],
                     )
     return methods
 

@@ -36,6 +36,11 @@ class GatewaySettings(ServiceSettings):
     # is reused for the next ones (0: never), and how many such replies are kept.
     public_reply_seconds: float = Field(default=1.0, ge=0, le=60)
     public_reply_entries: int = Field(default=4096, ge=1)
+    # The longest a server stream (WatchSong) runs through the gateway, whatever
+    # grpc-timeout the browser asks for; then it ends (DEADLINE_EXCEEDED) and the app
+    # reconnects. Keep it above songsvc's NEUTONE_WATCH_MAX_SECONDS, which ends
+    # streams cleanly first, and below the edge's stream timeout.
+    stream_max_seconds: float = Field(default=900.0, gt=0, le=3600)
     # The largest request message accepted from a browser.
     max_message_bytes: int = Field(default=MAX_MESSAGE_BYTES, ge=1024, le=8 * 1024 * 1024)
     # Payment webhooks larger than this are refused (billing's limit is 1 MiB).

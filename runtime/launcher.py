@@ -1,8 +1,8 @@
 """Runs the whole system on one machine (`make up`) and, for tests, any part of it.
 
 Each service runs as its own process, exactly as in production, configured only
-through NEUTONE_ environment variables; this module just supplies a development
-identity key and the embedded PostgreSQL, migrates, starts, and stops them."""
+through NEUTONE_ environment variables; this module just supplies development
+keys and the embedded PostgreSQL, migrates, starts, and stops them."""
 
 import base64
 import os
@@ -203,25 +203,32 @@ class Stack:
             self.stop(service)
 
 
-def development_identity_key(data_dir: Path, *, create: bool = True) -> str:
-    """The identity key of one-machine runs, kept in the data directory so that
-    internal tools (the CLI) can use it too; made on first use."""
-    path = data_dir / "identity-key"
+def _development_key(path: Path, *, create: bool) -> str:
+    """A random key kept in a file of the data directory; made on first use."""
     if not path.exists():
         if not create:
             return ""
-        data_dir.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
         path.write_text(secrets.token_urlsafe(48))
     return path.read_text().strip()
 
 
+def development_identity_key(data_dir: Path, *, create: bool = True) -> str:
+    """The identity key of one-machine runs, kept in the data directory so that
+    internal tools (the CLI) can use it too; made on first use."""
+    return _development_key(data_dir / "identity-key", create=create)
+
+
 def development_env(settings: DatabaseSettings) -> dict[str, str]:
-    """What a one-machine run needs beyond the defaults: an identity key and one
-    database URL shared by all services (the embedded server's, unless set)."""
+    """What a one-machine run needs beyond the defaults: the identity and page-token
+    keys (kept, so that tokens outlive a restart) and one database URL shared by
+    all services (the embedded server's, unless set)."""
     return {
         "NEUTONE_IDENTITY_KEY": os.environ.get("NEUTONE_IDENTITY_KEY")
         or development_identity_key(settings.data_dir),
+        "NEUTONE_PAGE_TOKEN_KEY": os.environ.get("NEUTONE_PAGE_TOKEN_KEY")
+        or _development_key(settings.data_dir / "page-token-key", create=True),
         "NEUTONE_DATABASE_URL": database.database_url(settings),
         "NEUTONE_LOG_FORMAT": os.environ.get("NEUTONE_LOG_FORMAT", "console"),
         "NEUTONE_PAYMENT_WEBHOOK_SECRET": os.environ.get("NEUTONE_PAYMENT_WEBHOOK_SECRET")
@@ -241,6 +248,7 @@ def isolated_env(*, database_url: str, identity_key: str) -> dict[str, str]:
     return {
         "NEUTONE_DATABASE_URL": database_url,
         "NEUTONE_IDENTITY_KEY": identity_key,
+        "NEUTONE_PAGE_TOKEN_KEY": secrets.token_urlsafe(48),
         "NEUTONE_USERSVC_ADDRESS": free_address(),
         "NEUTONE_BILLINGSVC_ADDRESS": free_address(),
         "NEUTONE_SONGSVC_ADDRESS": free_address(),

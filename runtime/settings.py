@@ -8,7 +8,8 @@ from typing import TypeVar
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-MIN_IDENTITY_KEY_BYTES = 32
+# The least key material for the HMAC keys (identity tokens, page tokens).
+MIN_KEY_BYTES = 32
 
 
 class Environment(StrEnum):
@@ -43,6 +44,9 @@ class DatabaseSettings(BaseSettings):
 class ServiceSettings(DatabaseSettings):
     # HMAC key that signs and verifies identity tokens; shared by all services.
     identity_key: SecretStr
+    # HMAC key of page tokens (runtime.pagination), shared by the services that list
+    # things; also keys the hashes songsvc keeps of who played a song.
+    page_token_key: SecretStr
     identity_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|console)$")
@@ -61,11 +65,11 @@ class ServiceSettings(DatabaseSettings):
     trusted_proxy_services: tuple[str, ...] = ("gateway",)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
 
-    @field_validator("identity_key")
+    @field_validator("identity_key", "page_token_key")
     @classmethod
-    def _identity_key_is_long_enough(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value().encode()) < MIN_IDENTITY_KEY_BYTES:
-            raise ValueError(f"must be at least {MIN_IDENTITY_KEY_BYTES} bytes")
+    def _key_is_long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value().encode()) < MIN_KEY_BYTES:
+            raise ValueError(f"must be at least {MIN_KEY_BYTES} bytes")
         return value
 
 

@@ -2,7 +2,6 @@
 separate process: `python -m songsvc.worker`."""
 
 import asyncio
-from contextlib import suppress
 from datetime import timedelta
 
 from neutone.v1 import song_service_pb2, song_service_pb2_grpc
@@ -14,6 +13,7 @@ from runtime.server import GrpcService, identity_tokens, run_server
 from runtime.settings import load_settings
 from songsvc.billing import Credits
 from songsvc.events import SongEvents
+from songsvc.plays import prune_listens_forever
 from songsvc.releases import CreditReleases
 from songsvc.service import SongService
 from songsvc.settings import SongServiceSettings
@@ -31,13 +31,19 @@ async def main() -> None:
     events.start()
     credits = Credits(billing)
     credit_releases = CreditReleases.from_settings(settings, database, credits)
-    delivering = asyncio.create_task(
-        credit_releases.run(
-            poll_seconds=settings.credit_release_poll_seconds,
-            reconcile_seconds=settings.reconcile_interval_seconds,
-            grace=timedelta(seconds=settings.reservation_grace_seconds),
-        )
-    )
+    # Each replica delivers credit releases and prunes old listens in the background.
+    background = [
+        asyncio.create_task(
+            credit_releases.run(
+                poll_seconds=settings.credit_release_poll_seconds,
+                reconcile_seconds=settings.reconcile_interval_seconds,
+                grace=timedelta(seconds=settings.reservation_grace_seconds),
+            )
+        ),
+        asyncio.create_task(
+            prune_listens_forever(database, every_seconds=settings.play_window_seconds)
+        ),
+    ]
     service = SongService(
         database=database,
         credits=credits,
@@ -52,9 +58,9 @@ async def main() -> None:
     )
 
     async def close() -> None:
-        delivering.cancel()
-        with suppress(asyncio.CancelledError):
-            await delivering
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await events.stop()
         await billing.close()
         await database.close()

@@ -8,9 +8,9 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import grpc
@@ -23,19 +23,21 @@ from engines import limits
 from engines.categories import CATEGORIES
 from neutone.v1 import song_pb2, song_service_pb2, song_service_pb2_grpc
 from runtime.concurrency import both
-from runtime.context import caller, require_user
+from runtime.context import caller, current_call, require_user
 from runtime.database import Database
 from runtime.errors import FailedPrecondition, NotFound, ResourceExhausted, Violations
 from runtime.identity import Identity
 from runtime.messages import timestamp
 from runtime.objectstore import ObjectStore
-from runtime.pagination import decode_page_token, encode_page_token, page_size
+from runtime.pagination import PageTokens, ScorePosition, TimePosition, page_size
 from songsvc import releases, store
 from songsvc.billing import Credits, CreditSettled
 from songsvc.events import SongEvents
+from songsvc.plays import Listeners
 from songsvc.records import Mode, Song, Status
 from songsvc.releases import CreditReleases
 from songsvc.settings import SongServiceSettings
+from songsvc.streams import StreamLimits
 
 log = structlog.get_logger()
 
@@ -71,9 +73,17 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         self._objects = objects
         self._events = events
         self._settings = settings
+        self._page_tokens = PageTokens(settings.page_token_key)
+        self._listeners = Listeners(settings.page_token_key)
+        self._play_window = timedelta(seconds=settings.play_window_seconds)
+        self._streams = StreamLimits(
+            per_user=settings.watch_streams_per_user,
+            per_process=settings.watch_streams_per_process,
+        )
         # Feed pages as anonymous viewers see them, for a moment: the first pages are
-        # what everyone asks for. Writes through this process clear it at once; other
-        # replicas' pages are at most `feed_cache_seconds` old.
+        # what everyone asks for. Writes through this process clear it at once (but
+        # likes and plays do not: counts in a page may be `feed_cache_seconds` old);
+        # other replicas' pages are at most `feed_cache_seconds` old.
         self._feed_pages: TTLCache[tuple, song_service_pb2.ListFeedResponse] = TTLCache(
             maxsize=4096, ttl=settings.feed_cache_seconds
         )
@@ -223,8 +233,8 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         owner_id = UUID(require_user().subject)
         check = Violations()
         limit = page_size(check, request.page_size)
-        query = {"owner": str(owner_id)}
-        after = decode_page_token(check, request.page_token, query=query)
+        query = {"listing": "my_songs", "owner": str(owner_id)}
+        after = self._page_tokens.decode(check, request.page_token, query=query, shape=TimePosition)
         check.raise_if_any()
         async with self._db.connection() as db:
             found = await store.list_owner_songs(db, owner_id, after=after, limit=limit + 1)
@@ -233,8 +243,8 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         next_token = ""
         if len(found) > limit:
             last = page[-1]
-            next_token = encode_page_token(
-                {"time": last.create_time.isoformat(), "id": str(last.id)}, query=query
+            next_token = self._page_tokens.encode(
+                TimePosition(time=last.create_time, id=last.id), query=query
             )
         return song_service_pb2.ListMySongsResponse(
             songs=[song.to_message(liked_by_caller=song.id in liked) for song in page],
@@ -249,8 +259,9 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         if request.category and request.category not in CATEGORIES:
             check.add("category", "must be a category id from ListCategories")
         trending = request.order == song_service_pb2.FEED_ORDER_TRENDING
-        query = {"category": request.category, "trending": trending}
-        after = decode_page_token(check, request.page_token, query=query)
+        query = {"listing": "feed", "category": request.category, "trending": trending}
+        shape = ScorePosition if trending else TimePosition
+        after = self._page_tokens.decode(check, request.page_token, query=query, shape=shape)
         check.raise_if_any()
         key = (request.category, trending, request.page_token, limit)
         page = self._feed_pages.get(key)
@@ -269,7 +280,12 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         return personal
 
     async def _feed_page(
-        self, category: str, trending: bool, after: dict | None, limit: int, query: dict
+        self,
+        category: str,
+        trending: bool,
+        after: store.FeedPosition | None,
+        limit: int,
+        query: Mapping[str, object],
     ) -> song_service_pb2.ListFeedResponse:
         """A feed page as anyone sees it (no likes of the caller's marked)."""
         async with self._db.connection() as db:
@@ -284,8 +300,12 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         next_token = ""
         if len(found) > limit:
             last, sort_key = page[-1]
-            position = {"score": sort_key} if trending else {"time": sort_key.isoformat()}
-            next_token = encode_page_token({**position, "id": str(last.id)}, query=query)
+            position: store.FeedPosition = (
+                ScorePosition(score=sort_key, id=last.id)
+                if trending
+                else TimePosition(time=sort_key, id=last.id)
+            )
+            next_token = self._page_tokens.encode(position, query=query)
         return song_service_pb2.ListFeedResponse(
             songs=[song.to_message() for song, _ in page], next_page_token=next_token
         )
@@ -357,7 +377,6 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         song = await self._visible_song(request.song_id)
         async with self._db.transaction() as db:
             count = await store.like(db, song.id, account_id)
-        self._feed_pages.clear()
         return song_service_pb2.LikeSongResponse(like_count=count)
 
     async def UnlikeSong(
@@ -367,16 +386,16 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         song = await self._visible_song(request.song_id)
         async with self._db.transaction() as db:
             count = await store.unlike(db, song.id, account_id)
-        self._feed_pages.clear()
         return song_service_pb2.UnlikeSongResponse(like_count=count)
 
     async def RecordPlay(
         self, request: song_service_pb2.RecordPlayRequest, context: grpc.aio.ServicerContext
     ) -> song_service_pb2.RecordPlayResponse:
         song = await self._ready_song(request.song_id)
+        call = current_call()
+        listener = self._listeners.of(caller(), call.client_address if call else "")
         async with self._db.transaction() as db:
-            count = await store.record_play(db, song.id)
-        self._feed_pages.clear()
+            count = await store.record_play(db, song.id, listener, window=self._play_window)
         return song_service_pb2.RecordPlayResponse(play_count=count)
 
     async def GetSongMedia(
@@ -399,21 +418,33 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
     ) -> AsyncIterator[song_service_pb2.WatchSongResponse]:
         song_id = _song_id(request.song_id)
         owner_id = UUID(require_user().subject)
-        async with self._events.watch(song_id) as changed:
-            while True:
-                # Clear before reading, so a change during the read is not missed.
-                changed.clear()
-                async with self._db.connection() as db:
-                    song = await self._owned_song(db, song_id, owner_id)
-                    update = await self._watch_update(db, song)
-                yield update
-                if song.status.is_terminal:
-                    return
-                # Without a change, a fresh queue position and ETA go out anyway.
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        changed.wait(), timeout=self._settings.watch_refresh_seconds
-                    )
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + self._settings.watch_max_seconds
+        # The stream's slot and its watcher event are let go however it ends: done,
+        # past its lifetime, failed, or cancelled because the client went away.
+        with self._streams.hold(owner_id):
+            async with self._events.watch(song_id) as changed:
+                while True:
+                    # Clear before reading, so a change during the read is not missed.
+                    changed.clear()
+                    async with self._db.connection() as db:
+                        # No row lock: watchers must never hold up the worker's writes.
+                        song = await store.get_song(db, song_id)
+                        if song is None or song.owner_id != owner_id:
+                            raise NotFound("song not found")
+                        update = await self._watch_update(db, song)
+                    yield update
+                    left = ends - loop.time()
+                    if song.status.is_terminal or left <= 0:
+                        # Past its lifetime the stream ends cleanly; the client
+                        # reconnects and resumes from the current state.
+                        return
+                    # Without a change, a fresh queue position and ETA go out anyway.
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            changed.wait(),
+                            timeout=min(self._settings.watch_refresh_seconds, left),
+                        )
 
     async def _watch_update(
         self, db: AsyncConnection, song: Song

@@ -44,3 +44,11 @@ class SongServiceSettings(ServiceSettings):
     feed_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     # How often WatchSong re-sends queue position and ETA while nothing else changes.
     watch_refresh_seconds: float = Field(default=5.0, gt=0)
+    # A WatchSong stream ends after this long, even before READY or FAILED; the
+    # client reconnects (the gateway and the edge bound streams a little longer).
+    watch_max_seconds: float = Field(default=600.0, gt=0, le=3600)
+    # Open WatchSong streams in one songsvc process: per user, and in all.
+    watch_streams_per_user: int = Field(default=16, ge=1)
+    watch_streams_per_process: int = Field(default=1000, ge=1)
+    # A listener's plays of a song count once per this window (RecordPlay).
+    play_window_seconds: float = Field(default=600.0, gt=0, le=86400)

@@ -2,7 +2,7 @@
 song notifies its watchers (pg_notify is delivered when the transaction commits)."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -10,14 +10,17 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from runtime.pagination import ScorePosition, TimePosition
 from songsvc.records import Song, Stage, Status
-from songsvc.tables import feed_entries, idempotency_keys, jobs, likes, songs
+from songsvc.tables import feed_entries, idempotency_keys, jobs, likes, listens, songs
 
 # Notification channels: a song changed (the payload is its id), for WatchSong;
 # a job may have become claimable, for the workers.
 SONG_EVENTS_CHANNEL = "neutone_song_events"
 JOBS_QUEUED_CHANNEL = "neutone_jobs_queued"
 ALL_CATEGORIES = ""  # the feed_entries category of the unfiltered feed
+# Where a feed page ends: by score in the trending feed, by publish time in the newest.
+FeedPosition = ScorePosition | TimePosition
 
 
 def interval(seconds: float | sa.ColumnElement[float]) -> sa.ColumnElement[Any]:
@@ -140,22 +143,25 @@ async def liked_song_ids(
 
 
 async def list_owner_songs(
-    db: AsyncConnection, owner_id: UUID, *, after: dict | None, limit: int
+    db: AsyncConnection, owner_id: UUID, *, after: TimePosition | None, limit: int
 ) -> list[Song]:
     query = sa.select(songs).where(songs.c.owner_id == owner_id)
     if after is not None:
         query = query.where(
             sa.tuple_(songs.c.create_time, songs.c.id)
-            < sa.tuple_(
-                sa.literal(datetime.fromisoformat(after["time"])), sa.literal(UUID(after["id"]))
-            )
+            < sa.tuple_(sa.literal(after.time), sa.literal(after.id))
         )
     query = query.order_by(songs.c.create_time.desc(), songs.c.id.desc()).limit(limit)
     return [Song.from_row(row) for row in await db.execute(query)]
 
 
 async def list_feed(
-    db: AsyncConnection, *, category: str, trending: bool, after: dict | None, limit: int
+    db: AsyncConnection,
+    *,
+    category: str,
+    trending: bool,
+    after: FeedPosition | None,
+    limit: int,
 ) -> list[tuple[Song, Any]]:
     """One keyset range scan over the feed index, then the songs by primary key.
     Each song comes with its sort key, from which the next page token is made."""
@@ -164,10 +170,10 @@ async def list_feed(
     query = query.join(feed_entries, feed_entries.c.song_id == songs.c.id)
     query = query.where(feed_entries.c.category == category)
     if after is not None:
-        position = float(after["score"]) if trending else datetime.fromisoformat(after["time"])
+        position = after.score if isinstance(after, ScorePosition) else after.time
         query = query.where(
             sa.tuple_(sort_key, feed_entries.c.song_id)
-            < sa.tuple_(sa.literal(position), sa.literal(UUID(after["id"])))
+            < sa.tuple_(sa.literal(position), sa.literal(after.id))
         )
     query = query.order_by(sort_key.desc(), feed_entries.c.song_id.desc()).limit(limit)
     return [(Song.from_row(row), row.sort_key) for row in await db.execute(query)]
@@ -275,8 +281,35 @@ async def like_count(db: AsyncConnection, song_id: UUID) -> int:
     ).scalar_one()
 
 
-async def record_play(db: AsyncConnection, song_id: UUID) -> int:
+async def record_play(
+    db: AsyncConnection, song_id: UUID, listener: bytes, *, window: timedelta
+) -> int:
+    """Counts the listener's play unless one was counted less than `window` ago;
+    the song's play count either way. One upsert decides: of concurrent plays by
+    one listener, only the first to write the row counts."""
+    counted = (
+        await db.execute(
+            insert(listens)
+            .values(song_id=song_id, listener=listener, expire_time=sa.func.now() + window)
+            .on_conflict_do_update(
+                index_elements=[listens.c.song_id, listens.c.listener],
+                set_={"expire_time": sa.func.now() + window},
+                where=listens.c.expire_time <= sa.func.now(),
+            )
+            .returning(listens.c.song_id)
+        )
+    ).first()
+    if counted is None:
+        return (
+            await db.execute(sa.select(songs.c.play_count).where(songs.c.id == song_id))
+        ).scalar_one()
     return await _add_to_count(db, song_id, "play_count", 1)
+
+
+async def prune_listens(db: AsyncConnection) -> int:
+    """Forgets listens whose window is over; how many."""
+    removed = await db.execute(sa.delete(listens).where(listens.c.expire_time <= sa.func.now()))
+    return removed.rowcount
 
 
 async def queue_position(db: AsyncConnection, song_id: UUID) -> int:

@@ -83,6 +83,24 @@ likes = sa.Table(
     _time("create_time", nullable=False, server_default=sa.func.now()),
 )
 
+# Who played a song lately: one row per song and listener (a keyed hash of the
+# account, or of the client's address when signed out) until `expire_time`, before
+# which the listener's plays of the song are not counted again. Expired rows are
+# pruned (songsvc.plays).
+listens = sa.Table(
+    "listens",
+    metadata,
+    sa.Column(
+        "song_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey(songs.c.id, ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("listener", sa.LargeBinary, primary_key=True),
+    _time("expire_time", nullable=False),
+    sa.Index("listens_expiring", "expire_time"),
+)
+
 # The public feed's index: one row per published song and category, plus one
 # with category '' for the unfiltered feed. Each feed query is then a single
 # keyset range scan, however many songs there are.

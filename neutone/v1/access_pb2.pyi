@@ -17,3 +17,5 @@ ACCESS_USER: Access
 ACCESS_SERVICE: Access
 ACCESS_FIELD_NUMBER: _ClassVar[int]
 access: _descriptor.FieldDescriptor
+CHANGES_ONLY_COUNTERS_FIELD_NUMBER: _ClassVar[int]
+changes_only_counters: _descriptor.FieldDescriptor

@@ -169,7 +169,10 @@ class SongServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RecordPlay(self, request, context):
-        """RecordPlay counts one play of a READY song the caller can see.
+        """RecordPlay counts a play of a READY song the caller can see, at most once
+        per listener per song in a window (NEUTONE_PLAY_WINDOW_SECONDS, 10 minutes
+        by default): the listener is the signed-in account, or else the client's
+        address. Plays within the window are not counted and are not an error.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -184,8 +187,12 @@ class SongServiceServicer:
 
     def WatchSong(self, request, context):
         """WatchSong streams the song's state whenever it changes, starting with its
-        current state, and ends after a READY or FAILED message. Reconnecting
-        resumes from the current state.
+        current state, and ends after a READY or FAILED message. A stream may also
+        end (with OK) before that: each lasts at most NEUTONE_WATCH_MAX_SECONDS
+        (10 minutes by default), and the gateway and edge bound it too. The client
+        then reconnects, which resumes from the current state. RESOURCE_EXHAUSTED
+        (with RetryInfo) when the caller already has NEUTONE_WATCH_STREAMS_PER_USER
+        streams open on the server, or the server has NEUTONE_WATCH_STREAMS_PER_PROCESS.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

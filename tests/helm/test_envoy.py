@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from gateway.settings import GatewaySettings
 from tests.helm.conftest import Rendered, render_production
 
 ENVOY = Path(sys.executable).parent / "envoy"
@@ -146,9 +147,12 @@ def test_edge_limits_each_client_and_retries_unavailable(production_render: Rend
     default = routes[-1]["route"]
     assert "unavailable" in default["retry_policy"]["retry_on"].split(",")
     assert default["timeout"] == "60s"
-    # Server streams are not cut off by the request timeout.
+    # Server streams are not cut off by the request timeout, but they do end: after
+    # the gateway's own bound of a stream (NEUTONE_STREAM_MAX_SECONDS), and never unbounded.
     watch = next(r for r in routes if r["match"].get("path", "").endswith("/WatchSong"))
-    assert watch["route"]["timeout"] == "0s"
+    stream_timeout = float(watch["route"]["timeout"].removesuffix("s"))
+    assert stream_timeout == 960
+    assert stream_timeout > GatewaySettings.model_fields["stream_max_seconds"].default
 
 
 @pytest.mark.parametrize("http2", [True, False])

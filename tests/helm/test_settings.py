@@ -34,6 +34,7 @@ SETTINGS = {
 # What the existing Secrets hold, in a form each setting accepts.
 SECRET_VALUES = {
     ("neutone-identity", "identity-key"): "k" * 48,
+    ("neutone-page-tokens", "page-token-key"): "p" * 48,
     ("neutone-database", "url"): "postgresql://neutone:secret@db.internal:5432/neutone",
     ("neutone-payment", "webhook-secret"): "whsec_" + base64.b64encode(b"w" * 32).decode(),
     ("neutone-payment", "polar-access-token"): "polar_oat_test",

@@ -75,6 +75,10 @@ BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
         {"edge": {"timeouts": {"request": "1m"}}},
         "/edge/timeouts/request",
     ),
+    "streams without an end at the edge": (
+        {"edge": {"timeouts": {"stream": "0s"}}},
+        "/edge/timeouts/stream",
+    ),
     "no memory limit": (
         {"usersvc": {"resources": {"limits": {"cpu": "1", "memory": None}}}},
         "/usersvc/resources/limits",

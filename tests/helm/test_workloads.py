@@ -276,6 +276,7 @@ def test_migrations_run_as_a_pre_install_and_pre_upgrade_hook(any_render: Render
 def test_secrets_come_from_existing_secrets(production_render: Rendered) -> None:
     expected = {
         "NEUTONE_IDENTITY_KEY": ("neutone-identity", "identity-key"),
+        "NEUTONE_PAGE_TOKEN_KEY": ("neutone-page-tokens", "page-token-key"),
         "NEUTONE_DATABASE_URL": ("neutone-database", "url"),
         "NEUTONE_PAYMENT_WEBHOOK_SECRET": ("neutone-payment", "webhook-secret"),
         "NEUTONE_POLAR_ACCESS_TOKEN": ("neutone-payment", "polar-access-token"),

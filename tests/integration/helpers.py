@@ -108,3 +108,33 @@ def eventually(check: Callable[[], bool], *, timeout: float = 30, what: str) -> 
     while not check():
         assert time.monotonic() < deadline, f"never: {what}"
         time.sleep(0.1)
+
+
+def insert_song(
+    database_url: str, owner_id: str, *, ready: bool = False, categories: tuple[str, ...] = ()
+) -> str:
+    """A song of `owner_id` written straight into songsvc's table, without a
+    generation job: no worker ever takes it, so it stays QUEUED (or READY, with
+    media keys) whatever workers run beside the test. Its id."""
+    song_id = str(uuid.uuid4())
+    status, stage = ("ready", "done") if ready else ("queued", "queued")
+    with psycopg.connect(database_url, autocommit=True) as db:
+        db.execute(
+            "INSERT INTO songs.songs (id, owner_id, owner_display_name, status, stage, mode,"
+            " description, instrumental, duration_seconds, seed, guidance_scale,"
+            " inference_steps, categories, audio_key, cover_key, progress)"
+            " VALUES (%(id)s, %(owner)s, 'Test User', %(status)s, %(stage)s, 'description',"
+            " 'a song for the test', true, 30, 1, 7, 8, %(categories)s, %(audio)s, %(cover)s,"
+            " %(progress)s)",
+            {
+                "id": song_id,
+                "owner": owner_id,
+                "status": status,
+                "stage": stage,
+                "categories": list(categories),
+                "audio": f"songs/{song_id}/audio.flac" if ready else None,
+                "cover": f"songs/{song_id}/cover.png" if ready else None,
+                "progress": 1 if ready else 0,
+            },
+        )
+    return song_id

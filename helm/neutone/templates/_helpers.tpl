@@ -191,6 +191,7 @@ annotations:
   value: {{ .values.shutdownGraceSeconds | quote }}
 {{- end }}
 {{ include "neutone.secretEnv" (dict "name" "NEUTONE_IDENTITY_KEY" "secret" $root.Values.secrets.identityKey.name "key" $root.Values.secrets.identityKey.key) }}
+{{ include "neutone.secretEnv" (dict "name" "NEUTONE_PAGE_TOKEN_KEY" "secret" $root.Values.secrets.pageTokenKey.name "key" $root.Values.secrets.pageTokenKey.key) }}
 {{- end -}}
 
 {{- define "neutone.databaseEnv" -}}

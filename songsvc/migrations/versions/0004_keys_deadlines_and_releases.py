@@ -2,14 +2,14 @@
 durable outbox of credit releases.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003_listens
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003_listens"
 branch_labels = None
 depends_on = None
 

@@ -20,6 +20,8 @@ from tests.integration.helpers import ONE_CLIENT_FOR_ALL_TESTS
 
 # Small enough that the oversized-message tests send little.
 MAX_MESSAGE_BYTES = 64 * 1024
+# Short enough that a test sees the gateway end a stream.
+STREAM_MAX_SECONDS = 3
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ def gateway(
         "NEUTONE_WEB_DIR": str(web_dir),
         # Long enough that a reused reply is seen reused however slow the machine.
         "NEUTONE_PUBLIC_REPLY_SECONDS": "60",
+        # Streams through the gateway end after this, whatever the browser asks for.
+        "NEUTONE_STREAM_MAX_SECONDS": str(STREAM_MAX_SECONDS),
     }
     log_dir = Path(os.environ.get("NEUTONE_TEST_LOG_DIR") or tmp_path_factory.mktemp("logs"))
     stack = Stack(env, log_dir=log_dir / "gateway-stack")

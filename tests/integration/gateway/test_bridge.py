@@ -15,7 +15,13 @@ from neutone.v1 import (
     song_service_pb2,
     user_service_pb2,
 )
-from tests.integration.gateway.conftest import MAX_MESSAGE_BYTES, Gateway, session_cookie
+from tests.integration.forged_tokens import CRAFTED
+from tests.integration.gateway.conftest import (
+    MAX_MESSAGE_BYTES,
+    STREAM_MAX_SECONDS,
+    Gateway,
+    session_cookie,
+)
 from tests.integration.gateway.grpcweb import BINARY, TEXT, call, frame, parse
 
 OK, INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND = 0, 3, 4, 5
@@ -360,6 +366,40 @@ async def test_grpc_timeout_ends_a_stream(
     assert 1.4 < time.monotonic() - started < 5
     assert reply.messages
     assert reply.status == DEADLINE_EXCEEDED
+
+
+@pytest.mark.parametrize("asked", [None, "60S"], ids=["no grpc-timeout", "a longer one"])
+async def test_the_gateway_ends_every_stream_within_its_bound(
+    gateway: Gateway, http: httpx.AsyncClient, sign_up, asked: str | None
+) -> None:
+    user = await sign_up()
+    song = await _create_song(http, gateway, user.cookie)
+    headers = {"cookie": user.cookie, **({"grpc-timeout": asked} if asked else {})}
+    started = time.monotonic()
+    reply = await call(
+        http,
+        "/neutone.v1.SongService/WatchSong",
+        song_service_pb2.WatchSongRequest(song_id=song.id),
+        origin=gateway.origin,
+        headers=headers,
+    )
+    # The song stays QUEUED (no worker here): only the gateway's bound ends it.
+    assert STREAM_MAX_SECONDS - 0.1 < time.monotonic() - started < STREAM_MAX_SECONDS + 3
+    assert reply.messages
+    assert reply.status == DEADLINE_EXCEEDED
+
+
+async def test_a_crafted_page_token_is_invalid_argument_for_a_signed_out_browser(
+    http: httpx.AsyncClient,
+) -> None:
+    reply = await call(
+        http,
+        "/neutone.v1.SongService/ListFeed",
+        song_service_pb2.ListFeedRequest(page_token=CRAFTED),
+        origin=None,
+    )
+    assert reply.status == INVALID_ARGUMENT
+    assert reply.field_violations() == {"page_token": "is not a token from a previous response"}
 
 
 async def _create_song(http: httpx.AsyncClient, gateway: Gateway, cookie: str) -> song_pb2.Song:

@@ -1,6 +1,7 @@
 """Replies to signed-out callers are reused (gateway.public_replies): a change
 made outside the gateway stays unseen by them for the time to live, while a
-change made through the gateway, and every signed-in call, sees the song as it is."""
+change made through the gateway (but not a play or a like, which only move
+counters), and every signed-in call, sees the song as it is."""
 
 import httpx
 import psycopg
@@ -12,6 +13,9 @@ from tests.integration.gateway.grpcweb import call
 from tests.integration.helpers import make_ready
 
 GET_SONG = "/neutone.v1.SongService/GetSong"
+LIKE_SONG = "/neutone.v1.SongService/LikeSong"
+UNLIKE_SONG = "/neutone.v1.SongService/UnlikeSong"
+RECORD_PLAY = "/neutone.v1.SongService/RecordPlay"
 CREATE_SONG = "/neutone.v1.SongService/CreateSong"
 UPDATE_SONG = "/neutone.v1.SongService/UpdateSong"
 
@@ -50,6 +54,21 @@ async def test_signed_out_replies_are_reused_until_a_change_through_the_gateway(
         db.execute("UPDATE songs.songs SET title = 'Second' WHERE id = %s", (song_id,))
     assert await title_seen(origin=None) == "First"
     assert await title_seen(**as_owner) == "Second"
+
+    # Plays and likes only move counters: the kept replies stay (and with them
+    # the counts they show, a moment old at most in production).
+    fan = await sign_up()
+    as_fan = {"origin": gateway.origin, "headers": {"cookie": fan.cookie}}
+    for path, request, caller in (
+        (RECORD_PLAY, song_service_pb2.RecordPlayRequest(song_id=song_id), {"origin": None}),
+        (RECORD_PLAY, song_service_pb2.RecordPlayRequest(song_id=song_id), as_fan),
+        (LIKE_SONG, song_service_pb2.LikeSongRequest(song_id=song_id), as_fan),
+        (UNLIKE_SONG, song_service_pb2.UnlikeSongRequest(song_id=song_id), as_fan),
+        (LIKE_SONG, song_service_pb2.LikeSongRequest(song_id=song_id), as_fan),
+    ):
+        reply = await call(http, path, request, **caller)
+        assert reply.status == 0, reply.message
+        assert await title_seen(origin=None) == "First", path
 
     # A change through the gateway drops the kept replies at once.
     await update(song_pb2.Song(id=song_id, title="Third"), "title")

@@ -2,15 +2,18 @@
 processes, storing media in a real S3-compatible server (moto in server mode)
 through boto3."""
 
+import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import grpc
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from neutone.v1 import song_service_pb2_grpc
 from runtime.launcher import Stack, free_address
@@ -92,6 +95,58 @@ def songs_channel(stack: Stack, songsvc_env: dict[str, str]) -> Iterator[grpc.Ch
     stack.ensure_started("songsvc", extra_env=songsvc_env)
     with grpc.insecure_channel(stack.address("songsvc")) as channel:
         yield channel
+
+
+# The small limits of the second songsvc process (`tuned_songs`).
+TUNED_PLAY_WINDOW_SECONDS = 1
+TUNED_FEED_CACHE_SECONDS = 60
+TUNED_STREAMS_PER_USER = 2
+TUNED_STREAMS_PER_PROCESS = 3
+TUNED_WATCH_MAX_SECONDS = 2
+# Its database sessions are named, so tests can see what they wait for.
+TUNED_APPLICATION_NAME = "neutone-tuned-songsvc"
+
+
+@pytest.fixture(scope="session")
+def tuned_songs_channel(
+    stack: Stack,
+    songsvc_env: dict[str, str],
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[grpc.Channel]:
+    """A second songsvc process on the same database, with small limits for the
+    tests of those limits (play window, feed cache, streams)."""
+    stack.ensure_started("billingsvc")
+    named = sa.engine.make_url(database_url).update_query_dict(
+        {"application_name": TUNED_APPLICATION_NAME}
+    )
+    log_dir = Path(os.environ.get("NEUTONE_TEST_LOG_DIR") or tmp_path_factory.mktemp("logs"))
+    tuned = Stack(
+        {**stack.env, "NEUTONE_SONGSVC_ADDRESS": free_address()},
+        log_dir=log_dir / "tuned-songsvc",
+    )
+    tuned.start(
+        "songsvc",
+        extra_env={
+            **songsvc_env,
+            "NEUTONE_DATABASE_URL": named.render_as_string(hide_password=False),
+            "NEUTONE_PLAY_WINDOW_SECONDS": str(TUNED_PLAY_WINDOW_SECONDS),
+            "NEUTONE_FEED_CACHE_SECONDS": str(TUNED_FEED_CACHE_SECONDS),
+            "NEUTONE_WATCH_STREAMS_PER_USER": str(TUNED_STREAMS_PER_USER),
+            "NEUTONE_WATCH_STREAMS_PER_PROCESS": str(TUNED_STREAMS_PER_PROCESS),
+            "NEUTONE_WATCH_MAX_SECONDS": str(TUNED_WATCH_MAX_SECONDS),
+        },
+    )
+    try:
+        with grpc.insecure_channel(tuned.address("songsvc")) as channel:
+            yield channel
+    finally:
+        tuned.stop_all()
+
+
+@pytest.fixture
+def tuned_songs(tuned_songs_channel: grpc.Channel) -> song_service_pb2_grpc.SongServiceStub:
+    return song_service_pb2_grpc.SongServiceStub(tuned_songs_channel)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from billingsvc.settings import BillingServiceSettings, ProviderKind
 
 BASE = {
     "NEUTONE_IDENTITY_KEY": "k" * 48,
+    "NEUTONE_PAGE_TOKEN_KEY": "p" * 48,
     "NEUTONE_PAYMENT_WEBHOOK_SECRET": "whsec_c2VjcmV0",
 }
 

@@ -43,3 +43,20 @@ def test_a_zero_time_to_live_keeps_nothing() -> None:
     replies = PublicReplies(ttl_seconds=0, max_entries=8)
     replies.keep(LIST_FEED, b"", b"songs")
     assert replies.get(LIST_FEED, b"") is None
+
+
+def test_only_calls_that_change_more_than_counters_make_replies_stale() -> None:
+    counters = {
+        path
+        for path, method in METHODS.items()
+        if method.side_effects and not method.makes_public_replies_stale
+    }
+    # Declared in the contracts with `(neutone.v1.changes_only_counters)`.
+    assert counters == {
+        "/neutone.v1.SongService/RecordPlay",
+        "/neutone.v1.SongService/LikeSong",
+        "/neutone.v1.SongService/UnlikeSong",
+    }
+    for path in ("UpdateSong", "DeleteSong", "CreateSong"):
+        assert METHODS[f"/neutone.v1.SongService/{path}"].makes_public_replies_stale
+    assert not LIST_FEED.makes_public_replies_stale

@@ -10,6 +10,7 @@ KEY = "k" * 40
 
 def test_development_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEUTONE_IDENTITY_KEY", KEY)
+    monkeypatch.setenv("NEUTONE_PAGE_TOKEN_KEY", KEY)
     settings = load_settings(GatewaySettings)
     assert settings.origins == ("http://127.0.0.1:8080", "http://localhost:8080")
     assert settings.secure_cookies is False
@@ -19,6 +20,7 @@ def test_production_needs_its_origins_and_gets_secure_cookies(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("NEUTONE_IDENTITY_KEY", KEY)
+    monkeypatch.setenv("NEUTONE_PAGE_TOKEN_KEY", KEY)
     monkeypatch.setenv("NEUTONE_ENVIRONMENT", "production")
     monkeypatch.setenv("NEUTONE_DATABASE_URL", "postgresql://db/neutone")
     with pytest.raises(SystemExit, match="NEUTONE_ALLOWED_ORIGINS is required in production"):

@@ -11,7 +11,7 @@ import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
  * Describes the file neutone/v1/access.proto.
  */
 export const file_neutone_v1_access: GenFile = /*@__PURE__*/
-  fileDesc("ChduZXV0b25lL3YxL2FjY2Vzcy5wcm90bxIKbmV1dG9uZS52MSpYCgZBY2Nlc3MSFgoSQUNDRVNTX1VOU1BFQ0lGSUVEEAASEQoNQUNDRVNTX1BVQkxJQxABEg8KC0FDQ0VTU19VU0VSEAISEgoOQUNDRVNTX1NFUlZJQ0UQAzpMCgZhY2Nlc3MSHi5nb29nbGUucHJvdG9idWYuTWV0aG9kT3B0aW9ucxjRhgMgASgOMhIubmV1dG9uZS52MS5BY2Nlc3NSBmFjY2Vzc2IGcHJvdG8z", [file_google_protobuf_descriptor]);
+  fileDesc("ChduZXV0b25lL3YxL2FjY2Vzcy5wcm90bxIKbmV1dG9uZS52MSpYCgZBY2Nlc3MSFgoSQUNDRVNTX1VOU1BFQ0lGSUVEEAASEQoNQUNDRVNTX1BVQkxJQxABEg8KC0FDQ0VTU19VU0VSEAISEgoOQUNDRVNTX1NFUlZJQ0UQAzpMCgZhY2Nlc3MSHi5nb29nbGUucHJvdG9idWYuTWV0aG9kT3B0aW9ucxjRhgMgASgOMhIubmV1dG9uZS52MS5BY2Nlc3NSBmFjY2VzczpUChVjaGFuZ2VzX29ubHlfY291bnRlcnMSHi5nb29nbGUucHJvdG9idWYuTWV0aG9kT3B0aW9ucxjShgMgASgIUhNjaGFuZ2VzT25seUNvdW50ZXJzYgZwcm90bzM", [file_google_protobuf_descriptor]);
 
 /**
  * Access is who may call an RPC. Every Neutone RPC declares one with the
@@ -63,4 +63,16 @@ export const AccessSchema: GenEnum<Access> = /*@__PURE__*/
  */
 export const access: GenExtension<MethodOptions, Access> = /*@__PURE__*/
   extDesc(file_neutone_v1_access, 0);
+
+/**
+ * True for an RPC with side effects whose only change to what signed-out
+ * visitors see is a counter (plays, likes). Caches of public replies (the
+ * gateway's, songsvc's feed pages) are kept after it: a count in a cached
+ * reply may be a few seconds old. False (the default) for every other RPC
+ * with side effects, after which such caches are cleared.
+ *
+ * @generated from extension: bool changes_only_counters = 50002;
+ */
+export const changes_only_counters: GenExtension<MethodOptions, boolean> = /*@__PURE__*/
+  extDesc(file_neutone_v1_access, 1);
 

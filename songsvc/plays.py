@@ -1,0 +1,54 @@
+"""Who a play is from, and forgetting it once its window is over.
+
+A play counts once per listener per song per window (RecordPlay). The listener
+is the signed-in account, or else the client's address; songsvc keeps only a
+keyed hash of either (an unkeyed hash of an IPv4 address is undone by trying
+all 2^32), and only until the window ends."""
+
+import asyncio
+import hashlib
+import hmac
+
+import sqlalchemy as sa
+import structlog
+from pydantic import SecretStr
+
+from runtime.database import Database
+from runtime.identity import Identity
+from songsvc import store
+
+log = structlog.get_logger()
+
+LISTENER_BYTES = 16
+
+
+class Listeners:
+    def __init__(self, key: SecretStr) -> None:
+        # A key of its own, derived from the page-token key, so that neither use
+        # can stand in for the other.
+        self._key = hmac.new(
+            key.get_secret_value().encode(), b"neutone play listeners", hashlib.sha256
+        ).digest()
+
+    def of(self, identity: Identity | None, client_address: str) -> bytes:
+        """The stored form of whoever is calling."""
+        if identity is not None and identity.is_user:
+            listener = f"account:{identity.subject}"
+        else:
+            listener = f"client:{client_address}"
+        return hmac.new(self._key, listener.encode(), hashlib.sha256).digest()[:LISTENER_BYTES]
+
+
+async def prune_listens_forever(database: Database, *, every_seconds: float) -> None:
+    """Deletes the listens whose window is over, once per `every_seconds`. Every
+    songsvc replica does it; a delete that finds nothing left costs an index probe."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            async with database.transaction() as db:
+                removed = await store.prune_listens(db)
+        except (sa.exc.SQLAlchemyError, OSError) as error:
+            log.warning("could not prune listens; trying again later", error=str(error))
+            continue
+        if removed:
+            log.info("pruned listens", removed=removed)
