@@ -23,7 +23,9 @@ class FlakyStore:
 
 
 def worker_with(store: FlakyStore, *, upload_attempts: int) -> Worker:
-    settings = SongServiceSettings(identity_key="k" * 32, upload_attempts=upload_attempts)
+    settings = SongServiceSettings(
+        identity_key="k" * 32, page_token_key="p" * 32, upload_attempts=upload_attempts
+    )
     unused = cast(Any, None)
     return Worker(
         settings=settings,
