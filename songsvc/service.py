@@ -30,6 +30,7 @@ from runtime.identity import Identity
 from runtime.messages import timestamp
 from runtime.objectstore import ObjectStore
 from runtime.pagination import PageTokens, ScorePosition, TimePosition, page_size
+from runtime.ratelimit import Limit, RateLimiter
 from songsvc import releases, store
 from songsvc.billing import Credits, CreditSettled
 from songsvc.events import SongEvents
@@ -38,6 +39,7 @@ from songsvc.records import Mode, Song, Status
 from songsvc.releases import CreditReleases
 from songsvc.settings import SongServiceSettings
 from songsvc.streams import StreamLimits
+from songsvc.tables import rate_limits
 
 log = structlog.get_logger()
 
@@ -70,6 +72,7 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         self._db = database
         self._credits = credits
         self._releases = releases
+        self._limiter = RateLimiter(database, rate_limits)
         self._objects = objects
         self._events = events
         self._settings = settings
@@ -375,6 +378,7 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
     ) -> song_service_pb2.LikeSongResponse:
         account_id = UUID(require_user().subject)
         song = await self._visible_song(request.song_id)
+        await self._limit_like_changes(account_id)
         async with self._db.transaction() as db:
             count = await store.like(db, song.id, account_id)
         return song_service_pb2.LikeSongResponse(like_count=count)
@@ -384,9 +388,22 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
     ) -> song_service_pb2.UnlikeSongResponse:
         account_id = UUID(require_user().subject)
         song = await self._visible_song(request.song_id)
+        await self._limit_like_changes(account_id)
         async with self._db.transaction() as db:
             count = await store.unlike(db, song.id, account_id)
         return song_service_pb2.UnlikeSongResponse(like_count=count)
+
+    async def _limit_like_changes(self, account_id: UUID) -> None:
+        per_minute = self._settings.like_changes_per_minute
+        decision = await self._limiter.acquire(
+            f"like-changes:{account_id}", Limit(count=per_minute, window_seconds=60)
+        )
+        if not decision.allowed:
+            raise ResourceExhausted(
+                f"at most {per_minute} likes and unlikes a minute; try again shortly",
+                reason="LIKES_RATE_LIMITED",
+                retry_after_seconds=decision.retry_after_whole_seconds,
+            )
 
     async def RecordPlay(
         self, request: song_service_pb2.RecordPlayRequest, context: grpc.aio.ServicerContext

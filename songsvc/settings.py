@@ -40,6 +40,9 @@ class SongServiceSettings(ServiceSettings):
     # exist is released; each process checks this often.
     reservation_grace_seconds: float = Field(default=600.0, ge=1)
     reconcile_interval_seconds: float = Field(default=300.0, gt=0)
+    # Likes and unlikes one person may make per minute: each is a write, and a
+    # like toggled in a loop must not become a load of writes.
+    like_changes_per_minute: int = Field(default=30, ge=1)
     # How long a replica may serve a feed page from memory (0 turns the cache off).
     feed_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     # How often WatchSong re-sends queue position and ETA while nothing else changes.

@@ -3,6 +3,8 @@
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
+from runtime.ratelimit import rate_limit_table
+
 metadata = sa.MetaData(schema="songs")
 
 
@@ -173,3 +175,6 @@ credit_releases = sa.Table(
     _time("next_attempt_time", nullable=False, server_default=sa.func.now()),
     sa.Index("credit_releases_due", "next_attempt_time"),
 )
+
+# runtime.ratelimit's counts (likes and unlikes per person).
+rate_limits = rate_limit_table(metadata)

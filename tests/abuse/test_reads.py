@@ -19,6 +19,7 @@ RESOURCE_EXHAUSTED = 8
 CRAFTED_TOKEN = "eyJhZnRlciI6IHt9LCAicXVlcnkiOiAiZmEwYTg1N2FhZGU5MjkyZCJ9"
 STREAMS_PER_USER = 16  # songsvc's default
 WATCH_SONG = "/neutone.v1.SongService/WatchSong"
+LIKE_CHANGES_PER_MINUTE = 30  # songsvc's default
 
 
 async def published_song(person: Browser) -> str:
@@ -112,3 +113,25 @@ async def test_streams_are_capped_per_person_and_closing_one_frees_it(
             assert parse(again).status != RESOURCE_EXHAUSTED
     finally:
         platform.stack.start("songsvc-worker")
+
+
+async def test_a_like_toggled_in_a_loop_is_slowed_and_counts_right(
+    browser: Callable[..., Browser],
+) -> None:
+    owner = await browser().sign_up()
+    song_id = await published_song(owner)
+    fan = await browser().sign_up()
+    like, unlike = pb.LikeSongRequest(song_id=song_id), pb.UnlikeSongRequest(song_id=song_id)
+    statuses = []
+    for index in range(LIKE_CHANGES_PER_MINUTE + 10):
+        method, request = (
+            ("SongService.LikeSong", like) if index % 2 == 0 else ("SongService.UnlikeSong", unlike)
+        )
+        reply = await fan.call(method, request)
+        statuses.append((reply.status, reply.error_reason()))
+    assert statuses[:LIKE_CHANGES_PER_MINUTE] == [(0, None)] * LIKE_CHANGES_PER_MINUTE
+    assert set(statuses[LIKE_CHANGES_PER_MINUTE:]) == {(RESOURCE_EXHAUSTED, "LIKES_RATE_LIMITED")}
+    song = (
+        await fan.ok("SongService.GetSong", pb.GetSongRequest(song_id=song_id), pb.GetSongResponse)
+    ).song
+    assert song.like_count == 0  # an even number of changes went through
