@@ -26,14 +26,14 @@ async def ready_count(songs, metadata) -> int:
     return sum(song.status == song_pb2.SONG_STATUS_READY for song in reply.songs)
 
 
-async def run(stack, tokens, params: song_pb2.GenerationParams, heavy: int) -> None:
+async def run(stack, params: song_pb2.GenerationParams, heavy: int) -> None:
     async with (
         grpc.aio.insecure_channel(stack.address("usersvc")) as users_channel,
         grpc.aio.insecure_channel(stack.address("songsvc")) as songs_channel,
     ):
         songs = song_service_pb2_grpc.SongServiceStub(songs_channel)
-        person_a = await signed_up(users_channel, tokens, "A")
-        person_b = await signed_up(users_channel, tokens, "B")
+        person_a = await signed_up(users_channel, "A")
+        person_b = await signed_up(users_channel, "B")
         await make_song(songs, person_b, params, -1)  # warm every path once
         alone = await make_song(songs, person_b, params, 0)
 
@@ -66,9 +66,9 @@ def main() -> None:
         "NEUTONE_MAX_SONGS_IN_FLIGHT": str(args.heavy + 1),
         "NEUTONE_WORKER_CONCURRENCY": str(args.concurrency),
     }
-    with bench_stack(SERVICES, extra_env=extra) as (stack, tokens):
+    with bench_stack(SERVICES, extra_env=extra) as (stack, _):
         params = song_pb2.GenerationParams(duration_seconds=args.duration)
-        asyncio.run(run(stack, tokens, params, args.heavy))
+        asyncio.run(run(stack, params, args.heavy))
 
 
 if __name__ == "__main__":

@@ -23,9 +23,8 @@ from bench.stack import bench_stack
 from bench.stats import Figures
 from neutone.v1 import user_service_pb2 as user_pb
 from neutone.v1 import user_service_pb2_grpc
-from runtime.identity import Identity, IdentityTokens, PrincipalKind
 from runtime.interceptors import CLIENT_ADDRESS_HEADER, PROXY_AUTHORIZATION_HEADER
-from runtime.launcher import Stack
+from runtime.launcher import Stack, StackKeys
 
 PRODUCTION_COST = {"NEUTONE_PASSWORD_TIME_COST": "3", "NEUTONE_PASSWORD_MEMORY_KIB": "65536"}
 MIB = 1024 * 1024
@@ -38,8 +37,8 @@ def peak_memory_mib(pid: int) -> float:
     raise RuntimeError("no VmHWM in /proc status")
 
 
-async def sign_ups_at_once(stack: Stack, tokens: IdentityTokens, count: int) -> Figures:
-    gateway = tokens.mint(Identity(kind=PrincipalKind.SERVICE, subject="gateway")).token
+async def sign_ups_at_once(stack: Stack, keys: StackKeys, count: int) -> Figures:
+    gateway = keys.service_token("gateway")
     latencies: list[float] = []
     async with grpc.aio.insecure_channel(stack.address("usersvc")) as channel:
         users = user_service_pb2_grpc.UserServiceStub(channel)

@@ -23,7 +23,6 @@ import tritonclient.grpc.aio as triton
 from bench.stack import bench_stack, signed_up
 from neutone.v1 import song_pb2, song_service_pb2_grpc
 from neutone.v1 import song_service_pb2 as song_pb
-from runtime.identity import IdentityTokens
 from runtime.launcher import Stack
 
 SERVICES = ["triton", "usersvc", "billingsvc", "songsvc", "songsvc-worker"]
@@ -58,7 +57,6 @@ async def make_song(songs, metadata, params: song_pb2.GenerationParams, index: i
 
 async def run(
     stack: Stack,
-    tokens: IdentityTokens,
     params: song_pb2.GenerationParams,
     songs_count: int,
     batch: int,
@@ -69,7 +67,7 @@ async def run(
         triton.InferenceServerClient(stack.triton_url) as models,
     ):
         songs = song_service_pb2_grpc.SongServiceStub(songs_channel)
-        metadata = await signed_up(users_channel, tokens)
+        metadata = await signed_up(users_channel)
         await make_song(songs, metadata, params, -1)  # warm every path once
 
         overheads, totals = [], []
@@ -119,9 +117,9 @@ def main() -> None:
         "NEUTONE_MAX_SONGS_IN_FLIGHT": "1000",
         "NEUTONE_WORKER_CONCURRENCY": "16",
     }
-    with bench_stack(SERVICES, extra_env=extra) as (stack, tokens):
+    with bench_stack(SERVICES, extra_env=extra) as (stack, _):
         params = song_pb2.GenerationParams(duration_seconds=args.duration)
-        asyncio.run(run(stack, tokens, params, args.songs, args.batch))
+        asyncio.run(run(stack, params, args.songs, args.batch))
 
 
 if __name__ == "__main__":

@@ -14,12 +14,11 @@ from collections.abc import Awaitable, Callable
 
 import grpc
 
-from bench.stack import bench_stack, service_metadata
+from bench.stack import bench_stack
 from bench.stats import Figures
 from neutone.v1 import billing_service_pb2 as billing_pb
 from neutone.v1 import billing_service_pb2_grpc, user_service_pb2_grpc
 from neutone.v1 import user_service_pb2 as user_pb
-from runtime.identity import IdentityTokens
 from runtime.launcher import Stack
 
 PASSWORD = "benchmark password"
@@ -43,7 +42,7 @@ async def run_clients(
     return Figures.of(name, latencies, time.perf_counter() - started)
 
 
-async def measure(stack: Stack, tokens: IdentityTokens, clients: int, seconds: float) -> None:
+async def measure(stack: Stack, clients: int, seconds: float) -> None:
     async with (
         grpc.aio.insecure_channel(stack.address("usersvc")) as users_channel,
         grpc.aio.insecure_channel(stack.address("billingsvc")) as billing_channel,
@@ -56,11 +55,10 @@ async def measure(stack: Stack, tokens: IdentityTokens, clients: int, seconds: f
             signed_up = await users.SignUp(
                 user_pb.SignUpRequest(email=email, password=PASSWORD, display_name="Bench")
             )
-            session = await users.AuthenticateSession(
-                user_pb.AuthenticateSessionRequest(session_token=signed_up.session_token),
-                metadata=service_metadata(tokens),
+            exchanged = await users.CreateIdentityToken(
+                user_pb.CreateIdentityTokenRequest(session_token=signed_up.session_token)
             )
-            identities.append((("authorization", f"Bearer {session.identity_token}"),))
+            identities.append((("authorization", f"Bearer {exchanged.identity_token}"),))
         # Welcome grants are written on the first billing call; keep them out of the figures.
         for metadata in identities:
             await billing.GetBalance(billing_pb.GetBalanceRequest(), metadata=metadata)
@@ -83,8 +81,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
-    with bench_stack(["usersvc", "billingsvc"]) as (stack, tokens):
-        asyncio.run(measure(stack, tokens, args.clients, args.seconds))
+    with bench_stack(["usersvc", "billingsvc"]) as (stack, _):
+        asyncio.run(measure(stack, args.clients, args.seconds))
 
 
 if __name__ == "__main__":

@@ -2,12 +2,10 @@
 server in NEUTONE_TEST_DATABASE_URL), free ports, real service processes."""
 
 import os
-import secrets
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 
 import grpc
@@ -15,23 +13,22 @@ import grpc
 from neutone.v1 import user_service_pb2 as user_pb
 from neutone.v1 import user_service_pb2_grpc
 from runtime import database
-from runtime.identity import Identity, IdentityTokens, PrincipalKind
-from runtime.launcher import Stack, isolated_env
+from runtime.launcher import Stack, StackKeys, isolated_env
 
 
 @contextmanager
 def bench_stack(
     services: Sequence[str], *, extra_env: dict[str, str] | None = None
-) -> Iterator[tuple[Stack, IdentityTokens]]:
+) -> Iterator[tuple[Stack, StackKeys]]:
     with tempfile.TemporaryDirectory(prefix="neutone-bench-") as scratch:
         server = os.environ.get("NEUTONE_TEST_DATABASE_URL") or database.embedded_database_url(
             Path(scratch)
         )
         url = database.create_scratch_database(server, prefix="neutone_bench")
-        key = secrets.token_urlsafe(48)
+        keys_dir = Path(scratch) / "keys"
         stack = Stack(
             {
-                **isolated_env(database_url=url, identity_key=key),
+                **isolated_env(database_url=url, keys_dir=keys_dir),
                 "NEUTONE_DATA_DIR": str(Path(scratch) / "data"),
                 "NEUTONE_LOG_LEVEL": "WARNING",
                 # One client (the benchmark) signs every account up and in.
@@ -45,22 +42,16 @@ def bench_stack(
             database.upgrade(url)
             for service in services:
                 stack.start(service)
-            yield stack, IdentityTokens(key, ttl=timedelta(hours=1))
+            yield stack, StackKeys(keys_dir)
         finally:
             stack.stop_all()
             database.drop_database(server, url)
             database.stop_embedded_database(Path(scratch))
 
 
-def service_metadata(tokens: IdentityTokens) -> tuple[tuple[str, str]]:
-    token = tokens.mint(Identity(kind=PrincipalKind.SERVICE, subject="bench")).token
-    return (("authorization", f"Bearer {token}"),)
-
-
-async def signed_up(
-    users_channel: grpc.aio.Channel, tokens: IdentityTokens, name: str = "Bench"
-) -> tuple[tuple[str, str]]:
-    """Signs up a new account; call metadata carrying its identity token."""
+async def signed_up(users_channel: grpc.aio.Channel, name: str = "Bench") -> tuple[tuple[str, str]]:
+    """Signs up a new account; call metadata carrying its identity token, as an
+    internal client gets one (CreateIdentityToken)."""
     users = user_service_pb2_grpc.UserServiceStub(users_channel)
     reply = await users.SignUp(
         user_pb.SignUpRequest(
@@ -69,8 +60,7 @@ async def signed_up(
             display_name=name,
         )
     )
-    session = await users.AuthenticateSession(
-        user_pb.AuthenticateSessionRequest(session_token=reply.session_token),
-        metadata=service_metadata(tokens),
+    exchanged = await users.CreateIdentityToken(
+        user_pb.CreateIdentityTokenRequest(session_token=reply.session_token)
     )
-    return (("authorization", f"Bearer {session.identity_token}"),)
+    return (("authorization", f"Bearer {exchanged.identity_token}"),)

@@ -11,11 +11,14 @@ from billingsvc.provider import PaymentProvider
 from billingsvc.service import BillingService
 from billingsvc.settings import BillingServiceSettings, ProviderKind
 from neutone.v1 import billing_service_pb2, billing_service_pb2_grpc
-from runtime.clients import service_channel
+from runtime.clients import ServiceCredentials, service_channel
 from runtime.database import Database
+from runtime.identity import load_issuer
 from runtime.logs import configure_logging
-from runtime.server import GrpcService, identity_tokens, run_server
+from runtime.server import GrpcService, run_server
 from runtime.settings import load_settings
+
+PRINCIPAL = "billingsvc"
 
 
 async def open_provider(
@@ -41,7 +44,8 @@ async def open_provider(
     )
     # The pages deliver payments to this very service, over gRPC, as a webhook would.
     channel = service_channel(
-        settings.billingsvc_address, tokens=identity_tokens(settings), service_name="billingsvc"
+        settings.billingsvc_address,
+        credentials=ServiceCredentials(load_issuer(settings, PRINCIPAL)),
     )
     resources.push_async_callback(channel.close)
     app = checkout_app(
@@ -68,6 +72,7 @@ async def main() -> None:
         provider = await open_provider(settings, ledger, resources)
         await run_server(
             settings=settings,
+            database=database,
             address=settings.listen_address or settings.billingsvc_address,
             services=[
                 GrpcService(

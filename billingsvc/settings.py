@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
-from runtime.settings import ServiceSettings
+from runtime.settings import SecretKey, ServiceSettings
 
 MAX_URL_LENGTH = 2048
 
@@ -40,6 +40,8 @@ DEFAULT_PRODUCTS = (
 
 
 class BillingServiceSettings(ServiceSettings):
+    # HMAC key of page tokens (runtime.pagination), shared by the replicas.
+    page_token_key: SecretKey
     # Credits a new account receives on its first billing call.
     welcome_grant_credits: int = Field(default=3, ge=0, le=1000)
     # Credits one song costs.

@@ -1,16 +1,15 @@
 """neutone: sign in, create songs, watch them being made, download and list them,
 talking gRPC straight to the services.
 
-It is for internal users: exchanging a session for an identity token is an
-internal call, so the CLI needs the services' identity key (NEUTONE_IDENTITY_KEY,
-or the development key that `make up` keeps in var/identity-key)."""
+It holds no service's key: it signs in (or uses NEUTONE_API_KEY) and exchanges
+that credential for short-lived identity tokens through UserService's public
+CreateIdentityToken, like any internal client."""
 
 import argparse
 import getpass
 import os
 import sys
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 import grpc
@@ -20,9 +19,6 @@ from neutone.v1 import song_pb2, song_service_pb2_grpc, user_service_pb2_grpc
 from neutone.v1 import song_service_pb2 as song_pb
 from neutone.v1 import user_service_pb2 as user_pb
 from runtime.errors import error_reason
-from runtime.identity import Identity, IdentityTokens, PrincipalKind
-from runtime.launcher import development_identity_key
-from runtime.settings import DatabaseSettings
 
 SESSION_FILE = Path(
     os.environ.get("NEUTONE_CLI_SESSION_FILE", Path.home() / ".config" / "neutone" / "session")
@@ -39,13 +35,6 @@ BAR_WIDTH = 30
 
 class Client:
     def __init__(self) -> None:
-        settings = DatabaseSettings()
-        key = os.environ.get("NEUTONE_IDENTITY_KEY") or development_identity_key(
-            settings.data_dir, create=False
-        )
-        if not key:
-            raise SystemExit("set NEUTONE_IDENTITY_KEY (the services' identity key)")
-        self._tokens = IdentityTokens(key, ttl=timedelta(minutes=5))
         self.users = user_service_pb2_grpc.UserServiceStub(
             grpc.insecure_channel(os.environ.get("NEUTONE_USERSVC_ADDRESS", "127.0.0.1:50051"))
         )
@@ -54,14 +43,19 @@ class Client:
         )
 
     def user_metadata(self) -> tuple[tuple[str, str], ...]:
-        if not SESSION_FILE.exists():
-            raise SystemExit("not signed in: run `neutone signin --email you@example.com`")
-        service = self._tokens.mint(Identity(kind=PrincipalKind.SERVICE, subject="cli")).token
-        session = self.users.AuthenticateSession(
-            user_pb.AuthenticateSessionRequest(session_token=SESSION_FILE.read_text().strip()),
-            metadata=(("authorization", f"Bearer {service}"),),
-        )
-        return (("authorization", f"Bearer {session.identity_token}"),)
+        api_key = os.environ.get("NEUTONE_API_KEY")
+        if api_key:
+            request = user_pb.CreateIdentityTokenRequest(api_key=api_key)
+        elif SESSION_FILE.exists():
+            request = user_pb.CreateIdentityTokenRequest(
+                session_token=SESSION_FILE.read_text().strip()
+            )
+        else:
+            raise SystemExit(
+                "not signed in: run `neutone signin --email you@example.com` or set NEUTONE_API_KEY"
+            )
+        exchanged = self.users.CreateIdentityToken(request)
+        return (("authorization", f"Bearer {exchanged.identity_token}"),)
 
 
 def save_session(token: str) -> None:

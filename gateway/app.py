@@ -22,8 +22,9 @@ from gateway.static import web_app
 from gateway.webhooks import PaymentWebhooks
 from neutone.v1 import billing_service_pb2_grpc, user_service_pb2_grpc
 from runtime.clients import ServiceCredentials, service_channel
+from runtime.identity import load_issuer
 from runtime.objectstore import FilesystemStore, open_object_store
-from runtime.server import MAX_MESSAGE_BYTES, identity_tokens
+from runtime.server import MAX_MESSAGE_BYTES
 
 SERVICE_NAME = "gateway"
 # Round-robin over every address a name resolves to: with a headless Kubernetes
@@ -41,7 +42,9 @@ async def healthz(_: Request) -> PlainTextResponse:
 
 def create_app(settings: GatewaySettings) -> Starlette:
     """The app; its channels open when it starts serving and close when it stops."""
-    tokens = identity_tokens(settings)
+    # The gateway's own service identity: on its internal calls, and beside every
+    # bridged call to vouch for the browser's address.
+    credentials = ServiceCredentials(load_issuer(settings, SERVICE_NAME))
     addresses = upstream_addresses(
         usersvc=settings.usersvc_address,
         billingsvc=settings.billingsvc_address,
@@ -54,12 +57,8 @@ def create_app(settings: GatewaySettings) -> Starlette:
         service: grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
         for service, address in addresses.items()
     }
-    users_internal = service_channel(
-        settings.usersvc_address, tokens=tokens, service_name=SERVICE_NAME
-    )
-    billing_internal = service_channel(
-        settings.billingsvc_address, tokens=tokens, service_name=SERVICE_NAME
-    )
+    users_internal = service_channel(settings.usersvc_address, credentials=credentials)
+    billing_internal = service_channel(settings.billingsvc_address, credentials=credentials)
     bridge = Bridge(
         methods=browser_methods(),
         channels=browser_channels,
@@ -76,8 +75,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
             secure=settings.secure_cookies,
             origins=frozenset(settings.origins),
         ),
-        # Vouches for the browser's address on every bridged call.
-        proxy_credentials=ServiceCredentials(tokens, SERVICE_NAME),
+        proxy_credentials=credentials,
         max_message_bytes=settings.max_message_bytes,
         default_timeout_seconds=settings.default_deadline_seconds,
         max_stream_seconds=settings.stream_max_seconds,
@@ -94,11 +92,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
         # With a metrics port (production) metrics stay off the public address;
         # without one (embedded) they are here.
         routes.append(Route("/metrics", metrics, methods=["GET"]))
-    store = open_object_store(
-        settings.object_store,
-        data_dir=settings.data_dir,
-        identity_key=settings.identity_key.get_secret_value(),
-    )
+    store = open_object_store(settings.object_store, data_dir=settings.data_dir)
     if isinstance(store, FilesystemStore):
         routes.append(Route("/media/{key:path}", Media(store).handle, methods=["GET", "HEAD"]))
     routes += [

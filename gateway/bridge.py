@@ -32,6 +32,7 @@ from runtime.interceptors import CLIENT_ADDRESS_HEADER, PROXY_AUTHORIZATION_HEAD
 log = structlog.get_logger()
 
 REQUEST_ID_HEADER = "x-request-id"
+UNAUTHENTICATED = str(grpc.StatusCode.UNAUTHENTICATED.value[0])
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 # New request ids: a random prefix per process and a counter, unique without a
 # call to the kernel's random source per request (uuid4 took 0.1 ms of CPU here).
@@ -141,6 +142,11 @@ class Bridge:
         elif stale_cookie:
             # usersvc no longer knows the session: drop the stale cookie.
             self._clear_cookie(response)
+        elif session_token is not None and response.headers.get("grpc-status") == UNAUTHENTICATED:
+            # A service refused the cached identity token: its session was revoked
+            # (signed out through another replica, say). The next call asks usersvc
+            # again, which drops the cookie if the session is gone.
+            self._sessions.forget(session_token)
         response.headers[REQUEST_ID_HEADER] = request_id
         elapsed = time.perf_counter() - started
         CALL_SECONDS.labels(label).observe(elapsed)

@@ -10,7 +10,7 @@ from typing import Any
 import grpc
 
 from runtime.context import current_call
-from runtime.identity import Identity, IdentityTokens, PrincipalKind, SignedToken
+from runtime.identity import IdentityIssuer, SignedToken
 from runtime.interceptors import REQUEST_ID_HEADER
 
 
@@ -18,16 +18,16 @@ class ServiceCredentials:
     """This service's identity as `Bearer <token>` metadata, minted again a minute
     before the token expires so that one never expires in flight."""
 
-    def __init__(self, tokens: IdentityTokens, service_name: str) -> None:
-        self._tokens = tokens
-        self._identity = Identity(kind=PrincipalKind.SERVICE, subject=service_name)
+    def __init__(self, issuer: IdentityIssuer) -> None:
+        self._issuer = issuer
+        self._identity = issuer.service_identity()
         self._token: SignedToken | None = None
 
     def bearer(self) -> str:
         if self._token is None or self._token.expire_time - datetime.now(UTC) < timedelta(
             minutes=1
         ):
-            self._token = self._tokens.mint(self._identity)
+            self._token = self._issuer.mint(self._identity)
         return f"Bearer {self._token.token}"
 
 
@@ -59,16 +59,9 @@ class _ServiceIdentityInterceptor(
 
 
 def service_channel(
-    address: str,
-    *,
-    tokens: IdentityTokens,
-    service_name: str,
-    default_timeout: float = 10.0,
+    address: str, *, credentials: ServiceCredentials, default_timeout: float = 10.0
 ) -> grpc.aio.Channel:
     """One long-lived channel to another service; share it, do not open one per call."""
     return grpc.aio.insecure_channel(
-        address,
-        interceptors=[
-            _ServiceIdentityInterceptor(ServiceCredentials(tokens, service_name), default_timeout)
-        ],
+        address, interceptors=[_ServiceIdentityInterceptor(credentials, default_timeout)]
     )

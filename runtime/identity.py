@@ -1,19 +1,24 @@
-"""Identity tokens: short-lived JWTs that say who is calling.
+"""Identity tokens: short-lived EdDSA JWTs that say who is calling.
 
-usersvc mints user tokens when it authenticates a session; every service mints a
-service token for its own outgoing internal calls. All are HMAC-signed with the
-shared identity key and verified by the server interceptor of the callee, so no
-service ever trusts a bare user id."""
+Only usersvc mints user tokens, from a live session or API key; every process
+mints service tokens for itself alone, with its own key (runtime.keys). The
+callee's interceptor verifies each token against the trusted public keys, checks
+that the key may speak for what the token claims, and refuses tokens minted from
+a credential revoked since (runtime.revocations). No service trusts a bare user id."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import jwt
 
+from runtime.keys import TRUSTED_KEYS_FILE, InvalidKey, SigningKey, TrustedKeys, key_path
+from runtime.settings import ServiceSettings
+
 ISSUER = "neutone"
 AUDIENCE = "neutone-services"
-ALGORITHM = "HS256"
+ALGORITHM = "EdDSA"
 
 
 class PrincipalKind(StrEnum):
@@ -21,17 +26,25 @@ class PrincipalKind(StrEnum):
     SERVICE = "service"
 
 
+class CredentialKind(StrEnum):
+    """What a user token was minted from."""
+
+    SESSION = "session"
+    API_KEY = "apikey"
+
+
 class InvalidToken(Exception):
-    """The token is malformed, forged, expired or not a Neutone identity token."""
+    """The token is malformed, forged, expired, revoked, or not a Neutone identity token."""
 
 
 @dataclass(frozen=True, slots=True)
 class Identity:
     kind: PrincipalKind
-    # The account id for users, the service name for services.
+    # The account id for users, the service's name for services.
     subject: str
-    # The session the user token was minted from; empty for services.
-    session_id: str = ""
+    # For users: the credential the token was minted from, "<kind>:<id>"
+    # ("session:<uuid>", "apikey:<uuid>"); empty for services.
+    credential: str = ""
     display_name: str = ""
 
     @property
@@ -42,6 +55,22 @@ class Identity:
     def is_service(self) -> bool:
         return self.kind is PrincipalKind.SERVICE
 
+    @property
+    def credential_kind(self) -> CredentialKind | None:
+        kind, _, _ = self.credential.partition(":")
+        try:
+            return CredentialKind(kind)
+        except ValueError:
+            return None
+
+    @property
+    def credential_id(self) -> str:
+        return self.credential.partition(":")[2]
+
+
+def credential(kind: CredentialKind, credential_id: object) -> str:
+    return f"{kind.value}:{credential_id}"
+
 
 @dataclass(frozen=True, slots=True)
 class SignedToken:
@@ -49,12 +78,27 @@ class SignedToken:
     expire_time: datetime
 
 
-class IdentityTokens:
-    def __init__(self, key: str, *, ttl: timedelta) -> None:
+class IdentityIssuer:
+    """Mints tokens with one principal's own key: service tokens for that principal
+    only, and user tokens only with usersvc's key."""
+
+    def __init__(self, key: SigningKey, *, ttl: timedelta) -> None:
         self._key = key
         self._ttl = ttl
 
+    @property
+    def principal(self) -> str:
+        return self._key.principal
+
+    @property
+    def signing_key(self) -> SigningKey:
+        return self._key
+
     def mint(self, identity: Identity, *, now: datetime | None = None) -> SignedToken:
+        if identity.is_service and identity.subject != self._key.principal:
+            raise ValueError(f"{self._key.principal} may not speak for {identity.subject}")
+        if identity.is_user and not self._key.signs_users:
+            raise ValueError(f"{self._key.principal} may not mint user tokens")
         issued = now or datetime.now(UTC)
         expires = issued + self._ttl
         claims = {
@@ -62,28 +106,74 @@ class IdentityTokens:
             "aud": AUDIENCE,
             "sub": identity.subject,
             "kind": identity.kind.value,
-            "sid": identity.session_id,
+            "cred": identity.credential,
             "name": identity.display_name,
             "iat": int(issued.timestamp()),
             "exp": int(expires.timestamp()),
         }
-        return SignedToken(jwt.encode(claims, self._key, algorithm=ALGORITHM), expires)
+        token = jwt.encode(
+            claims, self._key.private_key, algorithm=ALGORITHM, headers={"kid": self._key.kid}
+        )
+        return SignedToken(token, expires)
+
+    def service_identity(self) -> Identity:
+        return Identity(kind=PrincipalKind.SERVICE, subject=self._key.principal)
+
+
+class IdentityVerifier:
+    """Checks tokens against the trusted keys and the revoked credentials."""
+
+    def __init__(
+        self, trusted: TrustedKeys, *, revoked: Callable[[str], bool] = lambda credential: False
+    ) -> None:
+        self._trusted = trusted
+        self._revoked = revoked
 
     def verify(self, token: str) -> Identity:
         try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self._trusted.get(kid) if isinstance(kid, str) else None
+            if key is None:
+                raise InvalidToken("the token's key is not trusted")
             claims = jwt.decode(
                 token,
-                self._key,
+                key.public_key,
                 algorithms=[ALGORITHM],
                 audience=AUDIENCE,
                 issuer=ISSUER,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
-            return Identity(
+            identity = Identity(
                 kind=PrincipalKind(claims["kind"]),
                 subject=claims["sub"],
-                session_id=claims.get("sid", ""),
+                credential=claims.get("cred", ""),
                 display_name=claims.get("name", ""),
             )
-        except (jwt.PyJWTError, KeyError, ValueError) as error:
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError) as error:
             raise InvalidToken(str(error)) from error
+        if identity.is_service and identity.subject != key.principal:
+            raise InvalidToken(f"{key.principal}'s key may not speak for {identity.subject}")
+        if identity.is_user:
+            if not key.signs_users:
+                raise InvalidToken(f"{key.principal}'s key may not sign user tokens")
+            if identity.credential_kind is None:
+                raise InvalidToken("a user token must name its credential")
+            if self._revoked(identity.credential):
+                raise InvalidToken("the credential this token was minted from was revoked")
+        return identity
+
+
+def load_issuer(settings: ServiceSettings, principal: str) -> IdentityIssuer:
+    """The issuer of `principal`'s own tokens, from its key in the keys directory."""
+    try:
+        key = SigningKey.load(key_path(settings.identity_keys_dir, principal), principal)
+    except InvalidKey as error:
+        raise SystemExit(f"invalid settings: NEUTONE_KEYS_DIR: {error}") from None
+    return IdentityIssuer(key, ttl=timedelta(seconds=settings.identity_token_ttl_seconds))
+
+
+def load_trusted_keys(settings: ServiceSettings) -> TrustedKeys:
+    try:
+        return TrustedKeys.load(settings.identity_keys_dir / TRUSTED_KEYS_FILE)
+    except InvalidKey as error:
+        raise SystemExit(f"invalid settings: NEUTONE_KEYS_DIR: {error}") from None

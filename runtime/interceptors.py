@@ -25,7 +25,7 @@ from runtime.errors import (
     ServiceError,
     Unauthenticated,
 )
-from runtime.identity import Identity, IdentityTokens, InvalidToken
+from runtime.identity import Identity, IdentityVerifier, InvalidToken
 
 log = structlog.get_logger()
 
@@ -99,12 +99,12 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
     def __init__(
         self,
         *,
-        tokens: IdentityTokens,
+        verifier: IdentityVerifier,
         access: Mapping[str, Access],
         default_deadline_seconds: float,
         trusted_proxies: Collection[str] = (),
     ) -> None:
-        self._tokens = tokens
+        self._verifier = verifier
         self._access = dict(access)
         self._default_deadline = default_deadline_seconds
         # Services whose word about the end client's address is believed.
@@ -225,7 +225,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated(f"{header} metadata must be 'Bearer <identity token>'")
         try:
-            return self._tokens.verify(token)
+            return self._verifier.verify(token)
         except InvalidToken as error:
             raise Unauthenticated(
                 f"the identity token in {header} is invalid or expired"

@@ -13,8 +13,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
@@ -23,7 +24,9 @@ import httpx
 import tritonclient.grpc as triton
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from runtime import database
+from runtime import database, keys
+from runtime.identity import IdentityIssuer, IdentityVerifier
+from runtime.keys import TRUSTED_KEYS_FILE, SigningKey, TrustedKeys, key_path
 from runtime.settings import DatabaseSettings, load_settings
 
 
@@ -203,32 +206,30 @@ class Stack:
             self.stop(service)
 
 
-def _development_key(path: Path, *, create: bool) -> str:
+def _development_key(path: Path) -> str:
     """A random key kept in a file of the data directory; made on first use."""
     if not path.exists():
-        if not create:
-            return ""
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
         path.write_text(secrets.token_urlsafe(48))
     return path.read_text().strip()
 
 
-def development_identity_key(data_dir: Path, *, create: bool = True) -> str:
-    """The identity key of one-machine runs, kept in the data directory so that
-    internal tools (the CLI) can use it too; made on first use."""
-    return _development_key(data_dir / "identity-key", create=create)
-
-
 def development_env(settings: DatabaseSettings) -> dict[str, str]:
-    """What a one-machine run needs beyond the defaults: the identity and page-token
-    keys (kept, so that tokens outlive a restart) and one database URL shared by
-    all services (the embedded server's, unless set)."""
+    """What a one-machine run needs beyond the defaults: every principal's identity
+    key, the page-token and media-URL keys (all kept, so that tokens and URLs
+    outlive a restart) and one database URL shared by all services (the embedded
+    server's, unless set)."""
+    keys_dir = settings.data_dir / "keys"
+    keys.generate(keys_dir)
     return {
-        "NEUTONE_IDENTITY_KEY": os.environ.get("NEUTONE_IDENTITY_KEY")
-        or development_identity_key(settings.data_dir),
+        "NEUTONE_KEYS_DIR": str(keys_dir),
         "NEUTONE_PAGE_TOKEN_KEY": os.environ.get("NEUTONE_PAGE_TOKEN_KEY")
-        or _development_key(settings.data_dir / "page-token-key", create=True),
+        or _development_key(settings.data_dir / "page-token-key"),
+        "NEUTONE_OBJECT_STORE__MEDIA_SIGNING_KEY": os.environ.get(
+            "NEUTONE_OBJECT_STORE__MEDIA_SIGNING_KEY"
+        )
+        or _development_key(settings.data_dir / "media-signing-key"),
         "NEUTONE_DATABASE_URL": database.database_url(settings),
         "NEUTONE_LOG_FORMAT": os.environ.get("NEUTONE_LOG_FORMAT", "console"),
         "NEUTONE_PAYMENT_WEBHOOK_SECRET": os.environ.get("NEUTONE_PAYMENT_WEBHOOK_SECRET")
@@ -242,13 +243,39 @@ def development_webhook_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def isolated_env(*, database_url: str, identity_key: str) -> dict[str, str]:
+class StackKeys:
+    """A private stack's identity keys (made by `isolated_env`), as its tests and
+    benchmarks use them: to sign service tokens as their own client principal or as
+    one of the stack's, and to read what usersvc mints."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def issuer(self, principal: str = "tests") -> IdentityIssuer:
+        key = SigningKey.load(key_path(self.directory, principal), principal)
+        return IdentityIssuer(key, ttl=timedelta(minutes=5))
+
+    def service_token(self, principal: str = "tests") -> str:
+        issuer = self.issuer(principal)
+        return issuer.mint(issuer.service_identity()).token
+
+    def verifier(self) -> IdentityVerifier:
+        return IdentityVerifier(TrustedKeys.load(self.directory / TRUSTED_KEYS_FILE))
+
+
+def isolated_env(
+    *, database_url: str, keys_dir: Path, clients: Sequence[str] = ()
+) -> dict[str, str]:
     """The environment of a private stack (tests, benchmarks): every process on a
-    free port, so it never meets another stack on the same machine."""
+    free port, so it never meets another stack on the same machine, with keys of
+    its own in `keys_dir`; `clients` are extra principals (a test suite, a
+    benchmark) whose service tokens the stack trusts too."""
+    keys.generate(keys_dir, [*keys.PRINCIPALS, *clients])
     return {
         "NEUTONE_DATABASE_URL": database_url,
-        "NEUTONE_IDENTITY_KEY": identity_key,
+        "NEUTONE_KEYS_DIR": str(keys_dir),
         "NEUTONE_PAGE_TOKEN_KEY": secrets.token_urlsafe(48),
+        "NEUTONE_OBJECT_STORE__MEDIA_SIGNING_KEY": secrets.token_urlsafe(48),
         "NEUTONE_USERSVC_ADDRESS": free_address(),
         "NEUTONE_BILLINGSVC_ADDRESS": free_address(),
         "NEUTONE_SONGSVC_ADDRESS": free_address(),

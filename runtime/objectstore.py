@@ -21,6 +21,8 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
+from runtime.settings import SecretKey
+
 
 class StoreKind(StrEnum):
     FILESYSTEM = "filesystem"
@@ -34,8 +36,10 @@ class ObjectStoreSettings(BaseModel):
     kind: StoreKind = StoreKind.FILESYSTEM
     # Filesystem store: the directory objects live in (default: <data_dir>/objects).
     root: Path | None = None
-    # Filesystem store: the gateway address that serves signed media URLs.
+    # Filesystem store: the gateway address that serves signed media URLs, and the
+    # HMAC key that songsvc signs them with and the gateway checks them with.
     media_base_url: str = "http://127.0.0.1:8080/media"
+    media_signing_key: SecretKey | None = None
     s3_bucket: str = ""
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
@@ -58,12 +62,6 @@ class ObjectStore(Protocol):
 
 def media_signature(signing_key: bytes, key: str, expires_at: int) -> str:
     return hmac.new(signing_key, f"{key}\n{expires_at}".encode(), hashlib.sha256).hexdigest()
-
-
-def media_signing_key(identity_key: str) -> bytes:
-    """A key only for media URLs, derived so a leaked URL reveals nothing about
-    the identity key."""
-    return hmac.new(identity_key.encode(), b"neutone media urls", hashlib.sha256).digest()
 
 
 class FilesystemStore:
@@ -163,13 +161,16 @@ class S3Store:
         )
 
 
-def open_object_store(
-    settings: ObjectStoreSettings, *, data_dir: Path, identity_key: str
-) -> ObjectStore:
+def open_object_store(settings: ObjectStoreSettings, *, data_dir: Path) -> ObjectStore:
     if settings.kind is StoreKind.S3:
         return S3Store(settings)
+    if settings.media_signing_key is None:
+        raise SystemExit(
+            "invalid settings: NEUTONE_OBJECT_STORE__MEDIA_SIGNING_KEY is required "
+            "for the filesystem object store"
+        )
     return FilesystemStore(
         settings.root or data_dir / "objects",
         media_base_url=settings.media_base_url,
-        signing_key=media_signing_key(identity_key),
+        signing_key=settings.media_signing_key.get_secret_value().encode(),
     )

@@ -15,8 +15,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
-from runtime.identity import IdentityTokens
+from runtime.database import Database
+from runtime.identity import IdentityVerifier, load_trusted_keys
 from runtime.interceptors import ServiceInterceptor, access_levels
+from runtime.revocations import Revocations
 from runtime.settings import ServiceSettings
 
 log = structlog.get_logger()
@@ -34,16 +36,10 @@ class GrpcService:
     register: Callable[[Any, grpc.aio.Server], None]
 
 
-def identity_tokens(settings: ServiceSettings) -> IdentityTokens:
-    return IdentityTokens(
-        settings.identity_key.get_secret_value(),
-        ttl=timedelta(seconds=settings.identity_token_ttl_seconds),
-    )
-
-
 async def run_server(
     *,
     settings: ServiceSettings,
+    database: Database,
     address: str,
     services: Sequence[GrpcService],
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
@@ -51,10 +47,20 @@ async def run_server(
     """Serves until SIGTERM or SIGINT, then drains in-flight calls and cleans up."""
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=address.rpartition(":")[0] or "0.0.0.0")
+    revocations = Revocations(
+        database,
+        token_ttl=timedelta(seconds=settings.identity_token_ttl_seconds),
+        poll_seconds=settings.revocation_poll_seconds,
+    )
+    # Complete before the first call: a token revoked a minute ago is refused at once.
+    await revocations.poll()
+    following = asyncio.create_task(revocations.run())
     server = grpc.aio.server(
         interceptors=[
             ServiceInterceptor(
-                tokens=identity_tokens(settings),
+                verifier=IdentityVerifier(
+                    load_trusted_keys(settings), revoked=revocations.__contains__
+                ),
                 access=access_levels(*(service.file for service in services)),
                 default_deadline_seconds=settings.default_deadline_seconds,
                 trusted_proxies=settings.trusted_proxy_services,
@@ -94,6 +100,7 @@ async def run_server(
         )
     await server.wait_for_termination()
     await asyncio.gather(*shutdown_tasks)
+    following.cancel()
     if on_shutdown is not None:
         await on_shutdown()
     log.info("stopped")

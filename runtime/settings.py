@@ -3,13 +3,23 @@ with its own fields; all come from `NEUTONE_`-prefixed environment variables."""
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# The least key material for the HMAC keys (identity tokens, page tokens).
+# The least key material for an HMAC key (page tokens, media URLs).
 MIN_KEY_BYTES = 32
+
+
+def _long_enough(value: SecretStr) -> SecretStr:
+    if len(value.get_secret_value().encode()) < MIN_KEY_BYTES:
+        raise ValueError(f"must be at least {MIN_KEY_BYTES} bytes")
+    return value
+
+
+# A secret HMAC key setting.
+SecretKey = Annotated[SecretStr, AfterValidator(_long_enough)]
 
 
 class Environment(StrEnum):
@@ -42,12 +52,14 @@ class DatabaseSettings(BaseSettings):
 
 
 class ServiceSettings(DatabaseSettings):
-    # HMAC key that signs and verifies identity tokens; shared by all services.
-    identity_key: SecretStr
-    # HMAC key of page tokens (runtime.pagination), shared by the services that list
-    # things; also keys the hashes songsvc keeps of who played a song.
-    page_token_key: SecretStr
+    # Where this process's own private key (`<principal>.pem`) and the public keys
+    # every process trusts (`trusted-keys.json`) are (runtime.keys). Unset in
+    # development: <data_dir>/keys, which `make up` fills.
+    keys_dir: Path | None = None
     identity_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    # How often a service reads the credentials revoked lately (runtime.revocations):
+    # tokens minted from them stop working within about this long.
+    revocation_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|console)$")
     # Prometheus metrics on this port; 0 turns the endpoint off.
@@ -65,12 +77,15 @@ class ServiceSettings(DatabaseSettings):
     trusted_proxy_services: tuple[str, ...] = ("gateway",)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
 
-    @field_validator("identity_key", "page_token_key")
-    @classmethod
-    def _key_is_long_enough(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value().encode()) < MIN_KEY_BYTES:
-            raise ValueError(f"must be at least {MIN_KEY_BYTES} bytes")
-        return value
+    @model_validator(mode="after")
+    def _production_names_its_keys(self) -> "ServiceSettings":
+        if self.is_production and self.keys_dir is None:
+            raise ValueError("NEUTONE_KEYS_DIR is required in production")
+        return self
+
+    @property
+    def identity_keys_dir(self) -> Path:
+        return self.keys_dir or self.data_dir / "keys"
 
 
 SettingsT = TypeVar("SettingsT", bound=DatabaseSettings)

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.database import Database
 from songsvc.billing import Credits
-from songsvc.settings import SongServiceSettings
+from songsvc.settings import SongsSettings
 from songsvc.store import interval
 from songsvc.tables import credit_releases, songs
 
@@ -64,7 +64,7 @@ class CreditReleases:
 
     @classmethod
     def from_settings(
-        cls, settings: SongServiceSettings, database: Database, credits: Credits
+        cls, settings: SongsSettings, database: Database, credits: Credits
     ) -> "CreditReleases":
         return cls(
             database,

@@ -5,11 +5,12 @@ import asyncio
 from datetime import timedelta
 
 from neutone.v1 import song_service_pb2, song_service_pb2_grpc
-from runtime.clients import service_channel
+from runtime.clients import ServiceCredentials, service_channel
 from runtime.database import Database, database_url
+from runtime.identity import load_issuer
 from runtime.logs import configure_logging
 from runtime.objectstore import open_object_store
-from runtime.server import GrpcService, identity_tokens, run_server
+from runtime.server import GrpcService, run_server
 from runtime.settings import load_settings
 from songsvc.billing import Credits
 from songsvc.events import SongEvents
@@ -18,6 +19,8 @@ from songsvc.releases import CreditReleases
 from songsvc.service import SongService
 from songsvc.settings import SongServiceSettings
 
+PRINCIPAL = "songsvc"
+
 
 async def main() -> None:
     settings = load_settings(SongServiceSettings)
@@ -25,7 +28,8 @@ async def main() -> None:
     url = database_url(settings)
     database = Database.open(settings)
     billing = service_channel(
-        settings.billingsvc_address, tokens=identity_tokens(settings), service_name="songsvc"
+        settings.billingsvc_address,
+        credentials=ServiceCredentials(load_issuer(settings, PRINCIPAL)),
     )
     events = SongEvents(url)
     events.start()
@@ -48,11 +52,7 @@ async def main() -> None:
         database=database,
         credits=credits,
         releases=credit_releases,
-        objects=open_object_store(
-            settings.object_store,
-            data_dir=settings.data_dir,
-            identity_key=settings.identity_key.get_secret_value(),
-        ),
+        objects=open_object_store(settings.object_store, data_dir=settings.data_dir),
         events=events,
         settings=settings,
     )
@@ -67,6 +67,7 @@ async def main() -> None:
 
     await run_server(
         settings=settings,
+        database=database,
         address=settings.listen_address or settings.songsvc_address,
         services=[
             GrpcService(

@@ -1,41 +1,38 @@
+"""Settings of songsvc's API process and of its generation worker: what both
+use, and what each alone needs (so each pod gets only its own secrets)."""
+
 from pydantic import Field
 
 from runtime.objectstore import ObjectStoreSettings
-from runtime.settings import ServiceSettings
+from runtime.settings import SecretKey, ServiceSettings
 
 
-class SongServiceSettings(ServiceSettings):
-    """Settings of songsvc and its generation worker."""
+class SongsSettings(ServiceSettings):
+    """What songsvc's API and its worker share."""
 
     object_store: ObjectStoreSettings = ObjectStoreSettings()
-    # Triton's gRPC endpoint (the worker's only model dependency).
-    triton_url: str = "127.0.0.1:8001"
-    triton_timeout_seconds: float = Field(default=900.0, gt=0)
-    # Jobs one worker runs at once; several in flight let Triton form batches.
+    # Jobs one worker runs at once; several in flight let Triton form batches (the
+    # API's time estimates count batches of this size).
     worker_concurrency: int = Field(default=8, ge=1, le=256)
-    # A worker renews its lease every third of this; a dead worker's jobs are retried after it.
-    job_lease_seconds: float = Field(default=60.0, ge=2)
-    # Attempts before a song fails for good (Triton being unreachable does not count).
-    job_max_attempts: int = Field(default=3, ge=1, le=20)
     # However its attempts go, a song not READY this long after CreateSong fails
     # and its credit goes back.
     job_deadline_seconds: float = Field(default=1800.0, ge=1)
-    # Tries at storing a finished song's files before the attempt counts as failed
-    # (the music is not made again for a store that blinked).
-    upload_attempts: int = Field(default=4, ge=1, le=10)
+    # Credits going back to billing (songsvc.releases): the backoff while billing is away.
+    credit_release_retry_base_seconds: float = Field(default=1.0, gt=0)
+    credit_release_retry_max_seconds: float = Field(default=60.0, gt=0)
+
+
+class SongServiceSettings(SongsSettings):
+    """songsvc's API process."""
+
+    # HMAC key of page tokens (runtime.pagination), shared by the replicas; it also
+    # keys the hashes kept of who played a song.
+    page_token_key: SecretKey
     # Songs one person may have queued or generating at once; CreateSong beyond it
     # is RESOURCE_EXHAUSTED.
     max_songs_in_flight: int = Field(default=5, ge=1, le=1000)
-    # Exponential backoff between attempts: base * 2^(attempt-1), capped.
-    job_retry_base_seconds: float = Field(default=2.0, ge=0)
-    job_retry_max_seconds: float = Field(default=60.0, ge=0)
-    # How often the worker looks for jobs when no notification arrives.
-    worker_poll_seconds: float = Field(default=1.0, gt=0)
-    # Credits going back to billing (songsvc.releases): how often each songsvc
-    # process looks for releases due, and the backoff while billing is away.
+    # How often each process looks for credit releases due.
     credit_release_poll_seconds: float = Field(default=5.0, gt=0)
-    credit_release_retry_base_seconds: float = Field(default=1.0, gt=0)
-    credit_release_retry_max_seconds: float = Field(default=60.0, gt=0)
     # Reconciliation: a credit reserved this long ago for a song that does not
     # exist is released; each process checks this often.
     reservation_grace_seconds: float = Field(default=600.0, ge=1)
@@ -55,3 +52,23 @@ class SongServiceSettings(ServiceSettings):
     watch_streams_per_process: int = Field(default=1000, ge=1)
     # A listener's plays of a song count once per this window (RecordPlay).
     play_window_seconds: float = Field(default=600.0, gt=0, le=86400)
+
+
+class WorkerSettings(SongsSettings):
+    """The generation worker."""
+
+    # Triton's gRPC endpoint (the worker's only model dependency).
+    triton_url: str = "127.0.0.1:8001"
+    triton_timeout_seconds: float = Field(default=900.0, gt=0)
+    # A worker renews its lease every third of this; a dead worker's jobs are retried after it.
+    job_lease_seconds: float = Field(default=60.0, ge=2)
+    # Attempts before a song fails for good (Triton being unreachable does not count).
+    job_max_attempts: int = Field(default=3, ge=1, le=20)
+    # Exponential backoff between attempts: base * 2^(attempt-1), capped.
+    job_retry_base_seconds: float = Field(default=2.0, ge=0)
+    job_retry_max_seconds: float = Field(default=60.0, ge=0)
+    # How often the worker looks for jobs when no notification arrives.
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    # Tries at storing a finished song's files before the attempt counts as failed
+    # (the music is not made again for a store that blinked).
+    upload_attempts: int = Field(default=4, ge=1, le=10)

@@ -19,12 +19,12 @@ import tenacity
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from runtime.clients import service_channel
+from runtime.clients import ServiceCredentials, service_channel
 from runtime.concurrency import both
 from runtime.database import Database, database_url
+from runtime.identity import load_issuer
 from runtime.logs import configure_logging
 from runtime.objectstore import ObjectStore, open_object_store
-from runtime.server import identity_tokens
 from runtime.settings import load_settings
 from songsvc import jobs, releases, store
 from songsvc.billing import TRANSIENT, CreditReleased, Credits
@@ -33,7 +33,7 @@ from songsvc.jobs import Claim, JobState
 from songsvc.models import ModelError, ModelTier, ModelUnavailable, Plan, TritonModels
 from songsvc.records import Song, Stage, Status
 from songsvc.releases import CreditReleases
-from songsvc.settings import SongServiceSettings
+from songsvc.settings import WorkerSettings
 
 log = structlog.get_logger()
 
@@ -51,6 +51,7 @@ IN_FLIGHT = Gauge("neutone_worker_jobs_in_flight", "Jobs this worker is running 
 
 # The first wait between tries at storing a file; it doubles each time.
 UPLOAD_RETRY_SECONDS = 0.5
+PRINCIPAL = "songsvc-worker"
 AUDIO_FILE = "audio.flac"
 COVER_FILE = "cover.png"
 
@@ -84,7 +85,7 @@ class Worker:
     def __init__(
         self,
         *,
-        settings: SongServiceSettings,
+        settings: WorkerSettings,
         database: Database,
         models: ModelTier,
         objects: ObjectStore,
@@ -350,7 +351,7 @@ class Worker:
 
 
 async def main() -> None:
-    settings = load_settings(SongServiceSettings)
+    settings = load_settings(WorkerSettings)
     configure_logging(service="songsvc-worker", level=settings.log_level, fmt=settings.log_format)
     if settings.metrics_port:
         # The worker serves no gRPC; this endpoint is also what its probes check.
@@ -359,7 +360,8 @@ async def main() -> None:
     events = SongEvents(database_url(settings))
     events.start()
     billing = service_channel(
-        settings.billingsvc_address, tokens=identity_tokens(settings), service_name="songsvc"
+        settings.billingsvc_address,
+        credentials=ServiceCredentials(load_issuer(settings, PRINCIPAL)),
     )
     models = TritonModels(settings.triton_url, timeout_seconds=settings.triton_timeout_seconds)
     credits = Credits(billing)
@@ -367,11 +369,7 @@ async def main() -> None:
         settings=settings,
         database=database,
         models=models,
-        objects=open_object_store(
-            settings.object_store,
-            data_dir=settings.data_dir,
-            identity_key=settings.identity_key.get_secret_value(),
-        ),
+        objects=open_object_store(settings.object_store, data_dir=settings.data_dir),
         credits=credits,
         releases=CreditReleases.from_settings(settings, database, credits),
         events=events,

@@ -4,7 +4,6 @@ the tiny models, every service, the generation worker and the gateway, on free
 ports, with the filesystem object store behind the gateway's /media."""
 
 import os
-import secrets
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from runtime import database
 from runtime.launcher import Stack, free_address, isolated_env
+from tests.integration.helpers import TESTS_PRINCIPAL, StackKeys
 
 # In the order the launcher starts them: the worker needs Triton, the gateway the rest.
 WHOLE_PRODUCT = ("triton", "usersvc", "billingsvc", "songsvc", "songsvc-worker", "gateway")
@@ -26,6 +26,7 @@ class Product:
     database_url: str
     # Where the filesystem object store keeps its files.
     objects: Path
+    keys: StackKeys
 
 
 @contextmanager
@@ -44,7 +45,7 @@ def private_product(
         database.upgrade(url)
         address = free_address()
         env = {
-            **isolated_env(database_url=url, identity_key=secrets.token_urlsafe(48)),
+            **isolated_env(database_url=url, keys_dir=root / "keys", clients=[TESTS_PRINCIPAL]),
             "NEUTONE_GATEWAY_ADDRESS": address,
             "NEUTONE_DATA_DIR": str(root / "data"),
             "NEUTONE_OBJECT_STORE__MEDIA_BASE_URL": f"http://{address}/media",
@@ -65,6 +66,7 @@ def private_product(
                 stack=stack,
                 database_url=url,
                 objects=root / "data" / "objects",
+                keys=StackKeys(root / "keys"),
             )
         finally:
             stack.stop_all()

@@ -22,18 +22,21 @@ from uuid import UUID
 
 from runtime.database import Database
 from runtime.errors import ResourceExhausted
+from runtime.keys import SigningKey
 from runtime.ratelimit import Decision, Limit, RateLimiter, client_network
 from usersvc import store
 from usersvc.settings import UserServiceSettings
 
 SIGN_IN_LIMITED = "SIGN_IN_RATE_LIMITED"
 SIGN_UP_LIMITED = "SIGN_UP_RATE_LIMITED"
+TOKEN_EXCHANGES_LIMITED = "TOKEN_EXCHANGES_RATE_LIMITED"
 
 
-def known_client_key(identity_key: str) -> bytes:
-    """The key of known clients' hashes, derived so that it reveals nothing about
-    the identity key."""
-    return hmac.new(identity_key.encode(), b"neutone known clients", hashlib.sha256).digest()
+def known_client_key(signing_key: SigningKey) -> bytes:
+    """The key of known clients' hashes: derived from usersvc's own private key (a
+    secret only usersvc holds), so that it reveals nothing about that key. Rotating
+    the key makes every client new to its accounts once."""
+    return hmac.new(signing_key.pem(), b"neutone known clients", hashlib.sha256).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,16 @@ class AccountLimits:
         self._per_client = Limit(settings.sign_in_failures_per_client, window)
         self._per_account = Limit(settings.sign_in_failures_per_account, window)
         self._sign_ups = Limit(settings.sign_ups_per_client, settings.sign_up_window_seconds)
+        self._token_exchanges = Limit(settings.token_exchanges_per_client_per_minute, 60)
+
+    async def check_token_exchange(self, client_address: str) -> None:
+        decision = await self._limiter.acquire(
+            f"token-exchange:{client_network(client_address)}", self._token_exchanges
+        )
+        if not decision.allowed:
+            raise _refused(
+                "too many token exchanges from this client", TOKEN_EXCHANGES_LIMITED, decision
+            )
 
     async def admit_sign_up(self, client_address: str) -> None:
         decision = await self._limiter.acquire(

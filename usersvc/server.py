@@ -4,9 +4,10 @@ import asyncio
 
 from neutone.v1 import user_service_pb2, user_service_pb2_grpc
 from runtime.database import Database
+from runtime.identity import load_issuer
 from runtime.logs import configure_logging
 from runtime.ratelimit import RateLimiter
-from runtime.server import GrpcService, identity_tokens, run_server
+from runtime.server import GrpcService, run_server
 from runtime.settings import load_settings
 from usersvc.limits import AccountLimits, known_client_key
 from usersvc.passwords import Passwords
@@ -14,11 +15,14 @@ from usersvc.service import UserService
 from usersvc.settings import UserServiceSettings
 from usersvc.tables import rate_limits
 
+PRINCIPAL = "usersvc"
+
 
 async def main() -> None:
     settings = load_settings(UserServiceSettings)
     configure_logging(service="usersvc", level=settings.log_level, fmt=settings.log_format)
     database = Database.open(settings)
+    issuer = load_issuer(settings, PRINCIPAL)
     passwords = Passwords(
         time_cost=settings.password_time_cost,
         memory_kib=settings.password_memory_kib,
@@ -28,11 +32,11 @@ async def main() -> None:
         limiter=RateLimiter(database, rate_limits),
         database=database,
         settings=settings,
-        known_client_key=known_client_key(settings.identity_key.get_secret_value()),
+        known_client_key=known_client_key(issuer.signing_key),
     )
     service = UserService(
         database=database,
-        tokens=identity_tokens(settings),
+        issuer=issuer,
         settings=settings,
         passwords=passwords,
         limits=limits,
@@ -44,6 +48,7 @@ async def main() -> None:
 
     await run_server(
         settings=settings,
+        database=database,
         address=settings.listen_address or settings.usersvc_address,
         services=[
             GrpcService(

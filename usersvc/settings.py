@@ -2,14 +2,18 @@ import math
 
 from pydantic import Field
 
-from runtime.settings import ServiceSettings
+from runtime.settings import SecretKey, ServiceSettings
 
 # Password hashes at once when neither a number nor the container's memory is given.
 DEFAULT_PASSWORD_HASHES_AT_ONCE = 4
 
 
 class UserServiceSettings(ServiceSettings):
+    # HMAC key of page tokens (runtime.pagination: ListApiKeys), shared by the replicas.
+    page_token_key: SecretKey
     session_ttl_days: int = Field(default=30, ge=1, le=365)
+    # CreateIdentityToken calls per client per minute (sessions and API keys alike).
+    token_exchanges_per_client_per_minute: int = Field(default=120, ge=1)
     # Sign-in limits, each over the failure window. An attempt is counted before its
     # password is checked (so parallel guesses cannot all be checked) and given back
     # when it succeeds, so in effect these count failures.

@@ -9,7 +9,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from usersvc.tables import accounts, known_clients, sessions
+from runtime.identity import CredentialKind, credential
+from runtime.pagination import TimePosition
+from usersvc.tables import accounts, api_keys, known_clients, revoked_credentials, sessions
+
+# How long revocations are kept: longer than any identity token lives.
+REVOCATIONS_KEPT = sa.text("interval '2 hours'")
+# An API key's last use is noted to the minute.
+KEY_USE_RESOLUTION = sa.text("interval '1 minute'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,15 +113,159 @@ async def find_live_session(db: AsyncConnection, token: str) -> tuple[Session, A
 
 
 async def revoke_session(db: AsyncConnection, *, session_id: UUID, account_id: UUID) -> None:
+    """Ends the session; tokens already minted from it stop working everywhere
+    within seconds (runtime.revocations)."""
+    revoked = (
+        await db.execute(
+            sa.update(sessions)
+            .where(
+                sessions.c.id == session_id,
+                sessions.c.account_id == account_id,
+                sessions.c.revoke_time.is_(None),
+            )
+            .values(revoke_time=sa.func.now())
+            .returning(sessions.c.id)
+        )
+    ).scalars()
+    await _record_revoked(db, [credential(CredentialKind.SESSION, row) for row in revoked])
+
+
+async def _record_revoked(db: AsyncConnection, revoked: list[str]) -> None:
+    if not revoked:
+        return
     await db.execute(
-        sa.update(sessions)
+        insert(revoked_credentials)
+        .values([{"credential": value} for value in revoked])
+        .on_conflict_do_nothing()
+    )
+    # Revocations older than a token's lifetime mean nothing: keep the table small.
+    await db.execute(
+        sa.delete(revoked_credentials).where(
+            revoked_credentials.c.revoke_time < sa.func.now() - REVOCATIONS_KEPT
+        )
+    )
+
+
+# ---- API keys -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    id: UUID
+    account_id: UUID
+    display_name: str
+    secret_prefix: str
+    create_time: datetime
+    expire_time: datetime | None
+    revoke_time: datetime | None
+    last_use_time: datetime | None
+
+    @classmethod
+    def from_row(cls, row: sa.Row) -> "ApiKey":
+        return cls(**{name: getattr(row, name) for name in cls.__slots__})
+
+
+async def create_api_key(
+    db: AsyncConnection,
+    *,
+    account_id: UUID,
+    display_name: str,
+    secret: str,
+    secret_prefix: str,
+    expire_time: datetime | None,
+) -> ApiKey:
+    row = (
+        await db.execute(
+            sa.insert(api_keys)
+            .values(
+                account_id=account_id,
+                display_name=display_name,
+                secret_hash=token_hash(secret),
+                secret_prefix=secret_prefix,
+                expire_time=expire_time,
+            )
+            .returning(api_keys)
+        )
+    ).one()
+    return ApiKey.from_row(row)
+
+
+def _live_key() -> sa.ColumnElement[bool]:
+    return sa.and_(
+        api_keys.c.revoke_time.is_(None),
+        sa.or_(api_keys.c.expire_time.is_(None), api_keys.c.expire_time > sa.func.now()),
+    )
+
+
+async def count_live_api_keys(db: AsyncConnection, account_id: UUID) -> int:
+    """The account's live keys, once no other CreateApiKey of theirs is between
+    its count and its insert."""
+    await db.execute(sa.select(accounts.c.id).where(accounts.c.id == account_id).with_for_update())
+    return (
+        await db.execute(
+            sa.select(sa.func.count()).where(api_keys.c.account_id == account_id, _live_key())
+        )
+    ).scalar_one()
+
+
+async def find_live_api_key(db: AsyncConnection, secret: str) -> tuple[ApiKey, Account] | None:
+    """The live key with this secret and its account; notes the use (to the minute,
+    so a busy key costs no write per exchange)."""
+    row = (
+        await db.execute(
+            sa.select(api_keys).where(api_keys.c.secret_hash == token_hash(secret), _live_key())
+        )
+    ).first()
+    account = await get_account(db, row.account_id) if row else None
+    if row is None or account is None:
+        return None
+    await db.execute(
+        sa.update(api_keys)
         .where(
-            sessions.c.id == session_id,
-            sessions.c.account_id == account_id,
-            sessions.c.revoke_time.is_(None),
+            api_keys.c.id == row.id,
+            sa.or_(
+                api_keys.c.last_use_time.is_(None),
+                api_keys.c.last_use_time < sa.func.now() - KEY_USE_RESOLUTION,
+            ),
+        )
+        .values(last_use_time=sa.func.now())
+    )
+    return ApiKey.from_row(row), account
+
+
+async def list_api_keys(
+    db: AsyncConnection, account_id: UUID, *, after: TimePosition | None, limit: int
+) -> list[ApiKey]:
+    query = sa.select(api_keys).where(api_keys.c.account_id == account_id)
+    if after is not None:
+        query = query.where(
+            sa.tuple_(api_keys.c.create_time, api_keys.c.id) < sa.tuple_(after.time, after.id)
+        )
+    query = query.order_by(api_keys.c.create_time.desc(), api_keys.c.id.desc()).limit(limit)
+    return [ApiKey.from_row(row) for row in await db.execute(query)]
+
+
+async def revoke_api_key(db: AsyncConnection, *, key_id: UUID, account_id: UUID) -> ApiKey | None:
+    """Revokes the account's key (once: a repeat changes nothing); None when the
+    account has no such key."""
+    await db.execute(
+        sa.update(api_keys)
+        .where(
+            api_keys.c.id == key_id,
+            api_keys.c.account_id == account_id,
+            api_keys.c.revoke_time.is_(None),
         )
         .values(revoke_time=sa.func.now())
     )
+    row = (
+        await db.execute(
+            sa.select(api_keys).where(api_keys.c.id == key_id, api_keys.c.account_id == account_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    await _record_revoked(db, [credential(CredentialKind.API_KEY, key_id)])
+    return ApiKey.from_row(row)
 
 
 def _days_ago(days: int) -> sa.ColumnElement[datetime]:

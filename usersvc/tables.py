@@ -44,6 +44,50 @@ sessions = sa.Table(
     sa.Column("revoke_time", sa.DateTime(timezone=True)),
 )
 
+# API keys: credentials internal clients exchange for identity tokens.
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column(
+        "id", UUID(as_uuid=True), primary_key=True, server_default=sa.text("gen_random_uuid()")
+    ),
+    sa.Column(
+        "account_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey(accounts.c.id, ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("display_name", sa.Text, nullable=False),
+    # SHA-256 of the secret, as for session tokens; the prefix tells keys apart.
+    sa.Column("secret_hash", sa.LargeBinary, nullable=False, unique=True),
+    sa.Column("secret_prefix", sa.Text, nullable=False),
+    sa.Column(
+        "create_time", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.Column("expire_time", sa.DateTime(timezone=True)),
+    sa.Column("revoke_time", sa.DateTime(timezone=True)),
+    sa.Column("last_use_time", sa.DateTime(timezone=True)),
+    sa.Index(
+        "api_keys_account_recent", "account_id", sa.text("create_time DESC"), sa.text("id DESC")
+    ),
+)
+
+# Credentials revoked lately ("session:<id>", "apikey:<id>"): every service reads
+# this (runtime.revocations) to refuse tokens minted from them before they expire.
+# Rows older than a token's lifetime mean nothing and are pruned.
+revoked_credentials = sa.Table(
+    "revoked_credentials",
+    metadata,
+    sa.Column("credential", sa.Text, primary_key=True),
+    sa.Column(
+        "revoke_time",
+        sa.DateTime(timezone=True),
+        nullable=False,
+        server_default=sa.func.clock_timestamp(),
+    ),
+    sa.Index("revoked_credentials_time", "revoke_time"),
+)
+
 # Sign-in and sign-up limits (runtime.ratelimit).
 rate_limits = rate_limit_table(metadata)
 
@@ -57,8 +101,9 @@ known_clients = sa.Table(
         sa.ForeignKey(accounts.c.id, ondelete="CASCADE"),
         primary_key=True,
     ),
-    # HMAC-SHA-256 of (account, client address) under a key derived from the identity
-    # key: a leaked table names no addresses, nor links one address across accounts.
+    # HMAC-SHA-256 of (account, client address) under a key derived from usersvc's
+    # signing key: a leaked table names no addresses, nor links one address across
+    # accounts.
     sa.Column("client_hash", sa.LargeBinary, primary_key=True),
     sa.Column(
         "last_sign_in_time",

@@ -24,10 +24,11 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from neutone.v1 import access_pb2 as neutone_dot_v1_dot_access__pb2
+from neutone.v1 import api_key_pb2 as neutone_dot_v1_dot_api__key__pb2
 from neutone.v1 import user_pb2 as neutone_dot_v1_dot_user__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dneutone/v1/user_service.proto\x12\nneutone.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17neutone/v1/access.proto\x1a\x15neutone/v1/user.proto\"F\n\rSignUpRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"x\n\x0eSignUpResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.neutone.v1.User\x12\x15\n\rsession_token\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"0\n\rSignInRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"x\n\x0eSignInResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.neutone.v1.User\x12\x15\n\rsession_token\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x10\n\x0eSignOutRequest\"\x11\n\x0fSignOutResponse\"\x17\n\x15GetCurrentUserRequest\"8\n\x16GetCurrentUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.neutone.v1.User\"3\n\x1a\x41uthenticateSessionRequest\x12\x15\n\rsession_token\x18\x01 \x01(\t\"\x86\x01\n\x1b\x41uthenticateSessionResponse\x12\x16\n\x0eidentity_token\x18\x01 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1e\n\x04user\x18\x03 \x01(\x0b\x32\x10.neutone.v1.User2\xb8\x03\n\x0bUserService\x12\x45\n\x06SignUp\x12\x19.neutone.v1.SignUpRequest\x1a\x1a.neutone.v1.SignUpResponse\"\x04\x88\xb5\x18\x01\x12\x45\n\x06SignIn\x12\x19.neutone.v1.SignInRequest\x1a\x1a.neutone.v1.SignInResponse\"\x04\x88\xb5\x18\x01\x12H\n\x07SignOut\x12\x1a.neutone.v1.SignOutRequest\x1a\x1b.neutone.v1.SignOutResponse\"\x04\x88\xb5\x18\x02\x12`\n\x0eGetCurrentUser\x12!.neutone.v1.GetCurrentUserRequest\x1a\".neutone.v1.GetCurrentUserResponse\"\x07\x90\x02\x01\x88\xb5\x18\x02\x12o\n\x13\x41uthenticateSession\x12&.neutone.v1.AuthenticateSessionRequest\x1a\'.neutone.v1.AuthenticateSessionResponse\"\x07\x90\x02\x01\x88\xb5\x18\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dneutone/v1/user_service.proto\x12\nneutone.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17neutone/v1/access.proto\x1a\x18neutone/v1/api_key.proto\x1a\x15neutone/v1/user.proto\"F\n\rSignUpRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"x\n\x0eSignUpResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.neutone.v1.User\x12\x15\n\rsession_token\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"0\n\rSignInRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"x\n\x0eSignInResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.neutone.v1.User\x12\x15\n\rsession_token\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x10\n\x0eSignOutRequest\"\x11\n\x0fSignOutResponse\"\x17\n\x15GetCurrentUserRequest\"8\n\x16GetCurrentUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.neutone.v1.User\"3\n\x1a\x41uthenticateSessionRequest\x12\x15\n\rsession_token\x18\x01 \x01(\t\"\x86\x01\n\x1b\x41uthenticateSessionResponse\x12\x16\n\x0eidentity_token\x18\x01 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1e\n\x04user\x18\x03 \x01(\x0b\x32\x10.neutone.v1.User\"V\n\x1a\x43reateIdentityTokenRequest\x12\x17\n\rsession_token\x18\x01 \x01(\tH\x00\x12\x11\n\x07\x61pi_key\x18\x02 \x01(\tH\x00\x42\x0c\n\ncredential\"\x86\x01\n\x1b\x43reateIdentityTokenResponse\x12\x16\n\x0eidentity_token\x18\x01 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1e\n\x04user\x18\x03 \x01(\x0b\x32\x10.neutone.v1.User\"\\\n\x13\x43reateApiKeyRequest\x12\x14\n\x0c\x64isplay_name\x18\x01 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"K\n\x14\x43reateApiKeyResponse\x12#\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x12.neutone.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\";\n\x12ListApiKeysRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"T\n\x13ListApiKeysResponse\x12$\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x12.neutone.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\")\n\x13RevokeApiKeyRequest\x12\x12\n\napi_key_id\x18\x01 \x01(\t\";\n\x14RevokeApiKeyResponse\x12#\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x12.neutone.v1.ApiKey2\xb4\x06\n\x0bUserService\x12\x45\n\x06SignUp\x12\x19.neutone.v1.SignUpRequest\x1a\x1a.neutone.v1.SignUpResponse\"\x04\x88\xb5\x18\x01\x12\x45\n\x06SignIn\x12\x19.neutone.v1.SignInRequest\x1a\x1a.neutone.v1.SignInResponse\"\x04\x88\xb5\x18\x01\x12H\n\x07SignOut\x12\x1a.neutone.v1.SignOutRequest\x1a\x1b.neutone.v1.SignOutResponse\"\x04\x88\xb5\x18\x02\x12`\n\x0eGetCurrentUser\x12!.neutone.v1.GetCurrentUserRequest\x1a\".neutone.v1.GetCurrentUserResponse\"\x07\x90\x02\x01\x88\xb5\x18\x02\x12l\n\x13\x43reateIdentityToken\x12&.neutone.v1.CreateIdentityTokenRequest\x1a\'.neutone.v1.CreateIdentityTokenResponse\"\x04\x88\xb5\x18\x01\x12W\n\x0c\x43reateApiKey\x12\x1f.neutone.v1.CreateApiKeyRequest\x1a .neutone.v1.CreateApiKeyResponse\"\x04\x88\xb5\x18\x02\x12W\n\x0bListApiKeys\x12\x1e.neutone.v1.ListApiKeysRequest\x1a\x1f.neutone.v1.ListApiKeysResponse\"\x07\x90\x02\x01\x88\xb5\x18\x02\x12Z\n\x0cRevokeApiKey\x12\x1f.neutone.v1.RevokeApiKeyRequest\x1a .neutone.v1.RevokeApiKeyResponse\"\x07\x90\x02\x02\x88\xb5\x18\x02\x12o\n\x13\x41uthenticateSession\x12&.neutone.v1.AuthenticateSessionRequest\x1a\'.neutone.v1.AuthenticateSessionResponse\"\x07\x90\x02\x01\x88\xb5\x18\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,28 +43,52 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USERSERVICE'].methods_by_name['SignOut']._serialized_options = b'\210\265\030\002'
   _globals['_USERSERVICE'].methods_by_name['GetCurrentUser']._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['GetCurrentUser']._serialized_options = b'\220\002\001\210\265\030\002'
+  _globals['_USERSERVICE'].methods_by_name['CreateIdentityToken']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['CreateIdentityToken']._serialized_options = b'\210\265\030\001'
+  _globals['_USERSERVICE'].methods_by_name['CreateApiKey']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['CreateApiKey']._serialized_options = b'\210\265\030\002'
+  _globals['_USERSERVICE'].methods_by_name['ListApiKeys']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['ListApiKeys']._serialized_options = b'\220\002\001\210\265\030\002'
+  _globals['_USERSERVICE'].methods_by_name['RevokeApiKey']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['RevokeApiKey']._serialized_options = b'\220\002\002\210\265\030\002'
   _globals['_USERSERVICE'].methods_by_name['AuthenticateSession']._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['AuthenticateSession']._serialized_options = b'\220\002\001\210\265\030\003'
-  _globals['_SIGNUPREQUEST']._serialized_start=126
-  _globals['_SIGNUPREQUEST']._serialized_end=196
-  _globals['_SIGNUPRESPONSE']._serialized_start=198
-  _globals['_SIGNUPRESPONSE']._serialized_end=318
-  _globals['_SIGNINREQUEST']._serialized_start=320
-  _globals['_SIGNINREQUEST']._serialized_end=368
-  _globals['_SIGNINRESPONSE']._serialized_start=370
-  _globals['_SIGNINRESPONSE']._serialized_end=490
-  _globals['_SIGNOUTREQUEST']._serialized_start=492
-  _globals['_SIGNOUTREQUEST']._serialized_end=508
-  _globals['_SIGNOUTRESPONSE']._serialized_start=510
-  _globals['_SIGNOUTRESPONSE']._serialized_end=527
-  _globals['_GETCURRENTUSERREQUEST']._serialized_start=529
-  _globals['_GETCURRENTUSERREQUEST']._serialized_end=552
-  _globals['_GETCURRENTUSERRESPONSE']._serialized_start=554
-  _globals['_GETCURRENTUSERRESPONSE']._serialized_end=610
-  _globals['_AUTHENTICATESESSIONREQUEST']._serialized_start=612
-  _globals['_AUTHENTICATESESSIONREQUEST']._serialized_end=663
-  _globals['_AUTHENTICATESESSIONRESPONSE']._serialized_start=666
-  _globals['_AUTHENTICATESESSIONRESPONSE']._serialized_end=800
-  _globals['_USERSERVICE']._serialized_start=803
-  _globals['_USERSERVICE']._serialized_end=1243
+  _globals['_SIGNUPREQUEST']._serialized_start=152
+  _globals['_SIGNUPREQUEST']._serialized_end=222
+  _globals['_SIGNUPRESPONSE']._serialized_start=224
+  _globals['_SIGNUPRESPONSE']._serialized_end=344
+  _globals['_SIGNINREQUEST']._serialized_start=346
+  _globals['_SIGNINREQUEST']._serialized_end=394
+  _globals['_SIGNINRESPONSE']._serialized_start=396
+  _globals['_SIGNINRESPONSE']._serialized_end=516
+  _globals['_SIGNOUTREQUEST']._serialized_start=518
+  _globals['_SIGNOUTREQUEST']._serialized_end=534
+  _globals['_SIGNOUTRESPONSE']._serialized_start=536
+  _globals['_SIGNOUTRESPONSE']._serialized_end=553
+  _globals['_GETCURRENTUSERREQUEST']._serialized_start=555
+  _globals['_GETCURRENTUSERREQUEST']._serialized_end=578
+  _globals['_GETCURRENTUSERRESPONSE']._serialized_start=580
+  _globals['_GETCURRENTUSERRESPONSE']._serialized_end=636
+  _globals['_AUTHENTICATESESSIONREQUEST']._serialized_start=638
+  _globals['_AUTHENTICATESESSIONREQUEST']._serialized_end=689
+  _globals['_AUTHENTICATESESSIONRESPONSE']._serialized_start=692
+  _globals['_AUTHENTICATESESSIONRESPONSE']._serialized_end=826
+  _globals['_CREATEIDENTITYTOKENREQUEST']._serialized_start=828
+  _globals['_CREATEIDENTITYTOKENREQUEST']._serialized_end=914
+  _globals['_CREATEIDENTITYTOKENRESPONSE']._serialized_start=917
+  _globals['_CREATEIDENTITYTOKENRESPONSE']._serialized_end=1051
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1053
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1145
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=1147
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=1222
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1224
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1283
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1285
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1369
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1371
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1412
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=1414
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=1473
+  _globals['_USERSERVICE']._serialized_start=1476
+  _globals['_USERSERVICE']._serialized_end=2296
 # @@protoc_insertion_point(module_scope)

@@ -56,6 +56,26 @@ class UserServiceStub:
                 request_serializer=neutone_dot_v1_dot_user__service__pb2.GetCurrentUserRequest.SerializeToString,
                 response_deserializer=neutone_dot_v1_dot_user__service__pb2.GetCurrentUserResponse.FromString,
                 _registered_method=True)
+        self.CreateIdentityToken = channel.unary_unary(
+                '/neutone.v1.UserService/CreateIdentityToken',
+                request_serializer=neutone_dot_v1_dot_user__service__pb2.CreateIdentityTokenRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_user__service__pb2.CreateIdentityTokenResponse.FromString,
+                _registered_method=True)
+        self.CreateApiKey = channel.unary_unary(
+                '/neutone.v1.UserService/CreateApiKey',
+                request_serializer=neutone_dot_v1_dot_user__service__pb2.CreateApiKeyRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_user__service__pb2.CreateApiKeyResponse.FromString,
+                _registered_method=True)
+        self.ListApiKeys = channel.unary_unary(
+                '/neutone.v1.UserService/ListApiKeys',
+                request_serializer=neutone_dot_v1_dot_user__service__pb2.ListApiKeysRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_user__service__pb2.ListApiKeysResponse.FromString,
+                _registered_method=True)
+        self.RevokeApiKey = channel.unary_unary(
+                '/neutone.v1.UserService/RevokeApiKey',
+                request_serializer=neutone_dot_v1_dot_user__service__pb2.RevokeApiKeyRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_user__service__pb2.RevokeApiKeyResponse.FromString,
+                _registered_method=True)
         self.AuthenticateSession = channel.unary_unary(
                 '/neutone.v1.UserService/AuthenticateSession',
                 request_serializer=neutone_dot_v1_dot_user__service__pb2.AuthenticateSessionRequest.SerializeToString,
@@ -108,10 +128,50 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateIdentityToken(self, request, context):
+        """CreateIdentityToken exchanges a credential (a session token from SignIn, or
+        an API key) for a short-lived identity token, with which a client calls any
+        service directly as `authorization: Bearer <token>` metadata. UNAUTHENTICATED
+        (reason NO_CREDENTIAL) when the credential is unknown, expired or revoked;
+        RESOURCE_EXHAUSTED (reason TOKEN_EXCHANGES_RATE_LIMITED, with RetryInfo) after
+        too many exchanges from the client. A token stops working within seconds of
+        its credential being revoked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateApiKey(self, request, context):
+        """CreateApiKey makes a new API key for the caller's account. Its secret is in
+        this response only; it is stored as a hash. Only a session may create keys
+        (PERMISSION_DENIED with an API key's token); FAILED_PRECONDITION (reason
+        TOO_MANY_API_KEYS) beyond 20 live keys.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListApiKeys(self, request, context):
+        """ListApiKeys lists the caller's API keys, newest first, revoked ones included.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeApiKey(self, request, context):
+        """RevokeApiKey revokes one of the caller's API keys: it yields no more tokens,
+        and tokens it yielded stop working within seconds. Idempotent. Only a
+        session may revoke keys.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AuthenticateSession(self, request, context):
         """AuthenticateSession exchanges a session token for a short-lived identity
-        token. Internal: called by the gateway. UNAUTHENTICATED when the session
-        is unknown, expired or revoked.
+        token, like CreateIdentityToken with a session token but without its
+        per-client limit. Internal: the gateway's path for browsers' cookies, which it
+        caches. UNAUTHENTICATED when the session is unknown, expired or revoked.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -139,6 +199,26 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.GetCurrentUser,
                     request_deserializer=neutone_dot_v1_dot_user__service__pb2.GetCurrentUserRequest.FromString,
                     response_serializer=neutone_dot_v1_dot_user__service__pb2.GetCurrentUserResponse.SerializeToString,
+            ),
+            'CreateIdentityToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateIdentityToken,
+                    request_deserializer=neutone_dot_v1_dot_user__service__pb2.CreateIdentityTokenRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_user__service__pb2.CreateIdentityTokenResponse.SerializeToString,
+            ),
+            'CreateApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateApiKey,
+                    request_deserializer=neutone_dot_v1_dot_user__service__pb2.CreateApiKeyRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_user__service__pb2.CreateApiKeyResponse.SerializeToString,
+            ),
+            'ListApiKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApiKeys,
+                    request_deserializer=neutone_dot_v1_dot_user__service__pb2.ListApiKeysRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_user__service__pb2.ListApiKeysResponse.SerializeToString,
+            ),
+            'RevokeApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeApiKey,
+                    request_deserializer=neutone_dot_v1_dot_user__service__pb2.RevokeApiKeyRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_user__service__pb2.RevokeApiKeyResponse.SerializeToString,
             ),
             'AuthenticateSession': grpc.unary_unary_rpc_method_handler(
                     servicer.AuthenticateSession,
@@ -256,6 +336,114 @@ class UserService:
             '/neutone.v1.UserService/GetCurrentUser',
             neutone_dot_v1_dot_user__service__pb2.GetCurrentUserRequest.SerializeToString,
             neutone_dot_v1_dot_user__service__pb2.GetCurrentUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateIdentityToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.UserService/CreateIdentityToken',
+            neutone_dot_v1_dot_user__service__pb2.CreateIdentityTokenRequest.SerializeToString,
+            neutone_dot_v1_dot_user__service__pb2.CreateIdentityTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.UserService/CreateApiKey',
+            neutone_dot_v1_dot_user__service__pb2.CreateApiKeyRequest.SerializeToString,
+            neutone_dot_v1_dot_user__service__pb2.CreateApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApiKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.UserService/ListApiKeys',
+            neutone_dot_v1_dot_user__service__pb2.ListApiKeysRequest.SerializeToString,
+            neutone_dot_v1_dot_user__service__pb2.ListApiKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.UserService/RevokeApiKey',
+            neutone_dot_v1_dot_user__service__pb2.RevokeApiKeyRequest.SerializeToString,
+            neutone_dot_v1_dot_user__service__pb2.RevokeApiKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -9,7 +9,6 @@ so the only writes are the calls' own."""
 
 import os
 from collections.abc import Iterator
-from datetime import timedelta
 
 import grpc
 import httpx
@@ -27,10 +26,9 @@ from neutone.v1 import (
     user_service_pb2,
     user_service_pb2_grpc,
 )
-from runtime.identity import Identity, IdentityTokens, PrincipalKind
 from tests.abuse.messages import request_bytes
 from tests.integration.gateway.grpcweb import BINARY, frame, parse
-from tests.integration.helpers import ONE_CLIENT_FOR_ALL_TESTS, bearer
+from tests.integration.helpers import ONE_CLIENT_FOR_ALL_TESTS, StackKeys, bearer
 from tests.stacks import Product, private_product
 
 CONTRACTS = (
@@ -77,11 +75,6 @@ def fuzz_platform() -> Iterator[Product]:
 
 
 @pytest.fixture(scope="module")
-def tokens(fuzz_platform: Product) -> IdentityTokens:
-    return IdentityTokens(fuzz_platform.stack.env["NEUTONE_IDENTITY_KEY"], ttl=timedelta(hours=1))
-
-
-@pytest.fixture(scope="module")
 def channels(fuzz_platform: Product) -> Iterator[dict[str, grpc.Channel]]:
     opened = {
         name: grpc.insecure_channel(fuzz_platform.stack.address(port))
@@ -93,7 +86,7 @@ def channels(fuzz_platform: Product) -> Iterator[dict[str, grpc.Channel]]:
 
 
 @pytest.fixture(scope="module")
-def person(channels: dict[str, grpc.Channel], tokens: IdentityTokens) -> dict[str, object]:
+def person(channels: dict[str, grpc.Channel], fuzz_platform: Product) -> dict[str, object]:
     """A signed-up person with songs of their own, whose ids and tokens seed the fuzz."""
     users = user_service_pb2_grpc.UserServiceStub(channels["UserService"])
     reply = users.SignUp(
@@ -103,7 +96,7 @@ def person(channels: dict[str, grpc.Channel], tokens: IdentityTokens) -> dict[st
     )
     session = users.AuthenticateSession(
         user_service_pb2.AuthenticateSessionRequest(session_token=reply.session_token),
-        metadata=bearer(tokens.mint(Identity(kind=PrincipalKind.SERVICE, subject="tests")).token),
+        metadata=bearer(fuzz_platform.keys.service_token()),
     )
     metadata = bearer(session.identity_token)
     songs = song_service_pb2_grpc.SongServiceStub(channels["SongService"])
@@ -152,14 +145,14 @@ def snapshot(database_url: str) -> dict[str, str]:
         return dict(db.execute(query).fetchall())
 
 
-def identities(person: dict, tokens: IdentityTokens) -> st.SearchStrategy[tuple]:
-    service = bearer(tokens.mint(Identity(kind=PrincipalKind.SERVICE, subject="fuzz")).token)
+def identities(person: dict, keys: StackKeys) -> st.SearchStrategy[tuple]:
+    service = bearer(keys.service_token())
     return st.sampled_from([(), person["metadata"], service])
 
 
 @pytest.mark.parametrize("method", METHODS, ids=path)
 def test_direct_calls_never_fail_internally_and_refusals_write_nothing(
-    method: MethodDescriptor, fuzz_platform: Product, channels, person, tokens
+    method: MethodDescriptor, fuzz_platform: Product, channels, person
 ) -> None:
     channel = channels[method.containing_service.name]
     if method.server_streaming:
@@ -175,7 +168,7 @@ def test_direct_calls_never_fail_internally_and_refusals_write_nothing(
     )
     @given(
         payload=request_bytes(method.input_type, known=person["known"]),
-        metadata=identities(person, tokens),
+        metadata=identities(person, fuzz_platform.keys),
     )
     def call(payload: bytes, metadata: tuple) -> None:
         before = snapshot(fuzz_platform.database_url)

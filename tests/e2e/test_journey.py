@@ -10,7 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import Product
+from tests.stacks import Product
 
 PASSWORD = "correct horse battery"
 # Tiny models make a 10-second song in seconds on a CPU; the first one also

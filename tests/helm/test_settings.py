@@ -27,7 +27,7 @@ SETTINGS = {
     "usersvc": "usersvc.settings:UserServiceSettings",
     "billingsvc": "billingsvc.settings:BillingServiceSettings",
     "songsvc": "songsvc.settings:SongServiceSettings",
-    "songsvc-worker": "songsvc.settings:SongServiceSettings",
+    "songsvc-worker": "songsvc.settings:WorkerSettings",
     "gateway": "gateway.settings:GatewaySettings",
     "migrations": "runtime.settings:DatabaseSettings",
 }

@@ -6,22 +6,21 @@ database is created on it for the session and dropped afterwards), otherwise an
 embedded server from the pgserver wheel in a temporary directory."""
 
 import os
-import secrets
 import tempfile
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import grpc
 import pytest
 
 from runtime import database
-from runtime.identity import IdentityTokens
 from runtime.launcher import Stack, isolated_env
 from tests.integration.helpers import (
     ONE_CLIENT_FOR_ALL_TESTS,
+    TESTS_PRINCIPAL,
     Metadata,
     SignedUpUser,
+    StackKeys,
     service_identity,
     sign_up,
 )
@@ -56,24 +55,25 @@ def database_url(fresh_database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def identity_key() -> str:
-    return secrets.token_urlsafe(48)
+def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The identity keys of the session's stacks: every principal's and the tests'."""
+    return tmp_path_factory.mktemp("keys")
 
 
 @pytest.fixture(scope="session")
-def tokens(identity_key: str) -> IdentityTokens:
-    return IdentityTokens(identity_key, ttl=timedelta(minutes=5))
+def tokens(stack: Stack, keys_dir: Path) -> StackKeys:
+    return StackKeys(keys_dir)
 
 
 @pytest.fixture(scope="session")
 def stack(
-    database_url: str, identity_key: str, tmp_path_factory: pytest.TempPathFactory
+    database_url: str, keys_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     """The services' environment on free ports; each service's process starts when a
     test first needs it (see the channel fixtures) and runs to the session's end."""
     log_dir = Path(os.environ.get("NEUTONE_TEST_LOG_DIR") or tmp_path_factory.mktemp("logs"))
     env = {
-        **isolated_env(database_url=database_url, identity_key=identity_key),
+        **isolated_env(database_url=database_url, keys_dir=keys_dir, clients=[TESTS_PRINCIPAL]),
         # Cheaper argon2 keeps the suite fast; the algorithm and code path are the same.
         "NEUTONE_PASSWORD_TIME_COST": "1",
         "NEUTONE_PASSWORD_MEMORY_KIB": "8192",
@@ -108,13 +108,13 @@ def billing_channel(stack: Stack) -> Iterator[grpc.Channel]:
 
 
 @pytest.fixture
-def service_metadata(tokens: IdentityTokens) -> Metadata:
+def service_metadata(tokens: StackKeys) -> Metadata:
     """Call metadata carrying a service identity, as an internal client sends."""
     return service_identity(tokens)
 
 
 @pytest.fixture
-def new_user(users_channel: grpc.Channel, tokens: IdentityTokens) -> Callable[[], SignedUpUser]:
+def new_user(users_channel: grpc.Channel, tokens: StackKeys) -> Callable[[], SignedUpUser]:
     """Signs up a fresh account and returns it with user identity metadata."""
 
     def make() -> SignedUpUser:

@@ -12,12 +12,14 @@ from grpc_status import rpc_status
 
 from neutone.v1 import user_service_pb2, user_service_pb2_grpc
 from runtime.errors import error_reason
-from runtime.identity import Identity, IdentityTokens, PrincipalKind
 from runtime.interceptors import CLIENT_ADDRESS_HEADER, PROXY_AUTHORIZATION_HEADER
+from runtime.launcher import StackKeys
 
-__all__ = ["error_reason"]
+__all__ = ["StackKeys", "error_reason"]
 
 Metadata = tuple[tuple[str, str], ...]
+# The test suites' own principal: the stacks they start trust its service tokens.
+TESTS_PRINCIPAL = "tests"
 
 # Every test calls from 127.0.0.1, which the per-client limits would count as one
 # client; the tests of those limits (tests/integration/users/test_limits.py) run a
@@ -32,14 +34,14 @@ def bearer(token: str) -> Metadata:
     return (("authorization", f"Bearer {token}"),)
 
 
-def service_identity(tokens: IdentityTokens) -> Metadata:
-    return bearer(tokens.mint(Identity(kind=PrincipalKind.SERVICE, subject="tests")).token)
+def service_identity(tokens: StackKeys) -> Metadata:
+    return bearer(tokens.service_token())
 
 
-def from_client(tokens: IdentityTokens, address: str) -> Metadata:
+def from_client(tokens: StackKeys, address: str) -> Metadata:
     """Metadata of a call the gateway bridges for a browser at `address`: the
     address, vouched for by the gateway's service identity."""
-    gateway = tokens.mint(Identity(kind=PrincipalKind.SERVICE, subject="gateway")).token
+    gateway = tokens.service_token("gateway")
     return (
         (CLIENT_ADDRESS_HEADER, address),
         (PROXY_AUTHORIZATION_HEADER, f"Bearer {gateway}"),
@@ -56,7 +58,7 @@ class SignedUpUser:
     metadata: Metadata
 
 
-def sign_up(channel: grpc.Channel, tokens: IdentityTokens) -> SignedUpUser:
+def sign_up(channel: grpc.Channel, tokens: StackKeys) -> SignedUpUser:
     users = user_service_pb2_grpc.UserServiceStub(channel)
     email = f"user-{uuid.uuid4().hex[:12]}@example.com"
     password = "correct horse battery"

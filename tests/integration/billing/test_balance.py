@@ -8,8 +8,8 @@ import pytest
 
 from neutone.v1 import billing_pb2
 from neutone.v1 import billing_service_pb2 as pb
-from runtime.identity import Identity, IdentityTokens, PrincipalKind
-from tests.integration.helpers import bearer
+from runtime.identity import Identity, PrincipalKind
+from tests.integration.helpers import StackKeys, bearer
 
 WELCOME_GRANT = 3
 
@@ -89,7 +89,7 @@ def test_each_caller_sees_only_their_own_balance(billing, new_user, reserve) -> 
         ("CreatePortalSession", pb.CreatePortalSessionRequest()),
     ],
 )
-def test_user_rpcs_need_a_user(billing, tokens: IdentityTokens, method, request_message) -> None:
+def test_user_rpcs_need_a_user(billing, tokens: StackKeys, method, request_message) -> None:
     with pytest.raises(grpc.RpcError) as anonymous:
         getattr(billing, method)(request_message)
     assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -126,7 +126,7 @@ def test_internal_rpcs_refuse_anonymous_callers(billing, method, request_message
 
 
 def test_a_user_cannot_reserve_on_someone_elses_account(
-    billing, new_user, tokens: IdentityTokens, table_rows
+    billing, new_user, tokens: StackKeys, table_rows
 ) -> None:
     victim, attacker = new_user(), new_user()
     with pytest.raises(grpc.RpcError) as refused:
@@ -136,7 +136,11 @@ def test_a_user_cannot_reserve_on_someone_elses_account(
         )
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
     # A user token claiming to be a service is still a user token.
-    fake_service = tokens.mint(Identity(kind=PrincipalKind.USER, subject="songsvc")).token
+    fake_service = (
+        tokens.issuer("usersvc")
+        .mint(Identity(kind=PrincipalKind.USER, subject="songsvc", credential="session:x"))
+        .token
+    )
     with pytest.raises(grpc.RpcError):
         billing.ReserveCredits(
             pb.ReserveCreditsRequest(user_id=victim.id, song_id=str(uuid.uuid4())),

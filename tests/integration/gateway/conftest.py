@@ -14,9 +14,9 @@ import pytest
 from neutone.v1 import user_service_pb2
 from runtime import database
 from runtime.launcher import Stack, free_address, isolated_env
-from runtime.objectstore import FilesystemStore, media_signing_key
+from runtime.objectstore import FilesystemStore
 from tests.integration.gateway.grpcweb import call
-from tests.integration.helpers import ONE_CLIENT_FOR_ALL_TESTS
+from tests.integration.helpers import ONE_CLIENT_FOR_ALL_TESTS, TESTS_PRINCIPAL
 
 # Small enough that the oversized-message tests send little.
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -56,14 +56,14 @@ def web_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def gateway(
     gateway_database: str,
-    identity_key: str,
+    keys_dir: Path,
     web_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Gateway]:
     address = free_address()
     objects = tmp_path_factory.mktemp("objects")
     env = {
-        **isolated_env(database_url=gateway_database, identity_key=identity_key),
+        **isolated_env(database_url=gateway_database, keys_dir=keys_dir, clients=[TESTS_PRINCIPAL]),
         "NEUTONE_GATEWAY_ADDRESS": address,
         "NEUTONE_PASSWORD_TIME_COST": "1",
         "NEUTONE_PASSWORD_MEMORY_KIB": "8192",
@@ -92,7 +92,7 @@ def gateway(
             store=FilesystemStore(
                 objects,
                 media_base_url=f"http://{address}/media",
-                signing_key=media_signing_key(identity_key),
+                signing_key=env["NEUTONE_OBJECT_STORE__MEDIA_SIGNING_KEY"].encode(),
             ),
             stack=stack,
         )

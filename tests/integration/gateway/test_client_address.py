@@ -11,6 +11,8 @@ import psycopg
 from neutone.v1 import user_service_pb2
 from tests.integration.gateway.conftest import Gateway
 from tests.integration.gateway.grpcweb import call
+from tests.integration.helpers import StackKeys
+from usersvc.limits import known_client_key
 
 SIGN_UP = "/neutone.v1.UserService/SignUp"
 SIGN_IN = "/neutone.v1.UserService/SignIn"
@@ -25,7 +27,7 @@ def browser_at(address: str) -> dict[str, str]:
 
 
 async def test_sign_ins_are_counted_per_browser_address(
-    gateway: Gateway, http: httpx.AsyncClient, identity_key: str
+    gateway: Gateway, http: httpx.AsyncClient, tokens: StackKeys
 ) -> None:
     email = f"web-{uuid.uuid4().hex[:12]}@example.com"
     signed_up = await call(
@@ -54,7 +56,7 @@ async def test_sign_ins_are_counted_per_browser_address(
     assert await sign_in("guess", "198.51.100.31") == UNAUTHENTICATED
     assert await sign_in(PASSWORD, "203.0.113.20") == OK
 
-    key = hmac.new(identity_key.encode(), b"neutone known clients", hashlib.sha256).digest()
+    key = known_client_key(tokens.issuer("usersvc").signing_key)
     expected = hmac.new(key, f"{account}\n203.0.113.20".encode(), hashlib.sha256).digest()
     with psycopg.connect(gateway.database_url) as db:
         known = db.execute(

@@ -13,6 +13,7 @@ import pytest
 from neutone.v1 import user_service_pb2_grpc
 from runtime import database
 from runtime.launcher import Stack, isolated_env
+from tests.integration.helpers import TESTS_PRINCIPAL
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ StartUserService = Callable[..., OwnUserService]
 
 @pytest.fixture(scope="module")
 def start_usersvc(
-    database_server_url: str, identity_key: str, tmp_path_factory: pytest.TempPathFactory
+    database_server_url: str, keys_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StartUserService]:
     """Starts a usersvc on a fresh database with the given settings (`name=value`
     for NEUTONE_NAME), cheap argon2 unless they say otherwise."""
@@ -38,7 +39,7 @@ def start_usersvc(
         url = database.create_scratch_database(database_server_url, prefix="neutone_users")
         database.upgrade(url, ["usersvc"])
         env = {
-            **isolated_env(database_url=url, identity_key=identity_key),
+            **isolated_env(database_url=url, keys_dir=keys_dir, clients=[TESTS_PRINCIPAL]),
             "NEUTONE_PASSWORD_TIME_COST": "1",
             "NEUTONE_PASSWORD_MEMORY_KIB": "8192",
             **{f"NEUTONE_{name.upper()}": value for name, value in settings.items()},

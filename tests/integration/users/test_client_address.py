@@ -11,10 +11,12 @@ import psycopg
 import pytest
 
 from neutone.v1 import user_service_pb2 as pb
-from runtime.identity import Identity, IdentityTokens, PrincipalKind
+from runtime.identity import Identity, IdentityIssuer, PrincipalKind
 from runtime.interceptors import CLIENT_ADDRESS_HEADER, PROXY_AUTHORIZATION_HEADER
-from tests.integration.helpers import from_client
+from runtime.keys import SigningKey
+from tests.integration.helpers import StackKeys, from_client
 from tests.integration.users.conftest import StartUserService
+from usersvc.limits import known_client_key
 
 PASSWORD = "correct horse battery"
 
@@ -27,14 +29,10 @@ def known_client_hashes(database_url: str, account_id: str) -> set[bytes]:
     return {bytes(row[0]) for row in rows}
 
 
-def client_hash(identity_key: str, account_id: str, client: str) -> bytes:
+def client_hash(tokens: StackKeys, account_id: str, client: str) -> bytes:
     """What usersvc stores for a known client (usersvc.limits)."""
-    key = hmac.new(identity_key.encode(), b"neutone known clients", hashlib.sha256).digest()
+    key = known_client_key(tokens.issuer("usersvc").signing_key)
     return hmac.new(key, f"{account_id}\n{client}".encode(), hashlib.sha256).digest()
-
-
-def proxy_token(tokens: IdentityTokens, kind: PrincipalKind, subject: str) -> str:
-    return f"Bearer {tokens.mint(Identity(kind=kind, subject=subject)).token}"
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +59,7 @@ def test_a_direct_caller_forging_x_forwarded_for_is_counted_as_its_peer(
 
 
 def test_the_known_client_is_the_forwarded_address_only_when_the_gateway_vouches(
-    usersvc, tokens, identity_key
+    usersvc, tokens: StackKeys
 ) -> None:
     email = f"known-{uuid.uuid4().hex[:12]}@example.com"
     account = usersvc.users.SignUp(
@@ -71,13 +69,13 @@ def test_the_known_client_is_the_forwarded_address_only_when_the_gateway_vouches
 
     usersvc.users.SignIn(request, metadata=((CLIENT_ADDRESS_HEADER, "198.51.100.99"),))
     assert known_client_hashes(usersvc.database_url, account) == {
-        client_hash(identity_key, account, "127.0.0.1")
+        client_hash(tokens, account, "127.0.0.1")
     }
 
     usersvc.users.SignIn(request, metadata=from_client(tokens, "203.0.113.5"))
     assert known_client_hashes(usersvc.database_url, account) == {
-        client_hash(identity_key, account, "127.0.0.1"),
-        client_hash(identity_key, account, "203.0.113.5"),
+        client_hash(tokens, account, "127.0.0.1"),
+        client_hash(tokens, account, "203.0.113.5"),
     }
 
 
@@ -95,15 +93,16 @@ def test_a_proxy_authorization_that_is_not_the_gateways_is_refused(
 ) -> None:
     """A bad credential is refused rather than ignored, as a bad `authorization` is:
     a misconfigured proxy shows at once instead of making everyone one client."""
+    gateway = tokens.service_token("gateway")
+    untrusted = IdentityIssuer(SigningKey.generate("gateway"), ttl=timedelta(minutes=5))
+    user = tokens.issuer("usersvc").mint(
+        Identity(kind=PrincipalKind.USER, subject=str(uuid.uuid4()), credential="session:x")
+    )
     authorization = {
-        "forged": proxy_token(
-            IdentityTokens("f" * 48, ttl=timedelta(minutes=5)), PrincipalKind.SERVICE, "gateway"
-        ),
-        "not bearer": proxy_token(tokens, PrincipalKind.SERVICE, "gateway").replace(
-            "Bearer", "Basic"
-        ),
-        "another service": proxy_token(tokens, PrincipalKind.SERVICE, "songsvc"),
-        "a user": proxy_token(tokens, PrincipalKind.USER, str(uuid.uuid4())),
+        "forged": f"Bearer {untrusted.mint(untrusted.service_identity()).token}",
+        "not bearer": f"Basic {gateway}",
+        "another service": f"Bearer {tokens.service_token('songsvc')}",
+        "a user": f"Bearer {user.token}",
     }[voucher]
     with pytest.raises(grpc.RpcError) as refused:
         usersvc.users.SignIn(

@@ -13,8 +13,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from neutone.v1 import user_service_pb2 as pb
-from runtime.identity import IdentityTokens
-from tests.integration.helpers import Metadata, error_reason, from_client
+from tests.integration.helpers import Metadata, StackKeys, error_reason, from_client
 from tests.integration.users.conftest import OwnUserService, StartUserService
 
 PASSWORD = "correct horse battery"
@@ -31,7 +30,7 @@ def client_address() -> str:
     return f"2001:db8:{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}::1"
 
 
-def sign_up(users, tokens: IdentityTokens) -> str:
+def sign_up(users, tokens: StackKeys) -> str:
     email = f"owner-{uuid.uuid4().hex[:12]}@example.com"
     users.SignUp(
         pb.SignUpRequest(email=email, password=PASSWORD, display_name="Owner"),

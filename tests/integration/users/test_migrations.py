@@ -54,6 +54,8 @@ def test_downgrade_keeps_what_the_previous_release_needs(scratch_url: str) -> No
         "sign_in_failures",
         "rate_limits",
         "known_clients",
+        "api_keys",
+        "revoked_credentials",
     }
     database.downgrade(scratch_url, ["usersvc"], "0001")
     assert user_tables(scratch_url) == {"accounts", "sessions", "sign_in_failures"}

@@ -9,8 +9,9 @@ import pytest
 
 from neutone.v1 import user_service_pb2 as pb
 from neutone.v1 import user_service_pb2_grpc
-from runtime.identity import Identity, IdentityTokens, PrincipalKind
-from tests.integration.helpers import bearer, error_reason, service_identity
+from runtime.identity import IdentityIssuer
+from runtime.keys import SigningKey
+from tests.integration.helpers import StackKeys, bearer, error_reason, service_identity
 
 
 @pytest.fixture
@@ -18,7 +19,7 @@ def users(users_channel: grpc.Channel) -> user_service_pb2_grpc.UserServiceStub:
     return user_service_pb2_grpc.UserServiceStub(users_channel)
 
 
-def test_sign_up_sign_in_authenticate_sign_out(users, tokens: IdentityTokens) -> None:
+def test_sign_up_sign_in_authenticate_sign_out(users, tokens: StackKeys) -> None:
     signed_up = users.SignUp(
         pb.SignUpRequest(
             email="  Ada@Example.COM ", password="analytical engine", display_name=" Ada "
@@ -38,7 +39,7 @@ def test_sign_up_sign_in_authenticate_sign_out(users, tokens: IdentityTokens) ->
         pb.AuthenticateSessionRequest(session_token=signed_in.session_token),
         metadata=service_identity(tokens),
     )
-    identity = tokens.verify(session.identity_token)
+    identity = tokens.verifier().verify(session.identity_token)
     assert identity.is_user and identity.subject == signed_up.user.id
     assert session.expire_time.ToDatetime(UTC) > datetime.now(UTC)
 
@@ -85,27 +86,77 @@ def test_unknown_email_and_wrong_password_look_the_same(users, new_user) -> None
 
 @pytest.mark.parametrize(
     "token_for",
-    ["expired", "forged", "wrong_audience", "garbage", "wrong_scheme"],
+    [
+        "expired",
+        "forged",
+        "a service key making a user",
+        "hmac with the public key",
+        "no algorithm",
+        "wrong_audience",
+        "garbage",
+        "wrong_scheme",
+    ],
 )
-def test_bad_identity_tokens_are_refused(users, new_user, tokens, identity_key, token_for) -> None:
+def test_bad_identity_tokens_are_refused(users, new_user, tokens: StackKeys, token_for) -> None:
     user = new_user()
-    identity = tokens.verify(user.metadata[0][1].removeprefix("Bearer "))
+    identity = tokens.verifier().verify(user.metadata[0][1].removeprefix("Bearer "))
+    usersvc_key = tokens.issuer("usersvc").signing_key
+    now = int(datetime.now(UTC).timestamp())
+    claims = {
+        "sub": identity.subject,
+        "kind": "user",
+        "cred": identity.credential,
+        "iss": "neutone",
+    }
     if token_for == "expired":
-        stale = IdentityTokens(identity_key, ttl=timedelta(seconds=1))
-        token = stale.mint(identity, now=datetime.now(UTC) - timedelta(minutes=10)).token
-        metadata = bearer(token)
+        stale = IdentityIssuer(usersvc_key, ttl=timedelta(seconds=1))
+        metadata = bearer(stale.mint(identity, now=datetime.now(UTC) - timedelta(minutes=10)).token)
     elif token_for == "forged":
-        metadata = bearer(IdentityTokens("x" * 48, ttl=timedelta(minutes=5)).mint(identity).token)
+        # Signed by a key nobody trusts, under usersvc's key id.
+        untrusted = SigningKey.generate("usersvc").private_key
+        token = jwt.encode(
+            {**claims, "aud": "neutone-services", "iat": now, "exp": now + 60},
+            untrusted,
+            algorithm="EdDSA",
+            headers={"kid": usersvc_key.kid},
+        )
+        metadata = bearer(token)
+    elif token_for == "a service key making a user":
+        # A leaked songsvc key, say: it signs genuinely, but may not make users.
+        songsvc_key = tokens.issuer("songsvc").signing_key
+        token = jwt.encode(
+            {**claims, "aud": "neutone-services", "iat": now, "exp": now + 60},
+            songsvc_key.private_key,
+            algorithm="EdDSA",
+            headers={"kid": songsvc_key.kid},
+        )
+        metadata = bearer(token)
+    elif token_for == "hmac with the public key":
+        # The algorithm-confusion attack: an HMAC "signed" with the public key.
+        public = usersvc_key.trusted().to_jwk()["x"].encode()
+        token = jwt.encode(
+            {**claims, "aud": "neutone-services", "iat": now, "exp": now + 60},
+            public,
+            algorithm="HS256",
+            headers={"kid": usersvc_key.kid},
+        )
+        metadata = bearer(token)
+    elif token_for == "no algorithm":
+        token = jwt.encode(
+            {**claims, "aud": "neutone-services", "iat": now, "exp": now + 60},
+            None,
+            algorithm="none",
+            headers={"kid": usersvc_key.kid},
+        )
+        metadata = bearer(token)
     elif token_for == "wrong_audience":
-        claims = {
-            "sub": identity.subject,
-            "kind": "user",
-            "iss": "neutone",
-            "aud": "elsewhere",
-            "iat": int(datetime.now(UTC).timestamp()),
-            "exp": int(datetime.now(UTC).timestamp()) + 60,
-        }
-        metadata = bearer(jwt.encode(claims, identity_key, algorithm="HS256"))
+        token = jwt.encode(
+            {**claims, "aud": "elsewhere", "iat": now, "exp": now + 60},
+            usersvc_key.private_key,
+            algorithm="EdDSA",
+            headers={"kid": usersvc_key.kid},
+        )
+        metadata = bearer(token)
     elif token_for == "garbage":
         metadata = bearer("not.a.token")
     else:
@@ -127,7 +178,7 @@ def test_access_levels_are_enforced(users, new_user, tokens) -> None:
         )
     assert as_user.value.code() == grpc.StatusCode.PERMISSION_DENIED
     # And a service is not a user.
-    service = bearer(tokens.mint(Identity(kind=PrincipalKind.SERVICE, subject="tests")).token)
+    service = bearer(tokens.service_token())
     with pytest.raises(grpc.RpcError) as as_service:
         users.GetCurrentUser(pb.GetCurrentUserRequest(), metadata=service)
     assert as_service.value.code() == grpc.StatusCode.PERMISSION_DENIED

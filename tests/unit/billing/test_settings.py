@@ -8,7 +8,6 @@ from pydantic import ValidationError
 from billingsvc.settings import BillingServiceSettings, ProviderKind
 
 BASE = {
-    "NEUTONE_IDENTITY_KEY": "k" * 48,
     "NEUTONE_PAGE_TOKEN_KEY": "p" * 48,
     "NEUTONE_PAYMENT_WEBHOOK_SECRET": "whsec_c2VjcmV0",
 }
@@ -46,7 +45,11 @@ def test_the_webhook_secret_is_required(env, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_the_local_provider_is_refused_in_production(env) -> None:
-    env(NEUTONE_ENVIRONMENT="production", NEUTONE_DATABASE_URL="postgresql://db/neutone")
+    env(
+        NEUTONE_ENVIRONMENT="production",
+        NEUTONE_DATABASE_URL="postgresql://db/neutone",
+        NEUTONE_KEYS_DIR="/etc/neutone/keys",
+    )
     with pytest.raises(ValidationError, match="refused in production"):
         BillingServiceSettings()
 

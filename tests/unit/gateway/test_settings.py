@@ -5,12 +5,8 @@ import pytest
 from gateway.settings import GatewaySettings
 from runtime.settings import load_settings
 
-KEY = "k" * 40
-
 
 def test_development_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NEUTONE_IDENTITY_KEY", KEY)
-    monkeypatch.setenv("NEUTONE_PAGE_TOKEN_KEY", KEY)
     settings = load_settings(GatewaySettings)
     assert settings.origins == ("http://127.0.0.1:8080", "http://localhost:8080")
     assert settings.secure_cookies is False
@@ -19,10 +15,9 @@ def test_development_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_production_needs_its_origins_and_gets_secure_cookies(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("NEUTONE_IDENTITY_KEY", KEY)
-    monkeypatch.setenv("NEUTONE_PAGE_TOKEN_KEY", KEY)
     monkeypatch.setenv("NEUTONE_ENVIRONMENT", "production")
     monkeypatch.setenv("NEUTONE_DATABASE_URL", "postgresql://db/neutone")
+    monkeypatch.setenv("NEUTONE_KEYS_DIR", "/etc/neutone/keys")
     with pytest.raises(SystemExit, match="NEUTONE_ALLOWED_ORIGINS is required in production"):
         load_settings(GatewaySettings)
     monkeypatch.setenv("NEUTONE_ALLOWED_ORIGINS", '["https://neutone.example/"]')

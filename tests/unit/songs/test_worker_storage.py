@@ -5,7 +5,7 @@ from typing import Any, cast
 import pytest
 
 from songsvc import worker as worker_module
-from songsvc.settings import SongServiceSettings
+from songsvc.settings import WorkerSettings
 from songsvc.worker import StorageFailed, Worker
 
 
@@ -23,9 +23,7 @@ class FlakyStore:
 
 
 def worker_with(store: FlakyStore, *, upload_attempts: int) -> Worker:
-    settings = SongServiceSettings(
-        identity_key="k" * 32, page_token_key="p" * 32, upload_attempts=upload_attempts
-    )
+    settings = WorkerSettings(upload_attempts=upload_attempts)
     unused = cast(Any, None)
     return Worker(
         settings=settings,

@@ -6,7 +6,7 @@ from usersvc.settings import DEFAULT_PASSWORD_HASHES_AT_ONCE, UserServiceSetting
 
 
 def settings(**values: object) -> UserServiceSettings:
-    return UserServiceSettings(identity_key="k" * 48, page_token_key="p" * 48, **values)
+    return UserServiceSettings(page_token_key="p" * 48, **values)
 
 
 @pytest.mark.parametrize(

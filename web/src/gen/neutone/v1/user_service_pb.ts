@@ -7,6 +7,8 @@ import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import { file_neutone_v1_access } from "./access_pb";
+import type { ApiKey } from "./api_key_pb";
+import { file_neutone_v1_api_key } from "./api_key_pb";
 import type { User } from "./user_pb";
 import { file_neutone_v1_user } from "./user_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -15,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file neutone/v1/user_service.proto.
  */
 export const file_neutone_v1_user_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1uZXV0b25lL3YxL3VzZXJfc2VydmljZS5wcm90bxIKbmV1dG9uZS52MSJGCg1TaWduVXBSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCSJ4Cg5TaWduVXBSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAubmV1dG9uZS52MS5Vc2VyEhUKDXNlc3Npb25fdG9rZW4YAiABKAkSLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjAKDVNpZ25JblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkieAoOU2lnbkluUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLm5ldXRvbmUudjEuVXNlchIVCg1zZXNzaW9uX3Rva2VuGAIgASgJEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIQCg5TaWduT3V0UmVxdWVzdCIRCg9TaWduT3V0UmVzcG9uc2UiFwoVR2V0Q3VycmVudFVzZXJSZXF1ZXN0IjgKFkdldEN1cnJlbnRVc2VyUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLm5ldXRvbmUudjEuVXNlciIzChpBdXRoZW50aWNhdGVTZXNzaW9uUmVxdWVzdBIVCg1zZXNzaW9uX3Rva2VuGAEgASgJIoYBChtBdXRoZW50aWNhdGVTZXNzaW9uUmVzcG9uc2USFgoOaWRlbnRpdHlfdG9rZW4YASABKAkSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh4KBHVzZXIYAyABKAsyEC5uZXV0b25lLnYxLlVzZXIyuAMKC1VzZXJTZXJ2aWNlEkUKBlNpZ25VcBIZLm5ldXRvbmUudjEuU2lnblVwUmVxdWVzdBoaLm5ldXRvbmUudjEuU2lnblVwUmVzcG9uc2UiBIi1GAESRQoGU2lnbkluEhkubmV1dG9uZS52MS5TaWduSW5SZXF1ZXN0GhoubmV1dG9uZS52MS5TaWduSW5SZXNwb25zZSIEiLUYARJICgdTaWduT3V0EhoubmV1dG9uZS52MS5TaWduT3V0UmVxdWVzdBobLm5ldXRvbmUudjEuU2lnbk91dFJlc3BvbnNlIgSItRgCEmAKDkdldEN1cnJlbnRVc2VyEiEubmV1dG9uZS52MS5HZXRDdXJyZW50VXNlclJlcXVlc3QaIi5uZXV0b25lLnYxLkdldEN1cnJlbnRVc2VyUmVzcG9uc2UiB5ACAYi1GAISbwoTQXV0aGVudGljYXRlU2Vzc2lvbhImLm5ldXRvbmUudjEuQXV0aGVudGljYXRlU2Vzc2lvblJlcXVlc3QaJy5uZXV0b25lLnYxLkF1dGhlbnRpY2F0ZVNlc3Npb25SZXNwb25zZSIHkAIBiLUYA2IGcHJvdG8z", [file_google_protobuf_timestamp, file_neutone_v1_access, file_neutone_v1_user]);
+  fileDesc("Ch1uZXV0b25lL3YxL3VzZXJfc2VydmljZS5wcm90bxIKbmV1dG9uZS52MSJGCg1TaWduVXBSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCSJ4Cg5TaWduVXBSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAubmV1dG9uZS52MS5Vc2VyEhUKDXNlc3Npb25fdG9rZW4YAiABKAkSLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjAKDVNpZ25JblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkieAoOU2lnbkluUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLm5ldXRvbmUudjEuVXNlchIVCg1zZXNzaW9uX3Rva2VuGAIgASgJEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIQCg5TaWduT3V0UmVxdWVzdCIRCg9TaWduT3V0UmVzcG9uc2UiFwoVR2V0Q3VycmVudFVzZXJSZXF1ZXN0IjgKFkdldEN1cnJlbnRVc2VyUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLm5ldXRvbmUudjEuVXNlciIzChpBdXRoZW50aWNhdGVTZXNzaW9uUmVxdWVzdBIVCg1zZXNzaW9uX3Rva2VuGAEgASgJIoYBChtBdXRoZW50aWNhdGVTZXNzaW9uUmVzcG9uc2USFgoOaWRlbnRpdHlfdG9rZW4YASABKAkSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh4KBHVzZXIYAyABKAsyEC5uZXV0b25lLnYxLlVzZXIiVgoaQ3JlYXRlSWRlbnRpdHlUb2tlblJlcXVlc3QSFwoNc2Vzc2lvbl90b2tlbhgBIAEoCUgAEhEKB2FwaV9rZXkYAiABKAlIAEIMCgpjcmVkZW50aWFsIoYBChtDcmVhdGVJZGVudGl0eVRva2VuUmVzcG9uc2USFgoOaWRlbnRpdHlfdG9rZW4YASABKAkSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh4KBHVzZXIYAyABKAsyEC5uZXV0b25lLnYxLlVzZXIiXAoTQ3JlYXRlQXBpS2V5UmVxdWVzdBIUCgxkaXNwbGF5X25hbWUYASABKAkSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIksKFENyZWF0ZUFwaUtleVJlc3BvbnNlEiMKB2FwaV9rZXkYASABKAsyEi5uZXV0b25lLnYxLkFwaUtleRIOCgZzZWNyZXQYAiABKAkiOwoSTGlzdEFwaUtleXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlQKE0xpc3RBcGlLZXlzUmVzcG9uc2USJAoIYXBpX2tleXMYASADKAsyEi5uZXV0b25lLnYxLkFwaUtleRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKQoTUmV2b2tlQXBpS2V5UmVxdWVzdBISCgphcGlfa2V5X2lkGAEgASgJIjsKFFJldm9rZUFwaUtleVJlc3BvbnNlEiMKB2FwaV9rZXkYASABKAsyEi5uZXV0b25lLnYxLkFwaUtleTK0BgoLVXNlclNlcnZpY2USRQoGU2lnblVwEhkubmV1dG9uZS52MS5TaWduVXBSZXF1ZXN0GhoubmV1dG9uZS52MS5TaWduVXBSZXNwb25zZSIEiLUYARJFCgZTaWduSW4SGS5uZXV0b25lLnYxLlNpZ25JblJlcXVlc3QaGi5uZXV0b25lLnYxLlNpZ25JblJlc3BvbnNlIgSItRgBEkgKB1NpZ25PdXQSGi5uZXV0b25lLnYxLlNpZ25PdXRSZXF1ZXN0GhsubmV1dG9uZS52MS5TaWduT3V0UmVzcG9uc2UiBIi1GAISYAoOR2V0Q3VycmVudFVzZXISIS5uZXV0b25lLnYxLkdldEN1cnJlbnRVc2VyUmVxdWVzdBoiLm5ldXRvbmUudjEuR2V0Q3VycmVudFVzZXJSZXNwb25zZSIHkAIBiLUYAhJsChNDcmVhdGVJZGVudGl0eVRva2VuEiYubmV1dG9uZS52MS5DcmVhdGVJZGVudGl0eVRva2VuUmVxdWVzdBonLm5ldXRvbmUudjEuQ3JlYXRlSWRlbnRpdHlUb2tlblJlc3BvbnNlIgSItRgBElcKDENyZWF0ZUFwaUtleRIfLm5ldXRvbmUudjEuQ3JlYXRlQXBpS2V5UmVxdWVzdBogLm5ldXRvbmUudjEuQ3JlYXRlQXBpS2V5UmVzcG9uc2UiBIi1GAISVwoLTGlzdEFwaUtleXMSHi5uZXV0b25lLnYxLkxpc3RBcGlLZXlzUmVxdWVzdBofLm5ldXRvbmUudjEuTGlzdEFwaUtleXNSZXNwb25zZSIHkAIBiLUYAhJaCgxSZXZva2VBcGlLZXkSHy5uZXV0b25lLnYxLlJldm9rZUFwaUtleVJlcXVlc3QaIC5uZXV0b25lLnYxLlJldm9rZUFwaUtleVJlc3BvbnNlIgeQAgKItRgCEm8KE0F1dGhlbnRpY2F0ZVNlc3Npb24SJi5uZXV0b25lLnYxLkF1dGhlbnRpY2F0ZVNlc3Npb25SZXF1ZXN0GicubmV1dG9uZS52MS5BdXRoZW50aWNhdGVTZXNzaW9uUmVzcG9uc2UiB5ACAYi1GANiBnByb3RvMw", [file_google_protobuf_timestamp, file_neutone_v1_access, file_neutone_v1_api_key, file_neutone_v1_user]);
 
 /**
  * SignUpRequest is the new account's credentials and name.
@@ -273,6 +275,233 @@ export const AuthenticateSessionResponseSchema: GenMessage<AuthenticateSessionRe
   messageDesc(file_neutone_v1_user_service, 9);
 
 /**
+ * CreateIdentityTokenRequest names the credential to exchange.
+ *
+ * @generated from message neutone.v1.CreateIdentityTokenRequest
+ */
+export type CreateIdentityTokenRequest = Message<"neutone.v1.CreateIdentityTokenRequest"> & {
+  /**
+   * The credential; exactly one is required.
+   *
+   * @generated from oneof neutone.v1.CreateIdentityTokenRequest.credential
+   */
+  credential: {
+    /**
+     * A session token from SignIn or SignUp; 1-128 characters.
+     *
+     * @generated from field: string session_token = 1;
+     */
+    value: string;
+    case: "sessionToken";
+  } | {
+    /**
+     * An API key's secret (`ntk_...`) from CreateApiKey; 1-128 characters.
+     *
+     * @generated from field: string api_key = 2;
+     */
+    value: string;
+    case: "apiKey";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message neutone.v1.CreateIdentityTokenRequest.
+ * Use `create(CreateIdentityTokenRequestSchema)` to create a new message.
+ */
+export const CreateIdentityTokenRequestSchema: GenMessage<CreateIdentityTokenRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 10);
+
+/**
+ * CreateIdentityTokenResponse is an identity token for the credential's account.
+ *
+ * @generated from message neutone.v1.CreateIdentityTokenResponse
+ */
+export type CreateIdentityTokenResponse = Message<"neutone.v1.CreateIdentityTokenResponse"> & {
+  /**
+   * A signed identity token to send as `authorization: Bearer <token>` metadata.
+   *
+   * @generated from field: string identity_token = 1;
+   */
+  identityToken: string;
+
+  /**
+   * When the identity token expires (minutes from now); exchange again before then.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 2;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * The account the credential belongs to.
+   *
+   * @generated from field: neutone.v1.User user = 3;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message neutone.v1.CreateIdentityTokenResponse.
+ * Use `create(CreateIdentityTokenResponseSchema)` to create a new message.
+ */
+export const CreateIdentityTokenResponseSchema: GenMessage<CreateIdentityTokenResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 11);
+
+/**
+ * CreateApiKeyRequest describes the new key.
+ *
+ * @generated from message neutone.v1.CreateApiKeyRequest
+ */
+export type CreateApiKeyRequest = Message<"neutone.v1.CreateApiKeyRequest"> & {
+  /**
+   * What the key is for, shown in ListApiKeys: 1-50 characters after trimming.
+   *
+   * @generated from field: string display_name = 1;
+   */
+  displayName: string;
+
+  /**
+   * When the key stops working: in the future and at most 366 days away. If
+   * unset, the key works until it is revoked.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 2;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message neutone.v1.CreateApiKeyRequest.
+ * Use `create(CreateApiKeyRequestSchema)` to create a new message.
+ */
+export const CreateApiKeyRequestSchema: GenMessage<CreateApiKeyRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 12);
+
+/**
+ * CreateApiKeyResponse is the new key and its secret.
+ *
+ * @generated from message neutone.v1.CreateApiKeyResponse
+ */
+export type CreateApiKeyResponse = Message<"neutone.v1.CreateApiKeyResponse"> & {
+  /**
+   * The key as ListApiKeys shows it.
+   *
+   * @generated from field: neutone.v1.ApiKey api_key = 1;
+   */
+  apiKey?: ApiKey | undefined;
+
+  /**
+   * The secret (`ntk_` and 43 characters). It is shown only here: keep it safe.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
+};
+
+/**
+ * Describes the message neutone.v1.CreateApiKeyResponse.
+ * Use `create(CreateApiKeyResponseSchema)` to create a new message.
+ */
+export const CreateApiKeyResponseSchema: GenMessage<CreateApiKeyResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 13);
+
+/**
+ * ListApiKeysRequest pages through the caller's keys.
+ *
+ * @generated from message neutone.v1.ListApiKeysRequest
+ */
+export type ListApiKeysRequest = Message<"neutone.v1.ListApiKeysRequest"> & {
+  /**
+   * At most this many keys: 1-100; 0 means 20.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * A next_page_token from a previous response; if empty, the first page.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message neutone.v1.ListApiKeysRequest.
+ * Use `create(ListApiKeysRequestSchema)` to create a new message.
+ */
+export const ListApiKeysRequestSchema: GenMessage<ListApiKeysRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 14);
+
+/**
+ * ListApiKeysResponse is one page of keys.
+ *
+ * @generated from message neutone.v1.ListApiKeysResponse
+ */
+export type ListApiKeysResponse = Message<"neutone.v1.ListApiKeysResponse"> & {
+  /**
+   * The keys, newest first.
+   *
+   * @generated from field: repeated neutone.v1.ApiKey api_keys = 1;
+   */
+  apiKeys: ApiKey[];
+
+  /**
+   * The token of the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message neutone.v1.ListApiKeysResponse.
+ * Use `create(ListApiKeysResponseSchema)` to create a new message.
+ */
+export const ListApiKeysResponseSchema: GenMessage<ListApiKeysResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 15);
+
+/**
+ * RevokeApiKeyRequest names the key to revoke.
+ *
+ * @generated from message neutone.v1.RevokeApiKeyRequest
+ */
+export type RevokeApiKeyRequest = Message<"neutone.v1.RevokeApiKeyRequest"> & {
+  /**
+   * The key's id, a UUID, from ListApiKeys.
+   *
+   * @generated from field: string api_key_id = 1;
+   */
+  apiKeyId: string;
+};
+
+/**
+ * Describes the message neutone.v1.RevokeApiKeyRequest.
+ * Use `create(RevokeApiKeyRequestSchema)` to create a new message.
+ */
+export const RevokeApiKeyRequestSchema: GenMessage<RevokeApiKeyRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 16);
+
+/**
+ * RevokeApiKeyResponse is the revoked key.
+ *
+ * @generated from message neutone.v1.RevokeApiKeyResponse
+ */
+export type RevokeApiKeyResponse = Message<"neutone.v1.RevokeApiKeyResponse"> & {
+  /**
+   * The key, with its revoke_time set.
+   *
+   * @generated from field: neutone.v1.ApiKey api_key = 1;
+   */
+  apiKey?: ApiKey | undefined;
+};
+
+/**
+ * Describes the message neutone.v1.RevokeApiKeyResponse.
+ * Use `create(RevokeApiKeyResponseSchema)` to create a new message.
+ */
+export const RevokeApiKeyResponseSchema: GenMessage<RevokeApiKeyResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 17);
+
+/**
  * UserService owns accounts and sessions, and mints the short-lived identity
  * tokens that every other service verifies.
  *
@@ -332,9 +561,61 @@ export const UserService: GenService<{
     output: typeof GetCurrentUserResponseSchema;
   },
   /**
+   * CreateIdentityToken exchanges a credential (a session token from SignIn, or
+   * an API key) for a short-lived identity token, with which a client calls any
+   * service directly as `authorization: Bearer <token>` metadata. UNAUTHENTICATED
+   * (reason NO_CREDENTIAL) when the credential is unknown, expired or revoked;
+   * RESOURCE_EXHAUSTED (reason TOKEN_EXCHANGES_RATE_LIMITED, with RetryInfo) after
+   * too many exchanges from the client. A token stops working within seconds of
+   * its credential being revoked.
+   *
+   * @generated from rpc neutone.v1.UserService.CreateIdentityToken
+   */
+  createIdentityToken: {
+    methodKind: "unary";
+    input: typeof CreateIdentityTokenRequestSchema;
+    output: typeof CreateIdentityTokenResponseSchema;
+  },
+  /**
+   * CreateApiKey makes a new API key for the caller's account. Its secret is in
+   * this response only; it is stored as a hash. Only a session may create keys
+   * (PERMISSION_DENIED with an API key's token); FAILED_PRECONDITION (reason
+   * TOO_MANY_API_KEYS) beyond 20 live keys.
+   *
+   * @generated from rpc neutone.v1.UserService.CreateApiKey
+   */
+  createApiKey: {
+    methodKind: "unary";
+    input: typeof CreateApiKeyRequestSchema;
+    output: typeof CreateApiKeyResponseSchema;
+  },
+  /**
+   * ListApiKeys lists the caller's API keys, newest first, revoked ones included.
+   *
+   * @generated from rpc neutone.v1.UserService.ListApiKeys
+   */
+  listApiKeys: {
+    methodKind: "unary";
+    input: typeof ListApiKeysRequestSchema;
+    output: typeof ListApiKeysResponseSchema;
+  },
+  /**
+   * RevokeApiKey revokes one of the caller's API keys: it yields no more tokens,
+   * and tokens it yielded stop working within seconds. Idempotent. Only a
+   * session may revoke keys.
+   *
+   * @generated from rpc neutone.v1.UserService.RevokeApiKey
+   */
+  revokeApiKey: {
+    methodKind: "unary";
+    input: typeof RevokeApiKeyRequestSchema;
+    output: typeof RevokeApiKeyResponseSchema;
+  },
+  /**
    * AuthenticateSession exchanges a session token for a short-lived identity
-   * token. Internal: called by the gateway. UNAUTHENTICATED when the session
-   * is unknown, expired or revoked.
+   * token, like CreateIdentityToken with a session token but without its
+   * per-client limit. Internal: the gateway's path for browsers' cookies, which it
+   * caches. UNAUTHENTICATED when the session is unknown, expired or revoked.
    *
    * @generated from rpc neutone.v1.UserService.AuthenticateSession
    */
