@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import grpc
+import jwt
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -19,7 +20,7 @@ from neutone.v1 import (
     user_service_pb2_grpc,
 )
 from neutone.v1 import user_service_pb2 as pb
-from runtime.launcher import Stack
+from runtime.launcher import Stack, StackKeys
 from tests.integration.helpers import bearer, error_reason, field_violations
 
 PASSWORD = "correct horse battery"
@@ -197,3 +198,47 @@ def test_signing_out_ends_the_sessions_tokens_on_every_service_within_seconds(cl
         ),
     ]
     assert max(waits) < REVOCATION_BOUND_SECONDS
+
+
+@pytest.mark.parametrize("principal", ["gateway", "songsvc", "songsvc-worker", "billingsvc"])
+def test_no_key_but_usersvcs_makes_a_user_any_service_accepts(
+    clients, tokens: StackKeys, principal: str
+) -> None:
+    """A leaked pod's private key signs genuinely, but only for its own service."""
+    users, billing, songs = clients
+    leaked = tokens.issuer(principal).signing_key
+    now = int(datetime.now(UTC).timestamp())
+    claims = {
+        "iss": "neutone",
+        "aud": "neutone-services",
+        "sub": str(uuid.uuid4()),
+        "kind": "user",
+        "cred": f"session:{uuid.uuid4()}",
+        "iat": now,
+        "exp": now + 60,
+    }
+    as_user = bearer(
+        jwt.encode(claims, leaked.private_key, algorithm="EdDSA", headers={"kid": leaked.kid})
+    )
+    for call in (
+        lambda: billing.GetBalance(billing_service_pb2.GetBalanceRequest(), metadata=as_user),
+        lambda: songs.ListMySongs(song_service_pb2.ListMySongsRequest(), metadata=as_user),
+        lambda: users.GetCurrentUser(pb.GetCurrentUserRequest(), metadata=as_user),
+    ):
+        assert refused(call).code() == grpc.StatusCode.UNAUTHENTICATED
+    # Nor may it speak for another service.
+    other = "usersvc" if principal != "usersvc" else "songsvc"
+    as_other = bearer(
+        jwt.encode(
+            {**claims, "kind": "service", "sub": other, "cred": ""},
+            leaked.private_key,
+            algorithm="EdDSA",
+            headers={"kid": leaked.kid},
+        )
+    )
+    error = refused(
+        lambda: billing.ListReservations(
+            billing_service_pb2.ListReservationsRequest(), metadata=as_other
+        )
+    )
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED
