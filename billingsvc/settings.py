@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
-from runtime.settings import SecretKey, ServiceSettings
+from runtime.settings import DataServiceSettings, SecretKey
 
 MAX_URL_LENGTH = 2048
 
@@ -39,7 +39,7 @@ DEFAULT_PRODUCTS = (
 )
 
 
-class BillingServiceSettings(ServiceSettings):
+class BillingServiceSettings(DataServiceSettings):
     # HMAC key of page tokens (runtime.pagination), shared by the replicas.
     page_token_key: SecretKey
     # Credits a new account receives on its first billing call.

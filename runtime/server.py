@@ -19,7 +19,7 @@ from runtime.database import Database
 from runtime.identity import IdentityVerifier, load_trusted_keys
 from runtime.interceptors import ServiceInterceptor, access_levels
 from runtime.revocations import Revocations
-from runtime.settings import ServiceSettings
+from runtime.settings import DataServiceSettings
 
 log = structlog.get_logger()
 
@@ -38,7 +38,7 @@ class GrpcService:
 
 async def run_server(
     *,
-    settings: ServiceSettings,
+    settings: DataServiceSettings,
     database: Database,
     address: str,
     services: Sequence[GrpcService],

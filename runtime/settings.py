@@ -1,5 +1,6 @@
 """Settings shared by every service. Each service subclasses `ServiceSettings`
-with its own fields; all come from `NEUTONE_`-prefixed environment variables."""
+(`DataServiceSettings` when it keeps data in the database) with its own fields;
+all come from `NEUTONE_`-prefixed environment variables."""
 
 from enum import StrEnum
 from pathlib import Path
@@ -27,18 +28,28 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
-class DatabaseSettings(BaseSettings):
-    """What the migration command needs; every service's settings include these."""
+class CommonSettings(BaseSettings):
+    """What every process reads: its environment and where its local data is."""
 
     model_config = SettingsConfigDict(
         env_prefix="NEUTONE_", env_nested_delimiter="__", frozen=True, extra="ignore"
     )
 
     environment: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("var")
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+
+class DatabaseSettings(CommonSettings):
+    """Where the database is: what the migration command needs, and every service
+    that keeps data."""
+
     # PostgreSQL URL; when unset (development only) an embedded server from the
     # pgserver wheel is started under `data_dir`.
     database_url: str | None = None
-    data_dir: Path = Path("var")
 
     @model_validator(mode="after")
     def _production_needs_a_database(self) -> "DatabaseSettings":
@@ -46,12 +57,8 @@ class DatabaseSettings(BaseSettings):
             raise ValueError("NEUTONE_DATABASE_URL is required in production")
         return self
 
-    @property
-    def is_production(self) -> bool:
-        return self.environment is Environment.PRODUCTION
 
-
-class ServiceSettings(DatabaseSettings):
+class ServiceSettings(CommonSettings):
     # Where this process's own private key (`<principal>.pem`) and the public keys
     # every process trusts (`trusted-keys.json`) are (runtime.keys). Unset in
     # development: <data_dir>/keys, which `make up` fills.
@@ -88,7 +95,11 @@ class ServiceSettings(DatabaseSettings):
         return self.keys_dir or self.data_dir / "keys"
 
 
-SettingsT = TypeVar("SettingsT", bound=DatabaseSettings)
+class DataServiceSettings(ServiceSettings, DatabaseSettings):
+    """A service with data of its own in the database (all but the gateway)."""
+
+
+SettingsT = TypeVar("SettingsT", bound=CommonSettings)
 
 
 def load_settings(cls: type[SettingsT]) -> SettingsT:

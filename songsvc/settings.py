@@ -4,10 +4,10 @@ use, and what each alone needs (so each pod gets only its own secrets)."""
 from pydantic import Field
 
 from runtime.objectstore import ObjectStoreSettings
-from runtime.settings import SecretKey, ServiceSettings
+from runtime.settings import DataServiceSettings, SecretKey
 
 
-class SongsSettings(ServiceSettings):
+class SongsSettings(DataServiceSettings):
     """What songsvc's API and its worker share."""
 
     object_store: ObjectStoreSettings = ObjectStoreSettings()

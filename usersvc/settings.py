@@ -2,13 +2,13 @@ import math
 
 from pydantic import Field
 
-from runtime.settings import SecretKey, ServiceSettings
+from runtime.settings import DataServiceSettings, SecretKey
 
 # Password hashes at once when neither a number nor the container's memory is given.
 DEFAULT_PASSWORD_HASHES_AT_ONCE = 4
 
 
-class UserServiceSettings(ServiceSettings):
+class UserServiceSettings(DataServiceSettings):
     # HMAC key of page tokens (runtime.pagination: ListApiKeys), shared by the replicas.
     page_token_key: SecretKey
     session_ttl_days: int = Field(default=30, ge=1, le=365)

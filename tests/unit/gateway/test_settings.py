@@ -16,7 +16,6 @@ def test_production_needs_its_origins_and_gets_secure_cookies(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("NEUTONE_ENVIRONMENT", "production")
-    monkeypatch.setenv("NEUTONE_DATABASE_URL", "postgresql://db/neutone")
     monkeypatch.setenv("NEUTONE_KEYS_DIR", "/etc/neutone/keys")
     with pytest.raises(SystemExit, match="NEUTONE_ALLOWED_ORIGINS is required in production"):
         load_settings(GatewaySettings)

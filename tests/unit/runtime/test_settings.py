@@ -1,6 +1,6 @@
 import pytest
 
-from runtime.settings import ServiceSettings, load_settings
+from runtime.settings import DataServiceSettings, ServiceSettings, load_settings
 from songsvc.settings import SongServiceSettings
 
 
@@ -21,10 +21,18 @@ def test_production_requires_a_database_url_and_a_keys_directory(
 ) -> None:
     monkeypatch.setenv("NEUTONE_ENVIRONMENT", "production")
     monkeypatch.delenv("NEUTONE_DATABASE_URL", raising=False)
-    with pytest.raises(SystemExit, match="NEUTONE_DATABASE_URL is required"):
-        load_settings(ServiceSettings)
-    monkeypatch.setenv("NEUTONE_DATABASE_URL", "postgresql://db/neutone")
-    with pytest.raises(SystemExit, match="NEUTONE_KEYS_DIR is required"):
-        load_settings(ServiceSettings)
     monkeypatch.setenv("NEUTONE_KEYS_DIR", "/etc/neutone/keys")
-    assert str(load_settings(ServiceSettings).identity_keys_dir) == "/etc/neutone/keys"
+    with pytest.raises(SystemExit, match="NEUTONE_DATABASE_URL is required"):
+        load_settings(DataServiceSettings)
+    monkeypatch.setenv("NEUTONE_DATABASE_URL", "postgresql://db/neutone")
+    assert str(load_settings(DataServiceSettings).identity_keys_dir) == "/etc/neutone/keys"
+    monkeypatch.delenv("NEUTONE_KEYS_DIR")
+    with pytest.raises(SystemExit, match="NEUTONE_KEYS_DIR is required"):
+        load_settings(DataServiceSettings)
+
+
+def test_the_gateway_needs_no_database_even_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEUTONE_ENVIRONMENT", "production")
+    monkeypatch.setenv("NEUTONE_KEYS_DIR", "/etc/neutone/keys")
+    monkeypatch.delenv("NEUTONE_DATABASE_URL", raising=False)
+    assert load_settings(ServiceSettings).is_production
