@@ -144,7 +144,7 @@ def set_up_roles(
                 outcome = _ensure_role(connection, role, create=create_roles)
                 _check_role_holds_nothing_more(connection, role)
                 report(f"{role.service}: role {role.name} {outcome}; schema {role.schema} only")
-            _close_database(connection, database, roles)
+            _close_database(connection, database, roles, report)
             for schema in SCHEMAS.values():
                 _grant_schema(connection, schema, roles)
     except psycopg.Error as error:
@@ -214,24 +214,35 @@ def _check_role_holds_nothing_more(connection: psycopg.Connection, role: Service
 
 
 def _close_database(
-    connection: psycopg.Connection, database: str, roles: list[ServiceRole]
+    connection: psycopg.Connection,
+    database: str,
+    roles: list[ServiceRole],
+    report: Callable[[str], None],
 ) -> None:
-    """Only the service roles (and the owner) connect; nobody else may use `public`."""
-    connection.execute(
-        sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database))
-    )
-    for role in roles:
-        connection.execute(
-            sql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(
-                sql.Identifier(database), sql.Identifier(role.name)
-            )
-        )
-        connection.execute(
-            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                sql.Identifier(database), sql.Identifier(role.name)
-            )
-        )
-    connection.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+    """Only the service roles (and the owner) may connect, and nobody may use `public`.
+    Only the owner may say so: where that is not the migrations role, it is the DBA's part
+    (README.md, "A managed PostgreSQL"), and the command says it left it."""
+    (owns_database,) = connection.execute(
+        "SELECT pg_has_role(datdba, 'USAGE') FROM pg_database WHERE datname = current_database()"
+    ).fetchone()
+    if owns_database:
+        name = sql.Identifier(database)
+        connection.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(name))
+        for role in roles:
+            grantee = sql.Identifier(role.name)
+            connection.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(name, grantee))
+            connection.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(name, grantee))
+    else:
+        report(f"database {database}: not the migrations role's; its CONNECT grants are the DBA's")
+    public = connection.execute(
+        "SELECT pg_has_role(nspowner, 'USAGE') FROM pg_namespace WHERE nspname = 'public'"
+    ).fetchone()
+    if public is None:
+        return
+    if public[0]:
+        connection.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+    else:
+        report("schema public: not the migrations role's; closing it is the DBA's")
 
 
 def _grant_schema(connection: psycopg.Connection, schema: str, roles: list[ServiceRole]) -> None:

@@ -103,7 +103,9 @@ def new_password() -> str:
 def make_deployment(database_server_url: str) -> Iterator[Callable[..., Deployment]]:
     made: list[Deployment] = []
 
-    def make(*, admin_can_create_roles: bool = True) -> Deployment:
+    def make(
+        *, admin_can_create_roles: bool = True, admin_owns_database: bool = True
+    ) -> Deployment:
         deployment = Deployment(server_url=database_server_url)
         made.append(deployment)
         deployment.admin = f"neutone_test_migrations_{deployment.suffix}"
@@ -116,7 +118,10 @@ def make_deployment(database_server_url: str) -> Iterator[Callable[..., Deployme
         )
         name = sa.engine.make_url(deployment.database_url).database
         with psycopg.connect(database_server_url, autocommit=True) as db:
-            db.execute(f'ALTER DATABASE "{name}" OWNER TO "{deployment.admin}"')
+            if admin_owns_database:
+                db.execute(f'ALTER DATABASE "{name}" OWNER TO "{deployment.admin}"')
+            else:
+                db.execute(f'GRANT CREATE ON DATABASE "{name}" TO "{deployment.admin}"')
         deployment.passwords = {service: new_password() for service in SERVICES}
         deployment.created_roles.extend(deployment.role(service) for service in SERVICES)
         return deployment
@@ -247,6 +252,14 @@ def test_a_service_role_can_change_no_structure_and_no_role(
         assert refused(db, f"CREATE SCHEMA intruder_{deployment.suffix}").startswith(
             "permission denied for database"
         )
+
+
+def test_other_roles_of_the_server_cannot_connect(deployment: Deployment) -> None:
+    other = f"neutone_test_other_{deployment.suffix}"
+    deployment.created_roles.append(other)
+    deployment.superuser(f'CREATE ROLE "{other}" LOGIN')
+    with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+        psycopg.connect(url_as(deployment.database_url, other)).close()
 
 
 def test_the_ledger_stays_append_only_for_billing_itself(deployment: Deployment) -> None:
@@ -418,6 +431,39 @@ def test_roles_a_dba_created_for_a_migrations_role_that_may_not_create_roles(
         db.execute("SELECT count(*) FROM billing.entries")
         assert refused(db, "SELECT count(*) FROM songs.songs") == (
             "permission denied for schema songs"
+        )
+
+
+def test_a_database_the_migrations_role_does_not_own(
+    make_deployment: Callable[..., Deployment],
+) -> None:
+    """The DBA owns the database and keeps its CONNECT grants and `public` (README): the Job
+    grants the schemas and says what it left."""
+    deployment = make_deployment(admin_can_create_roles=False, admin_owns_database=False)
+    name = sa.engine.make_url(deployment.database_url).database
+    roles = [deployment.role(service) for service in SERVICES]
+    for service in SERVICES:
+        deployment.superuser(
+            sql.SQL("CREATE ROLE {} LOGIN NOINHERIT PASSWORD {}").format(
+                sql.Identifier(deployment.role(service)), deployment.passwords[service]
+            )
+        )
+    deployment.superuser(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC')
+    deployment.superuser(
+        f'GRANT CONNECT ON DATABASE "{name}" TO "{deployment.admin}", '
+        + ", ".join(f'"{role}"' for role in roles)
+    )
+    deployment.superuser("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+    result = deployment.set_up(NEUTONE_CREATE_ROLES="false")
+    assert f"database {name}: not the migrations role's" in result.stdout
+    assert "schema public: not the migrations role's" in result.stdout
+    with connect_as(deployment, "songsvc") as db:
+        db.execute("SELECT count(*) FROM songs.jobs")
+        assert refused(db, "SELECT count(*) FROM users.accounts") == (
+            "permission denied for schema users"
+        )
+        assert refused(db, "CREATE TABLE public.intruder (x int)") == (
+            "permission denied for schema public"
         )
 
 
