@@ -421,7 +421,7 @@ def test_roles_a_dba_created_for_a_migrations_role_that_may_not_create_roles(
     assert f"role {deployment.role('usersvc')} (usersvc) does not exist" in missing.stderr
     for service in SERVICES:
         deployment.superuser(
-            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+            sql.SQL("CREATE ROLE {} LOGIN NOINHERIT PASSWORD {}").format(
                 sql.Identifier(deployment.role(service)), deployment.passwords[service]
             )
         )
