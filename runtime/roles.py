@@ -147,11 +147,15 @@ def set_up_roles(
             _close_database(connection, database, roles, report)
             for schema in SCHEMAS.values():
                 _grant_schema(connection, schema, roles)
+    except RoleSetupError as error:
+        raise RoleSetupError(f"{error} (nothing was changed)") from None
     except psycopg.Error as error:
         # The server's message names the object and the privilege; statements are not
         # quoted in it, and passwords only ever travel as verifiers.
         message = error.diag.message_primary or str(error)
-        raise RoleSetupError(f"setting up the service roles failed: {message}") from None
+        raise RoleSetupError(
+            f"setting up the service roles failed, nothing was changed: {message}"
+        ) from None
 
 
 def _role_exists(connection: psycopg.Connection, name: str) -> bool:
