@@ -99,9 +99,10 @@ CMD ["python", "-m", "songsvc.server"]
 FROM service AS songsvc-worker
 CMD ["python", "-m", "songsvc.worker"]
 
-# Migrates every service's schema, then exits (the chart's pre-install/pre-upgrade Job).
+# Migrates every service's schema, then sets up each service's database role (runtime/roles.py)
+# and exits: the chart's pre-install/pre-upgrade Job.
 FROM service AS migrations
-CMD ["python", "-m", "runtime.database", "upgrade"]
+CMD ["python", "-m", "runtime.database", "upgrade", "--roles"]
 
 FROM service AS gateway
 COPY --from=web-build /web/dist /opt/neutone/app/web/dist

@@ -19,6 +19,7 @@ from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from runtime.roles import RoleSettings, RoleSetupError, service_roles, set_up_roles
 from runtime.settings import DatabaseSettings, load_settings
 
 if TYPE_CHECKING:
@@ -192,19 +193,43 @@ def run_migrations(metadata: sa.MetaData) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Migrate the services' database schemas.")
-    parser.add_argument("action", choices=["upgrade", "downgrade"])
+    parser.add_argument(
+        "action",
+        choices=["upgrade", "downgrade", "roles"],
+        help="roles: create or update each service's own role and grant it its schema only"
+        " (runtime/roles.py); run as the migrations role, after the migrations",
+    )
     parser.add_argument("services", nargs="*", help=f"default: all of {', '.join(MIGRATIONS)}")
     parser.add_argument("--revision", help="target revision (default: head / base)")
+    parser.add_argument(
+        "--roles", action="store_true", help="upgrade, then set up the roles (the chart's Job)"
+    )
     args = parser.parse_args()
     unknown = set(args.services) - set(MIGRATIONS)
     if unknown:
         parser.error(f"unknown services: {', '.join(sorted(unknown))}")
     services = args.services or list(MIGRATIONS)
-    url = database_url(load_settings(DatabaseSettings))
-    if args.action == "upgrade":
-        upgrade(url, services, args.revision or "head")
-    else:
-        downgrade(url, services, args.revision or "base")
+    with_roles = args.action == "roles" or args.roles
+    if with_roles and (args.services or args.action == "downgrade"):
+        # Every service's role is needed to keep each schema to its own.
+        parser.error("roles are set up for all services at once, after an upgrade")
+    role_settings = load_settings(RoleSettings) if with_roles else None
+    url = database_url(role_settings or load_settings(DatabaseSettings))
+    try:
+        # Checked before migrating: a bad role URL must not leave a half-done deployment.
+        roles = (
+            service_roles(role_settings.service_urls(), need_passwords=role_settings.create_roles)
+            if role_settings is not None
+            else []
+        )
+        if args.action == "upgrade":
+            upgrade(url, services, args.revision or "head")
+        elif args.action == "downgrade":
+            downgrade(url, services, args.revision or "base")
+        if role_settings is not None:
+            set_up_roles(url, roles, create_roles=role_settings.create_roles)
+    except RoleSetupError as error:
+        raise SystemExit(str(error)) from None
 
 
 if __name__ == "__main__":

@@ -1,23 +1,33 @@
 """Every container's environment is one its process accepts: each NEUTONE_ variable the chart
 sets is a field of that service's settings class, and the settings load from it (with
-stand-ins for the Secrets) exactly as they would in the pod."""
+stand-ins for the Secrets, and the key files laid out as the pod's key volume lays them out)
+exactly as they would in the pod."""
 
 import base64
 import importlib
+import importlib.util
 import math
 import os
 import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from runtime.roles import RoleSettings, service_roles
 from tests.helm.conftest import (
+    REPO,
+    Object,
     Rendered,
     containers,
     env_of,
+    pod_spec,
     production_values,
     render,
     render_production,
@@ -29,13 +39,17 @@ SETTINGS = {
     "songsvc": "songsvc.settings:SongServiceSettings",
     "songsvc-worker": "songsvc.settings:WorkerSettings",
     "gateway": "gateway.settings:GatewaySettings",
-    "migrations": "runtime.settings:DatabaseSettings",
+    "migrations": "runtime.roles:RoleSettings",
 }
 # What the existing Secrets hold, in a form each setting accepts.
 SECRET_VALUES = {
-    ("neutone-identity", "identity-key"): "k" * 48,
     ("neutone-page-tokens", "page-token-key"): "p" * 48,
-    ("neutone-database", "url"): "postgresql://neutone:secret@db.internal:5432/neutone",
+    **{
+        (f"neutone-database-{user}", "url"): (
+            f"postgresql://neutone_{user}:{user}-password-0123456789@db.internal:5432/neutone"
+        )
+        for user in ("migrations", "usersvc", "billingsvc", "songsvc")
+    },
     ("neutone-payment", "webhook-secret"): "whsec_" + base64.b64encode(b"w" * 32).decode(),
     ("neutone-payment", "polar-access-token"): "polar_oat_test",
 }
@@ -95,6 +109,45 @@ def environment(container: dict[str, Any]) -> dict[str, str]:
     return values
 
 
+@pytest.fixture(scope="session")
+def generated_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every principal's key and the trusted keys, as the README's install steps make them."""
+    out = tmp_path_factory.mktemp("keys")
+    subprocess.run(
+        [sys.executable, "-m", "runtime.keys", "generate", "--out", str(out)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return out
+
+
+def lay_out_key_volume(workload: Object, generated: Path, pod_dir: Path) -> Path:
+    """The files the pod's projected `keys` volume holds, copied from the generated ones."""
+    (volume,) = [v for v in pod_spec(workload)["volumes"] if v["name"] == "keys"]
+    pod_dir.mkdir(exist_ok=True)
+    for source in volume["projected"]["sources"]:
+        for item in next(iter(source.values()))["items"]:
+            shutil.copy(generated / item["path"], pod_dir / item["path"])
+    return pod_dir
+
+
+@pytest.fixture
+def pod_environment(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """A container's environment as in its pod, with NEUTONE_KEYS_DIR at a copy of its keys."""
+
+    def environment_of(workload: Object) -> dict[str, str]:
+        env = environment(containers(workload, init=False)[0])
+        if "NEUTONE_KEYS_DIR" in env:
+            generated = request.getfixturevalue("generated_keys")
+            pod_dir = tmp_path / workload["metadata"]["name"]
+            env["NEUTONE_KEYS_DIR"] = str(lay_out_key_volume(workload, generated, pod_dir))
+        return env
+
+    return environment_of
+
+
 @pytest.fixture
 def clean_environment() -> Iterator[None]:
     saved = dict(os.environ)
@@ -110,10 +163,9 @@ def clean_environment() -> Iterator[None]:
 
 @pytest.mark.parametrize("component", sorted(SETTINGS))
 def test_settings_load_from_the_rendered_environment(
-    any_render: Rendered, component: str, clean_environment: None
+    any_render: Rendered, component: str, pod_environment: Any, clean_environment: None
 ) -> None:
-    container = containers(any_render.workload(component), init=False)[0]
-    env = environment(container)
+    env = pod_environment(any_render.workload(component))
     cls = settings_class(component)
     unknown = {
         name for name in env if name not in variable_names(cls) and name not in OTHER_VARIABLES
@@ -122,6 +174,22 @@ def test_settings_load_from_the_rendered_environment(
     os.environ.update(env)
     settings = cls()
     assert getattr(settings, "is_production", False), component
+
+
+def test_the_migrations_job_sets_up_each_services_own_role(
+    any_render: Rendered, pod_environment: Any, clean_environment: None
+) -> None:
+    """The Job's settings name one role per service (from the URLs the services get)."""
+    os.environ.update(pod_environment(any_render.workload("migrations")))
+    settings = RoleSettings()
+    assert settings.create_roles is True
+    roles = service_roles(settings.service_urls(), need_passwords=True)
+    assert [(role.service, role.name) for role in roles] == [
+        ("usersvc", "neutone_usersvc"),
+        ("billingsvc", "neutone_billingsvc"),
+        ("songsvc", "neutone_songsvc"),
+    ]
+    assert settings.database_url == SECRET_VALUES[("neutone-database-migrations", "url")]
 
 
 def test_services_reach_each_other_through_their_services(
@@ -148,10 +216,9 @@ def test_services_reach_each_other_through_their_services(
 
 
 def test_billing_runs_polar_with_the_configured_products(
-    production_render: Rendered, clean_environment: None
+    production_render: Rendered, pod_environment: Any, clean_environment: None
 ) -> None:
-    container = containers(production_render.workload("billingsvc"))[0]
-    os.environ.update(environment(container))
+    os.environ.update(pod_environment(production_render.workload("billingsvc")))
     settings = settings_class("billingsvc")()
     assert settings.payment_provider == "polar"
     assert settings.polar_server == "production"
@@ -163,10 +230,10 @@ def test_billing_runs_polar_with_the_configured_products(
 
 
 def test_songs_are_stored_in_the_configured_bucket(
-    production_render: Rendered, clean_environment: None
+    production_render: Rendered, pod_environment: Any, clean_environment: None
 ) -> None:
     for component in ("songsvc", "songsvc-worker"):
-        os.environ.update(environment(containers(production_render.workload(component))[0]))
+        os.environ.update(pod_environment(production_render.workload(component)))
         store = settings_class(component)().object_store
         assert (store.kind, store.s3_bucket, store.s3_region) == (
             "s3",
@@ -177,9 +244,9 @@ def test_songs_are_stored_in_the_configured_bucket(
 
 
 def test_gateway_accepts_cookie_calls_from_the_public_origin_only(
-    production_render: Rendered, clean_environment: None
+    production_render: Rendered, pod_environment: Any, clean_environment: None
 ) -> None:
-    os.environ.update(environment(containers(production_render.workload("gateway"))[0]))
+    os.environ.update(pod_environment(production_render.workload("gateway")))
     settings = settings_class("gateway")()
     assert settings.origins == ("https://neutone.app",)
     assert settings.secure_cookies is True
@@ -187,11 +254,11 @@ def test_gateway_accepts_cookie_calls_from_the_public_origin_only(
 
 
 async def test_gateway_takes_the_client_address_the_edge_appended(
-    production_render: Rendered, clean_environment: None
+    production_render: Rendered, pod_environment: Any, clean_environment: None
 ) -> None:
     """A client may send its own X-Forwarded-For; the edge appends the address it
     really came from. The gateway must believe only the latter."""
-    os.environ.update(environment(containers(production_render.workload("gateway"))[0]))
+    os.environ.update(pod_environment(production_render.workload("gateway")))
     settings = settings_class("gateway")()
     seen: dict[str, Any] = {}
 
@@ -213,7 +280,7 @@ async def test_gateway_takes_the_client_address_the_edge_appended(
     ("memory_limit", "hashes_at_once"), [(None, 8), ("1Gi", 12), ("2Gi", 28), ("320Mi", 1)]
 )
 def test_usersvc_hashes_as_many_passwords_at_once_as_fit_in_its_memory(
-    memory_limit: str | None, hashes_at_once: int, clean_environment: None
+    memory_limit: str | None, hashes_at_once: int, pod_environment: Any, clean_environment: None
 ) -> None:
     """768Mi (the default) less the 256 MiB reserve is room for 8 hashes of 64 MiB."""
     overrides = {"usersvc": {"resources": {"limits": {"memory": memory_limit}}}}
@@ -223,7 +290,7 @@ def test_usersvc_hashes_as_many_passwords_at_once_as_fit_in_its_memory(
         else (render(overrides), render_production(overrides))
     ):
         container = containers(rendered.workload("usersvc"), init=False)[0]
-        env = environment(container)
+        env = pod_environment(rendered.workload("usersvc"))
         assert env_of(container)["NEUTONE_MEMORY_LIMIT_MIB"]["valueFrom"]["resourceFieldRef"] == {
             "containerName": "usersvc",
             "resource": "limits.memory",

@@ -85,8 +85,45 @@ BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "bad bucket name": ({"objectStore": {"bucket": "Neutone_Media"}}, "/objectStore/bucket"),
     "bad secret name": (
-        {"secrets": {"database": {"name": "Neutone DB"}}},
-        "/secrets/database/name",
+        {"secrets": {"database": {"usersvc": {"name": "Neutone DB"}}}},
+        "/secrets/database/usersvc/name",
+    ),
+    # The shared HMAC identity key of old values files is gone: refused, not ignored.
+    "the old shared identity key": (
+        {"secrets": {"identityKey": {"name": "neutone-identity", "key": "identity-key"}}},
+        "identityKey",
+    ),
+    "one database URL for every service": (
+        {"secrets": {"database": {"name": "neutone-database", "key": "url"}}},
+        "/secrets/database",
+    ),
+    "a gateway database URL": (
+        {"secrets": {"database": {"gateway": {"name": "neutone-database-gw", "key": "url"}}}},
+        "gateway",
+    ),
+    "a service without its database Secret": (
+        {"secrets": {"database": {"songsvc": None}}},
+        "missing property 'songsvc'",
+    ),
+    "misspelt service key": (
+        {"secrets": {"serviceKeys": {"songsvcworker": {"name": "k", "key": "k.pem"}}}},
+        "songsvcworker",
+    ),
+    "service key without its key": (
+        {"secrets": {"serviceKeys": {"gateway": {"key": None}}}},
+        "at '/secrets/serviceKeys/gateway': missing property 'key'",
+    ),
+    "misspelt trusted keys": (
+        {"trustedKeys": {"configmap": {"name": "neutone-trusted-keys", "key": "k.json"}}},
+        "configmap",
+    ),
+    "bad trusted keys ConfigMap name": (
+        {"trustedKeys": {"configMap": {"name": "Trusted Keys"}}},
+        "/trustedKeys/configMap/name",
+    ),
+    "createRoles not a boolean": (
+        {"migrations": {"createRoles": "yes"}},
+        "/migrations/createRoles",
     ),
     "extra env with a bad name": ({"songsvc": {"env": {"neutone-x": "1"}}}, "neutone-x"),
 }

@@ -264,44 +264,10 @@ def test_migrations_run_as_a_pre_install_and_pre_upgrade_hook(any_render: Render
     annotations = job["metadata"]["annotations"]
     assert annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
     container = containers(job)[0]
-    assert container["command"] == ["python", "-m", "runtime.database", "upgrade"]
+    assert container["command"] == ["python", "-m", "runtime.database", "upgrade", "--roles"]
     assert pod_spec(job)["restartPolicy"] == "Never"
     # Its ServiceAccount must exist before it on a first install: a hook with a lower weight.
     account = any_render.get("ServiceAccount", pod_spec(job)["serviceAccountName"])
     account_annotations = account["metadata"]["annotations"]
     assert account_annotations["helm.sh/hook"] == annotations["helm.sh/hook"]
     assert int(account_annotations["helm.sh/hook-weight"]) < int(annotations["helm.sh/hook-weight"])
-
-
-def test_secrets_come_from_existing_secrets(production_render: Rendered) -> None:
-    expected = {
-        "NEUTONE_IDENTITY_KEY": ("neutone-identity", "identity-key"),
-        "NEUTONE_PAGE_TOKEN_KEY": ("neutone-page-tokens", "page-token-key"),
-        "NEUTONE_DATABASE_URL": ("neutone-database", "url"),
-        "NEUTONE_PAYMENT_WEBHOOK_SECRET": ("neutone-payment", "webhook-secret"),
-        "NEUTONE_POLAR_ACCESS_TOKEN": ("neutone-payment", "polar-access-token"),
-    }
-    seen: set[str] = set()
-    for workload in production_render.workloads():
-        for container in containers(workload):
-            for name, entry in env_of(container).items():
-                if name in expected:
-                    ref = entry["valueFrom"]["secretKeyRef"]
-                    assert (ref["name"], ref["key"]) == expected[name]
-                    assert "value" not in entry
-                    seen.add(name)
-    assert seen == set(expected)
-    # IRSA in production: no static S3 keys anywhere.
-    assert production_render.of_kind("Secret") == []
-    for workload in production_render.workloads():
-        for container in containers(workload):
-            assert "AWS_SECRET_ACCESS_KEY" not in env_of(container)
-
-
-def test_static_object_store_credentials_when_configured() -> None:
-    rendered = render_production({"secrets": {"objectStore": {"name": "neutone-s3"}}})
-    for component in ("songsvc", "songsvc-worker"):
-        env = env_of(containers(rendered.workload(component))[0])
-        ref = env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]
-        assert ref == {"name": "neutone-s3", "key": "AWS_SECRET_ACCESS_KEY"}
-    assert "AWS_SECRET_ACCESS_KEY" not in env_of(containers(rendered.workload("usersvc"))[0])

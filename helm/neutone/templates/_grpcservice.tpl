@@ -3,8 +3,10 @@ The objects of one gRPC service (usersvc, billingsvc, songsvc): its ServiceAccou
 Deployment (native gRPC probes against the standard health service), HPA, PDB and
 NetworkPolicy. The component's own template supplies what differs:
   command      the container command
-  env          extra env entries (a YAML list, as a string)
+  env          extra env entries (a YAML list, as a string): the secrets it uses besides
+               its database URL and its key
   ingressFrom  who may call it; egressTo: what it may reach (see neutone.networkPolicy)
+Its database URL is secrets.database.<component> and its key secrets.serviceKeys.<component>.
 */}}
 {{- define "neutone.grpcService" -}}
 {{- $root := .root -}}
@@ -58,7 +60,7 @@ spec:
               containerPort: {{ $root.Values.metrics.port }}
           env:
             {{- include "neutone.serviceEnv" (merge (dict "listenPort" $values.port) .) | nindent 12 }}
-            {{- include "neutone.databaseEnv" $root | nindent 12 }}
+            {{- include "neutone.databaseEnv" (dict "root" $root "database" .component) | nindent 12 }}
             {{- with .env }}
             {{- . | nindent 12 }}
             {{- end }}
@@ -70,8 +72,10 @@ spec:
             {{- include "neutone.containerSecurityContext" . | nindent 12 }}
           volumeMounts:
             {{- include "neutone.tmpVolumeMount" . | nindent 12 }}
+            {{- include "neutone.keysVolumeMount" . | nindent 12 }}
       volumes:
         {{- include "neutone.tmpVolume" . | nindent 8 }}
+        {{- include "neutone.keysVolume" (dict "root" $root "principal" .component "valuesKey" .component) | nindent 8 }}
 {{- include "neutone.hpa" . }}
 {{- include "neutone.pdb" . }}
 {{- include "neutone.networkPolicy" . }}

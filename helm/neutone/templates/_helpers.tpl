@@ -163,7 +163,9 @@ annotations:
       key: {{ .key }}
 {{- end -}}
 
-{{/* Settings every Python service reads (runtime/settings.py). */}}
+{{/* Settings every Python service reads (runtime/settings.py). No secret: each pod gets
+the ones it uses from its own template (neutone.databaseEnv, neutone.pageTokenEnv, ...) and its
+own signing key (neutone.keysVolume). */}}
 {{- define "neutone.serviceEnv" -}}
 {{- $root := .root -}}
 - name: NEUTONE_ENVIRONMENT
@@ -190,12 +192,58 @@ annotations:
 - name: NEUTONE_SHUTDOWN_GRACE_SECONDS
   value: {{ .values.shutdownGraceSeconds | quote }}
 {{- end }}
-{{ include "neutone.secretEnv" (dict "name" "NEUTONE_IDENTITY_KEY" "secret" $root.Values.secrets.identityKey.name "key" $root.Values.secrets.identityKey.key) }}
-{{ include "neutone.secretEnv" (dict "name" "NEUTONE_PAGE_TOKEN_KEY" "secret" $root.Values.secrets.pageTokenKey.name "key" $root.Values.secrets.pageTokenKey.key) }}
+- name: NEUTONE_KEYS_DIR
+  value: {{ include "neutone.keysDir" . }}
 {{- end -}}
 
+{{/* Where a pod finds its own private key and the trusted public keys (runtime/keys). */}}
+{{- define "neutone.keysDir" -}}
+/etc/neutone/keys
+{{- end -}}
+
+{{/*
+A pod's identity keys: a projected volume holding exactly two files, "<principal>.pem" (the
+pod's own PKCS#8 private key, from its own Secret, secrets.serviceKeys.<valuesKey>) and
+"trusted-keys.json" (every principal's public keys, from the trustedKeys ConfigMap).
+  principal  the name the process signs its tokens as (usersvc, ..., songsvc-worker, gateway)
+  valuesKey  its entry in secrets.serviceKeys (songsvcWorker for the worker)
+*/}}
+{{- define "neutone.keysVolume" -}}
+{{- $key := index .root.Values.secrets.serviceKeys .valuesKey -}}
+{{- $trusted := .root.Values.trustedKeys.configMap -}}
+- name: keys
+  projected:
+    # 0440: readable by the pod's group (fsGroup) only; the files are never written.
+    defaultMode: 288
+    sources:
+      - secret:
+          name: {{ $key.name }}
+          items:
+            - key: {{ $key.key }}
+              path: {{ printf "%s.pem" .principal }}
+      - configMap:
+          name: {{ $trusted.name }}
+          items:
+            - key: {{ $trusted.key }}
+              path: trusted-keys.json
+{{- end -}}
+
+{{- define "neutone.keysVolumeMount" -}}
+- name: keys
+  mountPath: {{ include "neutone.keysDir" . }}
+  readOnly: true
+{{- end -}}
+
+{{/* A service's own PostgreSQL URL: its own role (secrets.database.<service>; the worker
+uses songsvc's). */}}
 {{- define "neutone.databaseEnv" -}}
-{{ include "neutone.secretEnv" (dict "name" "NEUTONE_DATABASE_URL" "secret" .Values.secrets.database.name "key" .Values.secrets.database.key) }}
+{{- $ref := index .root.Values.secrets.database .database -}}
+{{ include "neutone.secretEnv" (dict "name" "NEUTONE_DATABASE_URL" "secret" $ref.name "key" $ref.key) }}
+{{- end -}}
+
+{{/* The page-token HMAC key: songsvc and billingsvc only (they list things). */}}
+{{- define "neutone.pageTokenEnv" -}}
+{{ include "neutone.secretEnv" (dict "name" "NEUTONE_PAGE_TOKEN_KEY" "secret" .Values.secrets.pageTokenKey.name "key" .Values.secrets.pageTokenKey.key) }}
 {{- end -}}
 
 {{/* The S3 object store of songsvc and its worker (runtime/objectstore.py). Without an
