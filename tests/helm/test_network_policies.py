@@ -234,3 +234,20 @@ def test_an_open_edge_is_configurable() -> None:
     values["networkPolicy"]["edgeFrom"] = [{"ipBlock": {"cidr": "203.0.113.0/24"}}]
     edges = allowed_edges(render_production(values))
     assert ("internet", "edge", 8443) not in edges
+
+
+def test_internal_clients_reach_the_services_only_where_named() -> None:
+    clients = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "jobs"}}}
+    values = _values()
+    values["networkPolicy"]["internalClientsFrom"] = [clients]
+    rendered = render_production(values)
+    reachable = set()
+    for policy in rendered.of_kind("NetworkPolicy"):
+        for rule in policy["spec"].get("ingress") or []:
+            if clients in rule.get("from", []):
+                reachable.add(
+                    policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+                )
+    assert reachable == {"usersvc", "songsvc", "billingsvc"}
+    # By default nobody outside the release calls them.
+    assert allowed_edges(render_production(_values())) == DESIGN_EDGES
