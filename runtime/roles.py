@@ -144,6 +144,10 @@ def set_up_roles(
                         f"{role.service}'s database URL logs in as the migrations role {owner}:"
                         " give the service a role of its own"
                     )
+                # An existing role is checked before it is touched: PostgreSQL 16 does not let
+                # a CREATEROLE owner alter a role holding more than it does.
+                if _role_exists(connection, role.name):
+                    _check_role_holds_nothing_more(connection, role)
                 outcome = _ensure_role(connection, role, create=create_roles)
                 _check_role_holds_nothing_more(connection, role)
                 report(f"{role.service}: role {role.name} {outcome}; schema {role.schema} only")
