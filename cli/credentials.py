@@ -64,9 +64,8 @@ class SessionFile:
             with os.fdopen(descriptor, "w") as file:
                 file.write(token)
             os.replace(temporary, self.path)
-        except BaseException:
+        finally:
             Path(temporary).unlink(missing_ok=True)
-            raise
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -61,7 +61,7 @@ class Output:
             print(f"\r{text}", end="", flush=True, file=self._stdout)
             self._progress_shown = True
         else:
-            print(text, flush=True, file=self._stdout)
+            print(text.rstrip(), flush=True, file=self._stdout)
 
     def failure(self, failure: Failure) -> None:
         self._end_progress()
