@@ -27,6 +27,8 @@ TESTS_PRINCIPAL = "tests"
 ONE_CLIENT_FOR_ALL_TESTS = {
     "NEUTONE_SIGN_UPS_PER_CLIENT": "1000000",
     "NEUTONE_SIGN_IN_FAILURES_PER_CLIENT": "1000000",
+    # Every `neutone` command of tests/integration/cli exchanges a credential.
+    "NEUTONE_TOKEN_EXCHANGES_PER_CLIENT_PER_MINUTE": "1000000",
 }
 
 

@@ -16,8 +16,8 @@ from PIL import Image
 from neutone.v1 import song_pb2
 from neutone.v1 import song_service_pb2 as pb
 from runtime.launcher import Stack
+from tests.integration.conftest import BUCKET
 from tests.integration.helpers import eventually
-from tests.integration.songs.conftest import BUCKET
 from tests.integration.songs.test_api import balance
 
 MODES = {

@@ -20,7 +20,7 @@ from neutone.v1 import (
     user_service_pb2_grpc,
 )
 from neutone.v1 import user_service_pb2 as pb
-from runtime.launcher import Stack, StackKeys
+from runtime.launcher import StackKeys
 from tests.integration.helpers import bearer, error_reason, field_violations
 
 PASSWORD = "correct horse battery"
@@ -29,15 +29,16 @@ REVOCATION_BOUND_SECONDS = 5
 
 
 @pytest.fixture
-def clients(stack: Stack, users_channel: grpc.Channel, billing_channel: grpc.Channel):
-    stack.ensure_started("songsvc")
-    songs_channel = grpc.insecure_channel(stack.address("songsvc"))
-    yield (
+def clients(
+    users_channel: grpc.Channel, billing_channel: grpc.Channel, songs_channel: grpc.Channel
+):
+    # songs_channel: songsvc as every suite shares it (started bare here, it would
+    # leave the songs suite a process without its object store).
+    return (
         user_service_pb2_grpc.UserServiceStub(users_channel),
         billing_service_pb2_grpc.BillingServiceStub(billing_channel),
         song_service_pb2_grpc.SongServiceStub(songs_channel),
     )
-    songs_channel.close()
 
 
 def signed_up(users) -> tuple[str, str]:

@@ -1,0 +1,1 @@
+"""The subcommands, one module per service: each module's `register` adds its own."""

@@ -1,0 +1,305 @@
+"""Songs: create (in the three modes), follow, fetch, list, the feed, and what an
+owner or a listener does with a song."""
+
+import argparse
+import mimetypes
+import os
+import uuid
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+import httpx
+from google.protobuf.field_mask_pb2 import FieldMask
+
+from cli.client import Auth, Client
+from cli.errors import CliError
+from cli.output import Output, label, lines, next_page, when
+from cli.parsing import Commands, add_paging
+from neutone.v1 import song_pb2
+from neutone.v1 import song_service_pb2 as pb
+
+TERMINAL = {song_pb2.SONG_STATUS_READY, song_pb2.SONG_STATUS_FAILED}
+BAR_WIDTH = 30
+DOWNLOAD_TIMEOUT_SECONDS = 60.0
+FEED_ORDERS = {
+    label(pb.FeedOrder, value): value
+    for value in pb.FeedOrder.values()
+    if value != pb.FEED_ORDER_UNSPECIFIED
+}
+
+
+def register(commands: Commands) -> None:
+    command = commands.add("create", create, help="create a song (one credit)")
+    mode = command.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--description", help="describe the whole song")
+    mode.add_argument("--prompt", help="the musical style, with lyrics or what they are about")
+    lyrics = command.add_mutually_exclusive_group()
+    lyrics.add_argument("--lyrics", help="the lyrics themselves ([verse], [chorus] tags)")
+    lyrics.add_argument("--lyrics-file", type=Path, help="the lyrics from a file")
+    lyrics.add_argument("--describe-lyrics", help="what the lyrics should be about")
+    command.add_argument("--instrumental", action="store_true", help="no vocals")
+    params = command.add_argument_group("model settings (0: the default)")
+    params.add_argument("--duration", type=float, default=0, help="seconds")
+    params.add_argument("--seed", type=int, default=0)
+    params.add_argument("--guidance", type=float, default=0, help="guidance scale")
+    params.add_argument("--steps", type=int, default=0, help="inference steps")
+    command.add_argument(
+        "--idempotency-key",
+        help="retrying with the same key returns the first song (random if unset)",
+    )
+    command.add_argument("--wait", action="store_true", help="follow it until it is done")
+
+    command = commands.add("watch", watch, help="follow a song until it is ready or failed")
+    command.add_argument("song_id")
+
+    command = commands.add("get", get, help="a song of yours, or a published one")
+    command.add_argument("song_id")
+
+    add_paging(commands.add("list", list_songs, help="your songs, newest first"))
+
+    command = commands.add("feed", feed, help="published songs")
+    command.add_argument("--category", default="", help="a category id (see `categories`)")
+    command.add_argument("--order", choices=FEED_ORDERS, default="newest")
+    add_paging(command)
+
+    commands.add("categories", categories, help="the genre categories")
+
+    command = commands.add("rename", rename, help="give your song a new title")
+    command.add_argument("song_id")
+    command.add_argument("title")
+    for name, run, text in (
+        ("publish", publish, "put your song in the public feed"),
+        ("unpublish", unpublish, "take your song out of the feed"),
+        ("delete", delete, "delete your song, its audio and cover"),
+        ("like", like, "like a song"),
+        ("unlike", unlike, "take your like back"),
+        ("play", play, "count a play of a song"),
+        ("media", media, "time-limited URLs of a ready song's audio and cover"),
+    ):
+        commands.add(name, run, help=text).add_argument("song_id")
+
+    command = commands.add("download", download, help="save a ready song's audio and cover")
+    command.add_argument("song_id")
+    command.add_argument("--out", type=Path, default=Path("."), help="the folder (made if missing)")
+
+
+def create(client: Client, out: Output, args: argparse.Namespace) -> None:
+    request = pb.CreateSongRequest(
+        instrumental=args.instrumental,
+        params=song_pb2.GenerationParams(
+            duration_seconds=args.duration,
+            seed=args.seed,
+            guidance_scale=args.guidance,
+            inference_steps=args.steps,
+        ),
+        idempotency_key=args.idempotency_key or uuid.uuid4().hex,
+    )
+    lyrics = args.lyrics_file.read_text() if args.lyrics_file else args.lyrics
+    if args.description is not None:
+        if lyrics is not None or args.describe_lyrics is not None:
+            raise CliError("--lyrics, --lyrics-file and --describe-lyrics go with --prompt")
+        request.description = args.description
+    elif lyrics is not None:
+        request.custom_lyrics.CopyFrom(pb.CustomLyrics(prompt=args.prompt, lyrics=lyrics))
+    else:
+        request.described_lyrics.CopyFrom(
+            pb.DescribedLyrics(prompt=args.prompt, lyrics_description=args.describe_lyrics or "")
+        )
+    reply = client.call(client.songs.CreateSong, request)
+    if args.wait:
+        out.note(f"created {reply.song.id}")
+        follow(client, out, reply.song.id)
+    else:
+        out.reply(
+            reply, f"created {reply.song.id} ({label(song_pb2.SongStatus, reply.song.status)})"
+        )
+
+
+def watch(client: Client, out: Output, args: argparse.Namespace) -> None:
+    follow(client, out, args.song_id)
+
+
+def follow(client: Client, out: Output, song_id: str) -> None:
+    """Shows the song's progress until it is READY or FAILED; that last state is the
+    result, and FAILED fails the command."""
+    final = None
+    while final is None:
+        # A stream lasts at most NEUTONE_WATCH_MAX_SECONDS and may end before the
+        # song does; a new one (with a renewed token) resumes from the current state.
+        final = _watch_once(client, out, song_id)
+    song = final.song
+    out.reply(final, f"{song.id} {song.title}: {label(song_pb2.SongStatus, song.status)}")
+    if song.status == song_pb2.SONG_STATUS_FAILED:
+        raise CliError(f"song {song.id} failed: {song.failure_reason}")
+
+
+def _watch_once(client: Client, out: Output, song_id: str) -> pb.WatchSongResponse | None:
+    """The song's final state, or None when the stream ended first."""
+    received = False
+    for update in client.stream(client.songs.WatchSong, pb.WatchSongRequest(song_id=song_id)):
+        received = True
+        if update.song.status in TERMINAL:
+            return update
+        out.progress(progress_line(update))
+    if not received:
+        raise CliError(f"the watch of {song_id} ended without any state")
+    return None
+
+
+def progress_line(update: pb.WatchSongResponse) -> str:
+    song = update.song
+    filled = int(song.progress * BAR_WIDTH)
+    detail = f"queue position {update.queue_position}" if update.queue_position else ""
+    if update.HasField("estimated_time_remaining"):
+        detail += f" ~{update.estimated_time_remaining.seconds}s left"
+    return (
+        f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {song.progress:4.0%} "
+        f"{label(song_pb2.GenerationStage, song.stage):<10} {detail.strip():<40}"
+    )
+
+
+def get(client: Client, out: Output, args: argparse.Namespace) -> None:
+    request = pb.GetSongRequest(song_id=args.song_id)
+    reply = client.call(client.songs.GetSong, request, auth=Auth.OPTIONAL)
+    song = reply.song
+    out.reply(
+        reply,
+        lines(
+            f"{song.title or '(untitled)'}  [{song.id}]",
+            f"status: {label(song_pb2.SongStatus, song.status)}"
+            f" ({label(song_pb2.GenerationStage, song.stage)}, {song.progress:.0%})",
+            f"failed: {song.failure_reason}" if song.failure_reason else "",
+            f"by {song.owner_display_name}, created {when(song.create_time)}",
+            f"categories: {', '.join(song.categories)}" if song.categories else "",
+            f"{'published' if song.published else 'private'}, {song.like_count} likes,"
+            f" {song.play_count} plays",
+        ),
+    )
+
+
+def song_line(song: song_pb2.Song) -> str:
+    return (
+        f"{song.id}  {label(song_pb2.SongStatus, song.status):<10} "
+        f"{song.title or '(untitled)':<30} {song.like_count:>4} likes {song.play_count:>5} plays  "
+        f"{', '.join(song.categories)}"
+    )
+
+
+def list_songs(client: Client, out: Output, args: argparse.Namespace) -> None:
+    request = pb.ListMySongsRequest(page_size=args.page_size, page_token=args.page_token)
+    reply = client.call(client.songs.ListMySongs, request)
+    out.reply(reply, lines(*map(song_line, reply.songs), next_page(reply.next_page_token)))
+
+
+def feed(client: Client, out: Output, args: argparse.Namespace) -> None:
+    request = pb.ListFeedRequest(
+        page_size=args.page_size,
+        page_token=args.page_token,
+        category=args.category,
+        order=FEED_ORDERS[args.order],
+    )
+    reply = client.call(client.songs.ListFeed, request, auth=Auth.OPTIONAL)
+    out.reply(reply, lines(*map(song_line, reply.songs), next_page(reply.next_page_token)))
+
+
+def categories(client: Client, out: Output, args: argparse.Namespace) -> None:
+    reply = client.call(client.songs.ListCategories, pb.ListCategoriesRequest(), auth=Auth.NONE)
+    out.reply(reply, lines(*(f"{c.id:<16} {c.display_name}" for c in reply.categories)))
+
+
+def rename(client: Client, out: Output, args: argparse.Namespace) -> None:
+    reply = _update(client, song_pb2.Song(id=args.song_id, title=args.title), "title")
+    out.reply(reply, f"renamed {reply.song.id}: {reply.song.title}")
+
+
+def publish(client: Client, out: Output, args: argparse.Namespace) -> None:
+    reply = _update(client, song_pb2.Song(id=args.song_id, published=True), "published")
+    out.reply(reply, f"published {reply.song.id}")
+
+
+def unpublish(client: Client, out: Output, args: argparse.Namespace) -> None:
+    reply = _update(client, song_pb2.Song(id=args.song_id, published=False), "published")
+    out.reply(reply, f"unpublished {reply.song.id}")
+
+
+def _update(client: Client, song: song_pb2.Song, field: str) -> pb.UpdateSongResponse:
+    request = pb.UpdateSongRequest(song=song, update_mask=FieldMask(paths=[field]))
+    return client.call(client.songs.UpdateSong, request)
+
+
+def delete(client: Client, out: Output, args: argparse.Namespace) -> None:
+    reply = client.call(client.songs.DeleteSong, pb.DeleteSongRequest(song_id=args.song_id))
+    out.reply(reply, f"deleted {args.song_id}")
+
+
+def like(client: Client, out: Output, args: argparse.Namespace) -> None:
+    reply = client.call(client.songs.LikeSong, pb.LikeSongRequest(song_id=args.song_id))
+    out.reply(reply, f"{args.song_id}: {reply.like_count} likes")
+
+
+def unlike(client: Client, out: Output, args: argparse.Namespace) -> None:
+    reply = client.call(client.songs.UnlikeSong, pb.UnlikeSongRequest(song_id=args.song_id))
+    out.reply(reply, f"{args.song_id}: {reply.like_count} likes")
+
+
+def play(client: Client, out: Output, args: argparse.Namespace) -> None:
+    request = pb.RecordPlayRequest(song_id=args.song_id)
+    reply = client.call(client.songs.RecordPlay, request, auth=Auth.OPTIONAL)
+    out.reply(reply, f"{args.song_id}: {reply.play_count} plays")
+
+
+def _media(client: Client, song_id: str) -> pb.GetSongMediaResponse:
+    request = pb.GetSongMediaRequest(song_id=song_id)
+    return client.call(client.songs.GetSongMedia, request, auth=Auth.OPTIONAL)
+
+
+def media(client: Client, out: Output, args: argparse.Namespace) -> None:
+    reply = _media(client, args.song_id)
+    out.reply(
+        reply,
+        lines(
+            f"audio ({reply.audio_content_type}): {reply.audio_url}",
+            f"cover: {reply.cover_url}",
+            f"until {when(reply.expire_time)}",
+        ),
+    )
+
+
+def download(client: Client, out: Output, args: argparse.Namespace) -> None:
+    reply = _media(client, args.song_id)
+    args.out.mkdir(parents=True, exist_ok=True)
+    saved = {
+        "audio_path": _save(
+            reply.audio_url,
+            args.out / f"{args.song_id}-audio",
+            mimetypes.guess_extension(reply.audio_content_type),
+        ),
+        "cover_path": _save(reply.cover_url, args.out / f"{args.song_id}-cover", ".png"),
+    }
+    out.document(
+        {"song_id": args.song_id, **saved}, lines(*(f"saved {path}" for path in saved.values()))
+    )
+
+
+def _save(url: str, stem: Path, default_suffix: str | None) -> str:
+    """Streams `url` into `stem` plus the URL's file suffix; a failed download
+    leaves no file behind."""
+    path = stem.with_suffix(PurePosixPath(urlsplit(url).path).suffix or default_suffix or "")
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    try:
+        # Created like any file the user makes (the umask applies), and only complete
+        # files take the final name.
+        with (
+            open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as file,
+            httpx.stream("GET", url, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response,
+        ):
+            if response.status_code != httpx.codes.OK:
+                raise CliError(f"downloading {path.name} failed: HTTP {response.status_code}")
+            for chunk in response.iter_bytes():
+                file.write(chunk)
+        partial.replace(path)
+    except httpx.HTTPError as error:
+        raise CliError(f"downloading {path.name} failed: {error}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return str(path)
