@@ -340,7 +340,9 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
         async with self._db.connection() as db:
             found = await store.find_live_session(db, token)
         if found is None:
-            raise Unauthenticated("session is unknown, expired or signed out", reason="NO_SESSION")
+            raise Unauthenticated(
+                "the session is unknown, expired or signed out", reason="NO_CREDENTIAL"
+            )
         session, account = found
         return self._mint(account, credential(CredentialKind.SESSION, session.id)), account
 

@@ -73,8 +73,7 @@ def test_a_session_that_ended_elsewhere_is_reported_and_signs_out_cleanly(
         user_service_pb2.SignOutRequest(), metadata=(("authorization", f"Bearer {identity}"),)
     )
     failure = neutone("balance", "--json").failure()
-    # (usersvc says NO_SESSION here, where the contract names NO_CREDENTIAL.)
-    assert failure["code"] == "UNAUTHENTICATED" and failure["reason"]
+    assert failure["code"] == "UNAUTHENTICATED" and failure["reason"] == "NO_CREDENTIAL"
     # Nothing is left to revoke; the local copy goes.
     assert neutone.ok("signout") == "signed out\n"
     assert not neutone.session_file.exists()
