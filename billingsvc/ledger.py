@@ -74,39 +74,47 @@ class Ledger:
     async def open_account(self, account_id: UUID) -> None:
         await self.balance(account_id)
 
-    async def reserve(self, *, account_id: UUID, song_id: UUID) -> tuple[store.Reservation, int]:
-        """The song's reservation (the held one on a repeated call) and the balance.
-        A song id whose credit was already spent or given back is refused: it
-        must never back a new song for free."""
+    async def reserve(
+        self, *, account_id: UUID, song_ids: list[UUID]
+    ) -> tuple[store.Reservation, int]:
+        """Reserves a credit for each song, all or none; the first song's reservation
+        (the held one on a repeated call) and the balance. A song id whose credit was
+        already spent or given back is refused: it must never back a new song for free."""
         async with self._db.transaction() as db:
             balance = await self._lock(db, account_id)
-            existing = await store.get_reservation(db, song_id)
-            if existing is not None:
-                return _held(_owned(existing, account_id)), balance
-            if balance < self._song_cost:
+            reservations: dict[UUID, store.Reservation] = {}
+            for song_id in song_ids:
+                existing = await store.get_reservation(db, song_id)
+                if existing is not None:
+                    reservations[song_id] = _held(_owned(existing, account_id))
+            new = [song_id for song_id in song_ids if song_id not in reservations]
+            cost = self._song_cost * len(new)
+            if balance < cost:
                 raise FailedPrecondition(
-                    f"a song costs {self._song_cost} credit(s); the balance is {balance}",
+                    f"{len(new)} song(s) cost {cost} credit(s); the balance is {balance}",
                     reason=INSUFFICIENT_CREDITS,
-                    metadata={"balance": str(balance), "cost": str(self._song_cost)},
+                    metadata={"balance": str(balance), "cost": str(cost)},
                 )
-            reservation = await store.insert_reservation(
-                db, song_id=song_id, account_id=account_id, credits=self._song_cost
-            )
-            if reservation is None:
-                # Reserved meanwhile under another account's lock: never ours.
-                raise _taken_by_another_account(song_id)
-            balance -= reservation.credits
-            await store.append_entry(
-                db,
-                account_id=account_id,
-                kind=EntryKind.SONG_CHARGE,
-                amount=-reservation.credits,
-                balance_after=balance,
-                idempotency_key=f"charge:{song_id}",
-                description="Song generation",
-                song_id=song_id,
-            )
-            return reservation, balance
+            for song_id in new:
+                reservation = await store.insert_reservation(
+                    db, song_id=song_id, account_id=account_id, credits=self._song_cost
+                )
+                if reservation is None:
+                    # Reserved meanwhile under another account's lock: never ours.
+                    raise _taken_by_another_account(song_id)
+                balance -= reservation.credits
+                await store.append_entry(
+                    db,
+                    account_id=account_id,
+                    kind=EntryKind.SONG_CHARGE,
+                    amount=-reservation.credits,
+                    balance_after=balance,
+                    idempotency_key=f"charge:{song_id}",
+                    description="Song generation",
+                    song_id=song_id,
+                )
+                reservations[song_id] = reservation
+            return reservations[song_ids[0]], balance
 
     async def commit(self, song_id: UUID) -> store.Reservation:
         async with self._db.transaction() as db:

@@ -28,6 +28,8 @@ MAX_HEADER_NAME_LENGTH = 256
 MAX_HEADER_VALUE_LENGTH = 8192
 MAX_REASON_LENGTH = 500
 MAX_PRODUCT_ID_LENGTH = 100
+# A CreateSong makes at most four takes: one song id and three others.
+MAX_OTHER_TAKES = 3
 # ListReservations pages are larger than the user-facing lists': reconciliation
 # walks them in bulk (AIP-158 limits of its own).
 DEFAULT_RESERVATION_PAGE_SIZE = 100
@@ -231,10 +233,18 @@ class BillingService(billing_service_pb2_grpc.BillingServiceServicer):
         check = Violations()
         user_id = check.uuid("user_id", request.user_id)
         song_id = check.uuid("song_id", request.song_id)
+        if len(request.other_song_ids) > MAX_OTHER_TAKES:
+            check.add("other_song_ids", f"must hold at most {MAX_OTHER_TAKES} song ids")
+        others = [
+            check.uuid(f"other_song_ids[{index}]", other)
+            for index, other in enumerate(request.other_song_ids[:MAX_OTHER_TAKES])
+        ]
+        if len({song_id, *others}) != 1 + len(others):
+            check.add("other_song_ids", "must not repeat a song id")
         check.raise_if_any()
 
         reservation, balance = await self._ledger.reserve(
-            account_id=UUID(user_id), song_id=UUID(song_id)
+            account_id=UUID(user_id), song_ids=[UUID(song_id), *(UUID(other) for other in others)]
         )
         return billing_service_pb2.ReserveCreditsResponse(
             reservation=reservation_message(reservation), balance=balance

@@ -13,7 +13,7 @@ import sys
 import grpc
 
 from cli.client import Client
-from cli.commands import account, billing, songs
+from cli.commands import account, billing, edits, songs
 from cli.errors import CliError, Failure
 from cli.output import Output
 from cli.parsing import Commands, with_common_options
@@ -32,7 +32,7 @@ def parser() -> argparse.ArgumentParser:
         " (NEUTONE_CLI_SESSION_FILE) or NEUTONE_API_KEY.",
     )
     commands = Commands(root, with_common_options())
-    for module in (account, songs, billing):
+    for module in (account, songs, edits, billing):
         module.register(commands)
     return root
 

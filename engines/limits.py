@@ -10,6 +10,10 @@ import math
 MIN_DURATION_SECONDS = 10.0
 MAX_DURATION_SECONDS = 240.0
 DEFAULT_DURATION_SECONDS = 30.0
+# A song made from a source (an upload, or an extended song) may be shorter or longer than
+# one made from text: ACE-Step 1.5 works on up to ten minutes.
+MIN_EDIT_DURATION_SECONDS = 1.0
+MAX_EDIT_DURATION_SECONDS = 600.0
 
 MIN_INFERENCE_STEPS = 1
 MAX_INFERENCE_STEPS = 100

@@ -25,7 +25,11 @@ from diffusers import (
     UNet2DConditionModel,
 )
 from diffusers.models.transformers.ace_step_transformer import AceStepTransformer1DModel
-from diffusers.pipelines.ace_step import AceStepConditionEncoder
+from diffusers.pipelines.ace_step import (
+    AceStepAudioTokenDetokenizer,
+    AceStepAudioTokenizer,
+    AceStepConditionEncoder,
+)
 from tokenizers import Regex, normalizers, pre_tokenizers
 from transformers import (
     CLIPTextConfig,
@@ -227,6 +231,8 @@ class AceStepSpec:
     condition_encoder: dict[str, Any]
     transformer: dict[str, Any]
     vae: dict[str, Any]
+    # The 5 Hz audio codes covers are conditioned on (both sides share their sizes).
+    audio_tokens: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -311,13 +317,24 @@ ACESTEP_SPECS = {
             "sliding_window": 16,
         },
         vae={
-            "encoder_hidden_size": 2,
+            # The encoder (edits only) gives latents of half its width: the DiT's 8.
+            "encoder_hidden_size": 16,
             "downsampling_ratios": [10, 4, 4, 2, 2],
             "channel_multiples": [1, 1, 1, 1, 1],
             "decoder_channels": 1,
             "decoder_input_channels": 8,
             "audio_channels": 2,
             "sampling_rate": 16000,
+        },
+        audio_tokens={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "audio_acoustic_hidden_dim": 8,
+            "num_attention_pooler_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+            "head_dim": 16,
+            "sliding_window": 16,
         },
     ),
     # ACE-Step 1.5 turbo (DiT, condition encoder, Oobleck VAE) with Qwen3-Embedding-0.6B.
@@ -343,6 +360,7 @@ ACESTEP_SPECS = {
             "audio_channels": 2,
             "sampling_rate": 48000,
         },
+        audio_tokens={"audio_acoustic_hidden_dim": 64},
     ),
 }
 
@@ -488,6 +506,13 @@ def build_acestep(
         for name, parameter in vae.decoder.named_parameters():
             if name.endswith("bias"):
                 parameter.zero_()
+    torch.manual_seed(seed + 4)
+    # The detokenizer reads the quantized codes at its hidden size (2048 by default).
+    audio_tokenizer = AceStepAudioTokenizer(
+        **spec.audio_tokens, fsq_dim=spec.audio_tokens.get("hidden_size", 2048)
+    )
+    torch.manual_seed(seed + 5)
+    audio_token_detokenizer = AceStepAudioTokenDetokenizer(**spec.audio_tokens)
     pipeline = AceStepPipeline(
         vae=vae,
         text_encoder=text_encoder,
@@ -496,6 +521,8 @@ def build_acestep(
         condition_encoder=condition_encoder,
         # ACE-Step computes its own sigma schedule and feeds it through set_timesteps.
         scheduler=FlowMatchEulerDiscreteScheduler(num_train_timesteps=1, shift=1.0),
+        audio_tokenizer=audio_tokenizer,
+        audio_token_detokenizer=audio_token_detokenizer,
     )
     return _cast(pipeline, dtype)
 

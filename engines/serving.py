@@ -59,6 +59,11 @@ class Inputs:
         except UnicodeDecodeError:
             raise InvalidInputError(name, "must be UTF-8 text") from None
 
+    def blobs(self, name: str) -> list[bytes]:
+        """Raw bytes (an audio file, say), or b"" for every row when not sent."""
+        array = self.arrays.get(name)
+        return [b""] * self.rows if array is None else list(array.reshape(self.rows))
+
     def values(self, name: str, *, default: Any) -> list[Any]:
         """Numbers or flags as Python values, or `default` for every row when not sent."""
         array = self.arrays.get(name)

@@ -94,7 +94,9 @@ def create_app(settings: GatewaySettings) -> Starlette:
         routes.append(Route("/metrics", metrics, methods=["GET"]))
     store = open_object_store(settings.object_store, data_dir=settings.data_dir)
     if isinstance(store, FilesystemStore):
-        routes.append(Route("/media/{key:path}", Media(store).handle, methods=["GET", "HEAD"]))
+        media = Media(store, max_upload_bytes=settings.max_upload_bytes)
+        routes.append(Route("/media/{key:path}", media.handle, methods=["GET", "HEAD"]))
+        routes.append(Route("/uploads", media.receive, methods=["POST"]))
     routes += [
         # Every grpc-web call: /<package.Service>/<Method>.
         Route("/{service}/{method}", bridge.handle, methods=["POST"]),

@@ -45,6 +45,9 @@ class GatewaySettings(ServiceSettings):
     max_message_bytes: int = Field(default=MAX_MESSAGE_BYTES, ge=1024, le=8 * 1024 * 1024)
     # Payment webhooks larger than this are refused (billing's limit is 1 MiB).
     max_webhook_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024 * 1024)
+    # Uploads posted to the filesystem store (embedded mode) longer than this are
+    # refused before they are read: songsvc allows 50 MB a file, plus the form.
+    max_upload_bytes: int = Field(default=51 * 1024 * 1024, ge=1024)
     web_dir: Path = DEFAULT_WEB_DIR
     # Signed media URLs are served from this store when it is the filesystem one.
     object_store: ObjectStoreSettings = ObjectStoreSettings()

@@ -1,4 +1,4 @@
-"""Running two steps at once, safely for database work."""
+"""Running steps at once, safely for database work."""
 
 import asyncio
 from collections.abc import Awaitable
@@ -19,3 +19,12 @@ async def both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
         if isinstance(outcome, BaseException):
             raise outcome
     return first_outcome, second_outcome  # type: ignore[return-value]
+
+
+async def all_of(*steps: Awaitable[A]) -> list[A]:
+    """Like `both`, for any number of steps of one kind: every one runs to its end."""
+    outcomes = await asyncio.gather(*steps, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return outcomes  # type: ignore[return-value]

@@ -215,6 +215,11 @@ def _development_key(path: Path) -> str:
     return path.read_text().strip()
 
 
+# The local Triton serves the tiny models, whose ACE-Step is a base checkpoint: it splits
+# stems.
+LOCAL_MODEL_TIER = {"NEUTONE_STEMS_SUPPORTED": "true"}
+
+
 def development_env(settings: DatabaseSettings) -> dict[str, str]:
     """What a one-machine run needs beyond the defaults: every principal's identity
     key, the page-token and media-URL keys (all kept, so that tokens and URLs
@@ -234,6 +239,7 @@ def development_env(settings: DatabaseSettings) -> dict[str, str]:
         "NEUTONE_LOG_FORMAT": os.environ.get("NEUTONE_LOG_FORMAT", "console"),
         "NEUTONE_PAYMENT_WEBHOOK_SECRET": os.environ.get("NEUTONE_PAYMENT_WEBHOOK_SECRET")
         or development_webhook_secret(),
+        **LOCAL_MODEL_TIER,
     }
 
 
@@ -284,6 +290,7 @@ def isolated_env(
         "NEUTONE_TRITON_METRICS_PORT": free_address().rpartition(":")[2],
         "NEUTONE_PAYMENT_WEBHOOK_SECRET": development_webhook_secret(),
         "NEUTONE_LOCAL_CHECKOUT_ADDRESS": free_address(),
+        **LOCAL_MODEL_TIER,
     }
 
 

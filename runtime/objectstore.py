@@ -11,10 +11,11 @@ import hmac
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import boto3
 from botocore.config import Config as BotoConfig
@@ -40,34 +41,67 @@ class ObjectStoreSettings(BaseModel):
     # HMAC key that songsvc signs them with and the gateway checks them with.
     media_base_url: str = "http://127.0.0.1:8080/media"
     media_signing_key: SecretKey | None = None
+    # Filesystem store: where browsers post uploads (the gateway, which checks the
+    # signature songsvc made and the size limit it set).
+    upload_base_url: str = "http://127.0.0.1:8080/uploads"
     s3_bucket: str = ""
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
     url_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
 
 
+@dataclass(frozen=True, slots=True)
+class UploadForm:
+    """Where a browser posts a file (multipart/form-data: `fields`, then `file`)."""
+
+    url: str
+    fields: dict[str, str]
+
+
 class ObjectStore(Protocol):
     async def put(self, key: str, data: bytes, *, content_type: str) -> None: ...
 
-    async def get(self, key: str) -> bytes: ...
+    async def get(self, key: str) -> bytes:
+        """The object's bytes; FileNotFoundError when there is none."""
+        ...
+
+    async def size(self, key: str) -> int | None:
+        """The object's size in bytes, or None when there is no such object."""
 
     async def delete(self, key: str) -> None:
         """Deletes the object; deleting a missing object is not an error."""
 
     async def keys(self, prefix: str) -> list[str]: ...
 
-    def url(self, key: str, *, expires_at: int) -> str:
-        """A URL that serves the object until `expires_at` (Unix seconds)."""
+    def url(self, key: str, *, expires_at: int, filename: str | None = None) -> str:
+        """A URL that serves the object until `expires_at` (Unix seconds); with a
+        `filename`, as an attachment of that name (a download)."""
+
+    def upload_form(
+        self, key: str, *, content_type: str, max_bytes: int, expires_at: int
+    ) -> UploadForm:
+        """Where a browser posts the object itself, until `expires_at`, at most
+        `max_bytes` long."""
 
 
-def media_signature(signing_key: bytes, key: str, expires_at: int) -> str:
-    return hmac.new(signing_key, f"{key}\n{expires_at}".encode(), hashlib.sha256).hexdigest()
+def media_signature(signing_key: bytes, *parts: object) -> str:
+    message = "\n".join(str(part) for part in parts).encode()
+    return hmac.new(signing_key, message, hashlib.sha256).hexdigest()
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition for a download: an ASCII fallback and the UTF-8 name."""
+    fallback = filename.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
 class FilesystemStore:
-    def __init__(self, root: Path, *, media_base_url: str, signing_key: bytes) -> None:
+    def __init__(
+        self, root: Path, *, media_base_url: str, upload_base_url: str, signing_key: bytes
+    ) -> None:
         self.root = root
         self._base_url = media_base_url.rstrip("/")
+        self._upload_url = upload_base_url.rstrip("/")
         self._signing_key = signing_key
 
     def path(self, key: str) -> Path:
@@ -90,26 +124,63 @@ class FilesystemStore:
     async def get(self, key: str) -> bytes:
         return await asyncio.to_thread(self.path(key).read_bytes)
 
+    async def size(self, key: str) -> int | None:
+        path = self.path(key)
+        return path.stat().st_size if path.is_file() else None
+
     async def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
 
     async def keys(self, prefix: str) -> list[str]:
-        if not self.root.exists():
+        # Only the folder the prefix names is walked, not the whole store.
+        folder = self.path(prefix.rpartition("/")[0]) if "/" in prefix else self.root
+        if not folder.is_dir():
             return []
-        found = (
-            path.relative_to(self.root).as_posix()
-            for path in self.root.rglob("*")
-            if path.is_file()
-        )
+        root = self.root.resolve()
+        found = (path.relative_to(root).as_posix() for path in folder.rglob("*") if path.is_file())
         return sorted(key for key in found if key.startswith(prefix))
 
-    def url(self, key: str, *, expires_at: int) -> str:
-        signature = media_signature(self._signing_key, key, expires_at)
-        return f"{self._base_url}/{quote(key)}?expires={expires_at}&signature={signature}"
+    def url(self, key: str, *, expires_at: int, filename: str | None = None) -> str:
+        query = {"expires": expires_at}
+        if filename is not None:
+            query["filename"] = filename
+        signature = media_signature(self._signing_key, key, expires_at, filename or "")
+        return f"{self._base_url}/{quote(key)}?{urlencode({**query, 'signature': signature})}"
 
-    def verify(self, key: str, *, expires_at: int, signature: str) -> bool:
-        expected = media_signature(self._signing_key, key, expires_at)
+    def verify(
+        self, key: str, *, expires_at: int, signature: str, filename: str | None = None
+    ) -> bool:
+        expected = media_signature(self._signing_key, key, expires_at, filename or "")
         return expires_at > time.time() and hmac.compare_digest(expected, signature)
+
+    def upload_form(
+        self, key: str, *, content_type: str, max_bytes: int, expires_at: int
+    ) -> UploadForm:
+        fields = {
+            "key": key,
+            "content_type": content_type,
+            "max_bytes": str(max_bytes),
+            "expires": str(expires_at),
+        }
+        fields["signature"] = self._upload_signature(fields)
+        return UploadForm(url=self._upload_url, fields=fields)
+
+    def verify_upload(self, fields: dict[str, str]) -> bool:
+        """Whether a posted form is one `upload_form` made, still valid."""
+        expires = fields.get("expires", "")
+        if not expires.isdigit() or int(expires) <= time.time():
+            return False
+        return hmac.compare_digest(self._upload_signature(fields), fields.get("signature", ""))
+
+    def _upload_signature(self, fields: dict[str, str]) -> str:
+        return media_signature(
+            self._signing_key,
+            "upload",
+            fields.get("key", ""),
+            fields.get("content_type", ""),
+            fields.get("max_bytes", ""),
+            fields.get("expires", ""),
+        )
 
 
 class S3Store:
@@ -135,8 +206,22 @@ class S3Store:
         )
 
     async def get(self, key: str) -> bytes:
-        reply = await asyncio.to_thread(self._client.get_object, Bucket=self._bucket, Key=key)
+        try:
+            reply = await asyncio.to_thread(self._client.get_object, Bucket=self._bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                raise FileNotFoundError(key) from error
+            raise
         return await asyncio.to_thread(reply["Body"].read)
+
+    async def size(self, key: str) -> int | None:
+        try:
+            reply = await asyncio.to_thread(self._client.head_object, Bucket=self._bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return int(reply["ContentLength"])
 
     async def delete(self, key: str) -> None:
         try:
@@ -153,12 +238,26 @@ class S3Store:
 
         return await asyncio.to_thread(list_keys)
 
-    def url(self, key: str, *, expires_at: int) -> str:
+    def url(self, key: str, *, expires_at: int, filename: str | None = None) -> str:
+        params = {"Bucket": self._bucket, "Key": key}
+        if filename is not None:
+            params["ResponseContentDisposition"] = attachment(filename)
         return self._client.generate_presigned_url(
-            "get_object",
-            Params={"Bucket": self._bucket, "Key": key},
+            "get_object", Params=params, ExpiresIn=max(1, expires_at - int(time.time()))
+        )
+
+    def upload_form(
+        self, key: str, *, content_type: str, max_bytes: int, expires_at: int
+    ) -> UploadForm:
+        # S3 itself refuses a larger file or another type (the policy's conditions).
+        post = self._client.generate_presigned_post(
+            self._bucket,
+            key,
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
             ExpiresIn=max(1, expires_at - int(time.time())),
         )
+        return UploadForm(url=post["url"], fields=dict(post["fields"]))
 
 
 def open_object_store(settings: ObjectStoreSettings, *, data_dir: Path) -> ObjectStore:
@@ -172,5 +271,6 @@ def open_object_store(settings: ObjectStoreSettings, *, data_dir: Path) -> Objec
     return FilesystemStore(
         settings.root or data_dir / "objects",
         media_base_url=settings.media_base_url,
+        upload_base_url=settings.upload_base_url,
         signing_key=settings.media_signing_key.get_secret_value().encode(),
     )

@@ -32,10 +32,16 @@ class Credits:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._billing = billing_service_pb2_grpc.BillingServiceStub(channel)
 
-    async def reserve(self, *, user_id: UUID, song_id: UUID) -> None:
+    async def reserve(self, *, user_id: UUID, song_ids: list[UUID]) -> None:
+        """A credit for each song, all reserved or none."""
+        first, *others = song_ids
         try:
             await self._billing.ReserveCredits(
-                billing_pb.ReserveCreditsRequest(user_id=str(user_id), song_id=str(song_id))
+                billing_pb.ReserveCreditsRequest(
+                    user_id=str(user_id),
+                    song_id=str(first),
+                    other_song_ids=[str(other) for other in others],
+                )
             )
         except grpc.aio.AioRpcError as error:
             reason = error_reason(error)

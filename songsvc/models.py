@@ -17,11 +17,12 @@ import tritonclient.grpc.aio as triton_aio
 from tritonclient.utils import InferenceServerException
 
 from runtime.context import current_call
-from songsvc.records import Song
+from songsvc.records import Song, StemName, Task
 
 # gRPC status codes as tritonclient spells them.
 UNAVAILABLE_STATUS = "StatusCode.UNAVAILABLE"
 DEADLINE_EXCEEDED_STATUS = "StatusCode.DEADLINE_EXCEEDED"
+INVALID_ARGUMENT_STATUS = "StatusCode.INVALID_ARGUMENT"
 
 
 class ModelUnavailable(Exception):
@@ -30,6 +31,10 @@ class ModelUnavailable(Exception):
 
 class ModelError(Exception):
     """Triton refused or failed the request; the message names the input."""
+
+
+class ModelRefused(ModelError):
+    """Triton refused the request as invalid: no attempt would fare better."""
 
 
 class ModelTimeout(ModelError):
@@ -51,17 +56,42 @@ class Audio:
     duration_seconds: float
 
 
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """The audio files a song is made from: the source of an edit and the style
+    reference, as stored (b"" for none)."""
+
+    source: bytes = b""
+    reference: bytes = b""
+
+
+# acestep's TASK for each kind of song; an extension is a repaint of the new part.
+MODEL_TASKS = {
+    Task.TEXT_TO_MUSIC: "text2music",
+    Task.EXTEND: "repaint",
+    Task.REPAINT: "repaint",
+    Task.COVER: "cover",
+    Task.STEMS: "extract",
+}
+
+
 class ModelTier(Protocol):
     async def plan(self, song: Song) -> Plan: ...
 
-    async def compose(self, song: Song) -> Audio: ...
+    async def compose(
+        self, song: Song, sources: Sources, *, stem: StemName | None = None
+    ) -> Audio: ...
 
     async def paint(self, song: Song) -> bytes: ...
 
 
 def _text(name: str, value: str) -> triton.InferInput:
+    return _blob(name, value.encode())
+
+
+def _blob(name: str, value: bytes) -> triton.InferInput:
     tensor = triton.InferInput(name, [1, 1], "BYTES")
-    tensor.set_data_from_numpy(np.array([[value.encode()]], dtype=np.object_))
+    tensor.set_data_from_numpy(np.array([[value]], dtype=np.object_))
     return tensor
 
 
@@ -99,6 +129,8 @@ class TritonModels:
         except InferenceServerException as error:
             if error.status() == UNAVAILABLE_STATUS:
                 raise ModelUnavailable(f"{model}: {error.message()}") from error
+            if error.status() == INVALID_ARGUMENT_STATUS:
+                raise ModelRefused(f"{model}: {error.message()}") from error
             if error.status() == DEADLINE_EXCEEDED_STATUS:
                 raise ModelTimeout(f"{model} did not answer within {self._timeout:g} s") from error
             raise ModelError(f"{model}: {error.message()}") from error
@@ -126,7 +158,12 @@ class TritonModels:
             categories=tuple(name for name in _texts(result, "CATEGORIES") if name),
         )
 
-    async def compose(self, song: Song) -> Audio:
+    async def compose(self, song: Song, sources: Sources, *, stem: StemName | None = None) -> Audio:
+        """The song's audio (or one stem of a STEMS song)."""
+        # An extension before the start leaves the source after the new part.
+        extended_before = song.task is Task.EXTEND and song.section_start_seconds == 0
+        # Every input on every request (empty or 0 when not used): Triton batches only
+        # requests that send the same inputs.
         result = await self._infer(
             "acestep",
             song,
@@ -137,6 +174,28 @@ class TritonModels:
                 _scalar("SEED", song.seed, "INT64", np.int64),
                 _scalar("GUIDANCE_SCALE", song.guidance_scale, "FP32", np.float32),
                 _scalar("INFERENCE_STEPS", song.inference_steps, "INT32", np.int32),
+                _text("TASK", MODEL_TASKS[song.task]),
+                _blob("SRC_AUDIO", sources.source),
+                _scalar(
+                    "SRC_OFFSET_SECONDS",
+                    song.section_end_seconds if extended_before else 0.0,
+                    "FP32",
+                    np.float32,
+                ),
+                _scalar("REPAINT_START_SECONDS", song.section_start_seconds, "FP32", np.float32),
+                _scalar("REPAINT_END_SECONDS", song.section_end_seconds, "FP32", np.float32),
+                _scalar(
+                    "COVER_STRENGTH",
+                    1.0 if song.cover_strength is None else song.cover_strength,
+                    "FP32",
+                    np.float32,
+                ),
+                _text("TRACK", stem or ""),
+                _blob("REFERENCE_AUDIO", sources.reference),
+                _scalar("BPM", song.bpm or 0, "INT32", np.int32),
+                _text("KEY_SCALE", song.key_scale or ""),
+                _scalar("TIME_SIGNATURE", song.time_signature or 0, "INT32", np.int32),
+                _text("VOCAL_LANGUAGE", song.vocal_language or ""),
             ],
         )
         data = np.asarray(result.as_numpy("AUDIO")).reshape(-1)[0]

@@ -5,19 +5,14 @@ is the signed-in account, or else the client's address; songsvc keeps only a
 keyed hash of either (an unkeyed hash of an IPv4 address is undone by trying
 all 2^32), and only until the window ends."""
 
-import asyncio
 import hashlib
 import hmac
 
-import sqlalchemy as sa
-import structlog
 from pydantic import SecretStr
 
 from runtime.database import Database
 from runtime.identity import Identity
 from songsvc import store
-
-log = structlog.get_logger()
 
 LISTENER_BYTES = 16
 
@@ -39,16 +34,8 @@ class Listeners:
         return hmac.new(self._key, listener.encode(), hashlib.sha256).digest()[:LISTENER_BYTES]
 
 
-async def prune_listens_forever(database: Database, *, every_seconds: float) -> None:
-    """Deletes the listens whose window is over, once per `every_seconds`. Every
-    songsvc replica does it; a delete that finds nothing left costs an index probe."""
-    while True:
-        await asyncio.sleep(every_seconds)
-        try:
-            async with database.transaction() as db:
-                removed = await store.prune_listens(db)
-        except (sa.exc.SQLAlchemyError, OSError) as error:
-            log.warning("could not prune listens; trying again later", error=str(error))
-            continue
-        if removed:
-            log.info("pruned listens", removed=removed)
+async def prune_listens(database: Database) -> int:
+    """Deletes the listens whose window is over; how many. Every songsvc replica
+    does it now and then; a delete that finds nothing left costs an index probe."""
+    async with database.transaction() as db:
+        return await store.prune_listens(db)

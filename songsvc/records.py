@@ -38,6 +38,29 @@ class Mode(StrEnum):
     CUSTOM_LYRICS = "lyrics"
 
 
+class Task(StrEnum):
+    """What made a song; the values are ACE-Step's task names where one fits."""
+
+    TEXT_TO_MUSIC = "text_to_music"
+    EXTEND = "extend"
+    REPAINT = "repaint"
+    COVER = "cover"
+    STEMS = "stems"
+
+
+class StemName(StrEnum):
+    VOCALS = "vocals"
+    DRUMS = "drums"
+    BASS = "bass"
+    OTHER = "other"
+
+
+class AudioFormat(StrEnum):
+    FLAC = "flac"
+    WAV = "wav"
+    MP3 = "mp3"
+
+
 STATUS_MESSAGES = {
     Status.QUEUED: song_pb2.SONG_STATUS_QUEUED,
     Status.PROCESSING: song_pb2.SONG_STATUS_PROCESSING,
@@ -55,6 +78,19 @@ MODE_MESSAGES = {
     Mode.DESCRIPTION: song_pb2.SONG_MODE_DESCRIPTION,
     Mode.DESCRIBED_LYRICS: song_pb2.SONG_MODE_DESCRIBED_LYRICS,
     Mode.CUSTOM_LYRICS: song_pb2.SONG_MODE_CUSTOM_LYRICS,
+}
+TASK_MESSAGES = {
+    Task.TEXT_TO_MUSIC: song_pb2.SONG_TASK_TEXT_TO_MUSIC,
+    Task.EXTEND: song_pb2.SONG_TASK_EXTEND,
+    Task.REPAINT: song_pb2.SONG_TASK_REPAINT,
+    Task.COVER: song_pb2.SONG_TASK_COVER,
+    Task.STEMS: song_pb2.SONG_TASK_STEMS,
+}
+STEM_MESSAGES = {
+    StemName.VOCALS: song_pb2.STEM_VOCALS,
+    StemName.DRUMS: song_pb2.STEM_DRUMS,
+    StemName.BASS: song_pb2.STEM_BASS,
+    StemName.OTHER: song_pb2.STEM_OTHER,
 }
 
 
@@ -90,21 +126,40 @@ class Song:
     create_time: datetime
     update_time: datetime
     publish_time: datetime | None
+    task: Task
+    source_song_id: UUID | None
+    source_upload_id: UUID | None
+    section_start_seconds: float
+    section_end_seconds: float
+    cover_strength: float | None
+    reference_upload_id: UUID | None
+    remix_allowed: bool
+    take: int
+    bpm: int | None
+    key_scale: str | None
+    time_signature: int | None
+    vocal_language: str | None
+    stems: tuple[StemName, ...]
 
     @classmethod
     def from_row(cls, row: sa.Row) -> "Song":
         values = row._mapping
+        converted = {
+            "status": Status(values["status"]),
+            "stage": Stage(values["stage"]),
+            "mode": Mode(values["mode"]),
+            "task": Task(values["task"]),
+            "categories": tuple(values["categories"]),
+            "stems": tuple(StemName(stem) for stem in values["stems"]),
+        }
         return cls(
-            **{
-                name: values[name]
-                for name in cls.__slots__
-                if name not in ("status", "stage", "mode", "categories")
-            },
-            status=Status(values["status"]),
-            stage=Stage(values["stage"]),
-            mode=Mode(values["mode"]),
-            categories=tuple(values["categories"]),
+            **{name: values[name] for name in cls.__slots__ if name not in converted},
+            **converted,
         )
+
+    def can_be_covered_by(self, account_id: UUID | None) -> bool:
+        """Whether `account_id` may make a cover of the song."""
+        return self.owner_id == account_id or (self.published and self.remix_allowed)
 
     def visible_to(self, account_id: UUID | None) -> bool:
         return self.published or self.owner_id == account_id
@@ -140,6 +195,22 @@ class Song:
             audio_duration_seconds=self.audio_duration_seconds,
             create_time=timestamp(self.create_time),
             update_time=timestamp(self.update_time),
+            controls=song_pb2.MusicalControls(
+                bpm=self.bpm or 0,
+                key_scale=self.key_scale or "",
+                time_signature=self.time_signature or 0,
+                vocal_language=self.vocal_language or "",
+            ),
+            lineage=song_pb2.SongLineage(
+                task=TASK_MESSAGES[self.task],
+                source_song_id=str(self.source_song_id) if self.source_song_id else "",
+                source_upload_id=str(self.source_upload_id) if self.source_upload_id else "",
+                section_start_seconds=self.section_start_seconds,
+                section_end_seconds=self.section_end_seconds,
+            ),
+            remix_allowed=self.remix_allowed,
+            take=self.take,
+            stems=[STEM_MESSAGES[stem] for stem in self.stems],
         )
         if self.publish_time is not None:
             message.publish_time.CopyFrom(timestamp(self.publish_time))

@@ -10,16 +10,21 @@ from runtime.database import Database, database_url
 from runtime.identity import load_issuer
 from runtime.logs import configure_logging
 from runtime.objectstore import open_object_store
+from runtime.periodic import repeat
 from runtime.server import GrpcService, run_server
 from runtime.settings import load_settings
 from songsvc.billing import Credits
+from songsvc.downloads import Downloads
 from songsvc.events import SongEvents
-from songsvc.plays import prune_listens_forever
+from songsvc.plays import prune_listens
 from songsvc.releases import CreditReleases
 from songsvc.service import SongService
 from songsvc.settings import SongServiceSettings
+from songsvc.uploads import Uploads
 
 PRINCIPAL = "songsvc"
+# How often each replica looks for expired uploads to delete.
+UPLOAD_PRUNE_SECONDS = 600
 
 
 async def main() -> None:
@@ -34,6 +39,13 @@ async def main() -> None:
     events = SongEvents(url)
     events.start()
     credits = Credits(billing)
+    objects = open_object_store(settings.object_store, data_dir=settings.data_dir)
+    uploads = Uploads(
+        database,
+        objects,
+        keep_unused_seconds=settings.upload_keep_unused_seconds,
+        checks_at_once=settings.upload_checks_at_once,
+    )
     credit_releases = CreditReleases.from_settings(settings, database, credits)
     # Each replica delivers credit releases and prunes old listens in the background.
     background = [
@@ -45,14 +57,27 @@ async def main() -> None:
             )
         ),
         asyncio.create_task(
-            prune_listens_forever(database, every_seconds=settings.play_window_seconds)
+            repeat(
+                settings.play_window_seconds,
+                lambda: prune_listens(database),
+                what="prune listens",
+            )
+        ),
+        asyncio.create_task(
+            repeat(UPLOAD_PRUNE_SECONDS, uploads.prune, what="prune expired uploads")
         ),
     ]
     service = SongService(
         database=database,
         credits=credits,
         releases=credit_releases,
-        objects=open_object_store(settings.object_store, data_dir=settings.data_dir),
+        objects=objects,
+        uploads=uploads,
+        downloads=Downloads(
+            objects,
+            url_ttl_seconds=settings.object_store.url_ttl_seconds,
+            conversions_at_once=settings.download_conversions_at_once,
+        ),
         events=events,
         settings=settings,
     )

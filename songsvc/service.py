@@ -2,12 +2,8 @@
 plays, media URLs, and watching generation."""
 
 import asyncio
-import hashlib
 import math
-import re
-import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
@@ -17,40 +13,48 @@ import grpc
 import structlog
 from cachetools import TTLCache
 from google.protobuf.duration_pb2 import Duration
+from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engines import limits
 from engines.categories import CATEGORIES
 from neutone.v1 import song_pb2, song_service_pb2, song_service_pb2_grpc
-from runtime.concurrency import both
 from runtime.context import caller, current_call, require_user
 from runtime.database import Database
-from runtime.errors import FailedPrecondition, NotFound, ResourceExhausted, Violations
-from runtime.identity import Identity
+from runtime.errors import (
+    FailedPrecondition,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    Violations,
+)
 from runtime.messages import timestamp
 from runtime.objectstore import ObjectStore
 from runtime.pagination import PageTokens, ScorePosition, TimePosition, page_size
 from runtime.ratelimit import Limit, RateLimiter
-from songsvc import releases, store
-from songsvc.billing import Credits, CreditSettled
+from songsvc import files, releases, requests, store
+from songsvc.billing import Credits
+from songsvc.creation import SongCreator
+from songsvc.downloads import Downloads
 from songsvc.events import SongEvents
 from songsvc.plays import Listeners
-from songsvc.records import Mode, Song, Status
+from songsvc.records import STEM_MESSAGES, AudioFormat, Song, Status, Task
 from songsvc.releases import CreditReleases
 from songsvc.settings import SongServiceSettings
 from songsvc.streams import StreamLimits
 from songsvc.tables import rate_limits
+from songsvc.uploads import Uploads
 
 log = structlog.get_logger()
 
-IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-# Namespace for song ids derived from (owner, idempotency key): a retried request
-# maps to the same song id, so billing's per-song idempotency covers it too.
-SONG_ID_NAMESPACE = UUID("6f1c2a52-8d0e-4c43-9a57-3f5d4f0b7e21")
-MAX_RANDOM_SEED = 2**31 - 1
-UPDATABLE_FIELDS = {"title", "published"}
-# When to try again after TOO_MANY_SONGS_IN_FLIGHT: about one short song's time.
-SONGS_IN_FLIGHT_RETRY_SECONDS = 30
+UPDATABLE_FIELDS = {"title", "published", "remix_allowed"}
+DOWNLOAD_FORMATS = {
+    song_service_pb2.AUDIO_FORMAT_UNSPECIFIED: AudioFormat.FLAC,
+    song_service_pb2.AUDIO_FORMAT_FLAC: AudioFormat.FLAC,
+    song_service_pb2.AUDIO_FORMAT_WAV: AudioFormat.WAV,
+    song_service_pb2.AUDIO_FORMAT_MP3: AudioFormat.MP3,
+}
+STEMS_BY_MESSAGE = {message: stem for stem, message in STEM_MESSAGES.items()}
 AUDIO_CONTENT_TYPE = "audio/flac"
 
 
@@ -66,14 +70,23 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         credits: Credits,
         releases: CreditReleases,
         objects: ObjectStore,
+        uploads: Uploads,
+        downloads: Downloads,
         events: SongEvents,
         settings: SongServiceSettings,
     ) -> None:
         self._db = database
-        self._credits = credits
+        self._creator = SongCreator(
+            database=database,
+            credits=credits,
+            max_in_flight=settings.max_songs_in_flight,
+            job_deadline_seconds=settings.job_deadline_seconds,
+        )
         self._releases = releases
         self._limiter = RateLimiter(database, rate_limits)
         self._objects = objects
+        self._uploads = uploads
+        self._downloads = downloads
         self._events = events
         self._settings = settings
         self._page_tokens = PageTokens(settings.page_token_key)
@@ -97,130 +110,154 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         self, request: song_service_pb2.CreateSongRequest, context: grpc.aio.ServicerContext
     ) -> song_service_pb2.CreateSongResponse:
         user = require_user()
-        owner_id = UUID(user.subject)
-        values = _validated_song(request)
-        key = request.idempotency_key or None
-        request_hash = hashlib.sha256(request.SerializeToString(deterministic=True)).digest()
-
-        if key is None:
-            song = await self._create(user, uuid.uuid4(), values, key=None, request_hash=b"")
-            return song_service_pb2.CreateSongResponse(song=song.to_message())
-        async with self._db.connection() as db:
-            binding = await store.find_key_binding(db, owner_id, key)
-        if binding is not None:
-            song = await self._song_for_key(binding, request_hash)
-            return song_service_pb2.CreateSongResponse(song=song.to_message())
-        try:
-            song = await self._create(
-                user,
-                uuid.uuid5(SONG_ID_NAMESPACE, f"{owner_id}/{key}"),
-                values,
-                key=key,
-                request_hash=request_hash,
+        wanted = requests.create_song(request)
+        if wanted.reference_upload_id is not None:
+            await self._uploads.ready(
+                UUID(user.subject), wanted.reference_upload_id, field="reference_upload_id"
             )
-        except CreditSettled:
-            # An earlier request with this key reserved the credit and gave it back
-            # without saving its song (it failed midway): the key is still free, but
-            # its song id can never be paid for again, so the song gets a new one.
-            song = await self._create(
-                user, uuid.uuid4(), values, key=key, request_hash=request_hash
-            )
-        return song_service_pb2.CreateSongResponse(song=song.to_message())
+            for take in wanted.takes:
+                take["reference_upload_id"] = wanted.reference_upload_id
+        songs = await self._creator.create(
+            user, wanted.takes, key=wanted.idempotency_key, request=request
+        )
+        messages = [song.to_message() for song in songs]
+        return song_service_pb2.CreateSongResponse(song=messages[0], songs=messages)
 
-    async def _create(
-        self,
-        user: Identity,
-        song_id: UUID,
-        values: dict[str, object],
-        *,
-        key: str | None,
-        request_hash: bytes,
-    ) -> Song:
-        """Reserves the song's credit and writes the song, its job and its key's
-        binding; or, when a concurrent request with the key won, returns its song."""
-        owner_id = UUID(user.subject)
-        reserved = False
+    async def ExtendSong(
+        self, request: song_service_pb2.ExtendSongRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.ExtendSongResponse:
+        song = await self._edit(requests.extend(request), request)
+        return song_service_pb2.ExtendSongResponse(song=song.to_message())
 
-        async def reserve() -> None:
-            nonlocal reserved
-            await self._credits.reserve(user_id=owner_id, song_id=song_id)
-            reserved = True
+    async def RepaintSong(
+        self, request: song_service_pb2.RepaintSongRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.RepaintSongResponse:
+        song = await self._edit(requests.repaint(request), request)
+        return song_service_pb2.RepaintSongResponse(song=song.to_message())
 
-        async def insert(db: AsyncConnection) -> Song | store.KeyBinding:
-            if key is not None:
-                earlier = await store.bind_key(
-                    db, owner_id=owner_id, key=key, song_id=song_id, request_hash=request_hash
-                )
-                if earlier is not None:
-                    return earlier
-            return await store.create_song(
-                db,
-                {
-                    **values,
-                    "id": song_id,
-                    "owner_id": owner_id,
-                    "owner_display_name": user.display_name,
-                },
-                deadline_seconds=self._settings.job_deadline_seconds,
-            )
+    async def CoverSong(
+        self, request: song_service_pb2.CoverSongRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.CoverSongResponse:
+        song = await self._edit(requests.cover(request), request)
+        return song_service_pb2.CoverSongResponse(song=song.to_message())
 
-        # The song is only written once it is paid for: it is inserted while the
-        # credit is reserved, and committed only after billing said yes. Reserving
-        # is idempotent per song id, so a retry after a failure here is safe.
-        try:
-            async with self._db.transaction() as db:
-                await self._check_in_flight(db, owner_id)
-                _, created = await both(reserve(), insert(db))
-        except BaseException:
-            if reserved:
-                await self._release_unsaved(song_id)
-            raise
-        if isinstance(created, Song):
-            return created
-        # A concurrent request with this key won. If it paid under another song id,
-        # the credit reserved here backs nothing.
-        if created.song_id != song_id:
-            await self._release_unsaved(song_id)
-        return await self._song_for_key(created, request_hash)
-
-    async def _check_in_flight(self, db: AsyncConnection, owner_id: UUID) -> None:
-        limit = self._settings.max_songs_in_flight
-        if await store.count_in_flight(db, owner_id) >= limit:
-            raise ResourceExhausted(
-                f"at most {limit} songs may be queued or generating at once; "
-                "create more when one is done",
-                reason="TOO_MANY_SONGS_IN_FLIGHT",
-                retry_after_seconds=SONGS_IN_FLIGHT_RETRY_SECONDS,
-            )
-
-    async def _song_for_key(self, binding: store.KeyBinding, request_hash: bytes) -> Song:
-        """The song an idempotency key created, for a retry of the same request."""
-        if binding.request_hash is not None and binding.request_hash != request_hash:
+    async def SeparateStems(
+        self, request: song_service_pb2.SeparateStemsRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.SeparateStemsResponse:
+        if not self._settings.stems_supported:
             raise FailedPrecondition(
-                "idempotency_key was already used for a different request; use a new key",
-                reason="IDEMPOTENCY_KEY_REUSED",
+                "stems need ACE-Step's base checkpoint; this deployment runs a turbo one",
+                reason="STEMS_UNSUPPORTED",
             )
-        async with self._db.connection() as db:
-            song = await store.get_song(db, binding.song_id)
-        if song is None:
-            raise FailedPrecondition(
-                "the song created with this idempotency_key was deleted; use a new key "
-                "to create another",
-                reason="IDEMPOTENCY_KEY_SONG_DELETED",
-            )
+        song = await self._edit(requests.separate_stems(request), request)
+        return song_service_pb2.SeparateStemsResponse(song=song.to_message())
+
+    async def _edit(self, edit: requests.EditRequest, request: Message) -> Song:
+        user = require_user()
+        source = await self._source(edit, UUID(user.subject))
+        [song] = await self._creator.create(
+            user, [edit.song_values(source)], key=edit.idempotency_key, request=request
+        )
         return song
 
-    async def _release_unsaved(self, song_id: UUID) -> None:
-        """Gives back a credit reserved for a song that was not saved, unless a
-        song with that id exists after all (a concurrent retry saved it). When
-        this fails too, reconciliation releases the reservation later."""
-        try:
-            async with self._db.connection() as db:
-                if await store.get_song(db, song_id) is not None:
-                    return
-            await self._credits.release(song_id, "the song could not be saved")
-        except Exception:
-            log.exception("releasing an unsaved song's credit failed", song_id=str(song_id))
+    async def _source(self, edit: requests.EditRequest, owner_id: UUID) -> requests.Source:
+        """What the edit starts from, once the caller may use it."""
+        ref = edit.source
+        if ref.kind is requests.SourceKind.UPLOAD:
+            upload = await self._uploads.ready(owner_id, ref.id, field="source.upload_id")
+            return requests.Source(
+                ref=ref,
+                duration_seconds=upload.duration_seconds,
+                title=upload.title,
+                prompt="",
+                lyrics="",
+                categories=(),
+                controls={},
+            )
+        async with self._db.connection() as db:
+            song = await store.get_song(db, ref.id)
+        if song is None or not song.visible_to(owner_id):
+            raise NotFound("source.song_id: no such song", reason="SOURCE_NOT_FOUND")
+        if song.owner_id != owner_id and edit.task is not Task.COVER:
+            raise PermissionDenied(
+                "source.song_id: only your own songs can be extended, repainted or split",
+                reason="NOT_YOUR_SONG",
+            )
+        if not song.can_be_covered_by(owner_id):
+            raise PermissionDenied(
+                "source.song_id: its owner does not allow covers", reason="REMIX_NOT_ALLOWED"
+            )
+        if song.status is not Status.READY:
+            raise FailedPrecondition(
+                "source.song_id: the song is not ready yet", reason="NOT_READY"
+            )
+        return requests.Source(
+            ref=ref,
+            duration_seconds=song.audio_duration_seconds,
+            title=song.title,
+            prompt=song.prompt_used or song.prompt,
+            lyrics="" if song.instrumental else song.lyrics_used or "",
+            categories=song.categories,
+            controls={name: getattr(song, name) for name in requests.CONTROLS},
+        )
+
+    async def CreateUpload(
+        self, request: song_service_pb2.CreateUploadRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.CreateUploadResponse:
+        owner_id = UUID(require_user().subject)
+        upload, form, post_until = await self._uploads.create(
+            owner_id,
+            filename=request.filename,
+            size_bytes=request.size_bytes,
+            content_type=request.content_type,
+        )
+        return song_service_pb2.CreateUploadResponse(
+            upload=upload.to_message(),
+            upload_url=form.url,
+            form_fields=form.fields,
+            expire_time=timestamp(post_until),
+        )
+
+    async def CompleteUpload(
+        self, request: song_service_pb2.CompleteUploadRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.CompleteUploadResponse:
+        owner_id = UUID(require_user().subject)
+        upload_id = requests.id_field("upload_id", request.upload_id)
+        call = current_call()
+        upload = await self._uploads.complete(
+            owner_id, upload_id, finish_by=call.deadline if call else None
+        )
+        return song_service_pb2.CompleteUploadResponse(upload=upload.to_message())
+
+    async def GetSongDownload(
+        self, request: song_service_pb2.GetSongDownloadRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.GetSongDownloadResponse:
+        check = Violations()
+        audio_format = DOWNLOAD_FORMATS.get(request.format)
+        if audio_format is None:
+            check.add("format", "must be FLAC, WAV or MP3")
+        stem = STEMS_BY_MESSAGE.get(request.stem) if request.stem else None
+        if request.stem and stem is None:
+            check.add("stem", "must be VOCALS, DRUMS, BASS or OTHER")
+        check.raise_if_any()
+        song = await self._ready_song(request.song_id)
+        if stem is not None and stem not in song.stems:
+            raise FailedPrecondition(
+                "stem: the song has no such stem; SeparateStems makes them", reason="NO_SUCH_STEM"
+            )
+        call = current_call()
+        download = await self._downloads.of(
+            song,
+            audio_format=audio_format,
+            stem=stem,
+            finish_by=call.deadline if call else None,
+        )
+        return song_service_pb2.GetSongDownloadResponse(
+            url=download.url,
+            filename=download.filename,
+            content_type=download.content_type,
+            expire_time=timestamp(download.expire_time),
+        )
 
     # ---- reading -----------------------------------------------------------------
 
@@ -241,18 +278,44 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         check.raise_if_any()
         async with self._db.connection() as db:
             found = await store.list_owner_songs(db, owner_id, after=after, limit=limit + 1)
-            liked = await store.liked_song_ids(db, owner_id, [song.id for song in found])
+        songs, next_token = await self._newest_first_page(found, limit, query)
+        return song_service_pb2.ListMySongsResponse(songs=songs, next_page_token=next_token)
+
+    async def ListDerivedSongs(
+        self,
+        request: song_service_pb2.ListDerivedSongsRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> song_service_pb2.ListDerivedSongsResponse:
+        viewer = UUID(require_user().subject)
+        check = Violations()
+        source_id = check.uuid("song_id", request.song_id)
+        limit = page_size(check, request.page_size)
+        query = {"listing": "derived", "source": source_id, "viewer": str(viewer)}
+        after = self._page_tokens.decode(check, request.page_token, query=query, shape=TimePosition)
+        check.raise_if_any()
+        source = await self._visible_song(source_id)
+        async with self._db.connection() as db:
+            found = await store.list_derived_songs(
+                db, source.id, viewer=viewer, after=after, limit=limit + 1
+            )
+        songs, next_token = await self._newest_first_page(found, limit, query)
+        return song_service_pb2.ListDerivedSongsResponse(songs=songs, next_page_token=next_token)
+
+    async def _newest_first_page(
+        self, found: list[Song], limit: int, query: dict[str, object]
+    ) -> tuple[list[song_pb2.Song], str]:
+        """A page of songs listed newest first (`limit + 1` found, to know whether
+        another page follows), marked with the caller's likes, and its next token."""
         page = found[:limit]
+        async with self._db.connection() as db:
+            liked = await store.liked_song_ids(db, _caller_id(), [song.id for song in page])
         next_token = ""
         if len(found) > limit:
             last = page[-1]
             next_token = self._page_tokens.encode(
                 TimePosition(time=last.create_time, id=last.id), query=query
             )
-        return song_service_pb2.ListMySongsResponse(
-            songs=[song.to_message(liked_by_caller=song.id in liked) for song in page],
-            next_page_token=next_token,
-        )
+        return [song.to_message(liked_by_caller=song.id in liked) for song in page], next_token
 
     async def ListFeed(
         self, request: song_service_pb2.ListFeedRequest, context: grpc.aio.ServicerContext
@@ -330,10 +393,13 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         song_id = check.uuid("song.id", request.song.id)
         paths = list(request.update_mask.paths)
         if not paths:
-            check.add("update_mask", "must name at least one of: title, published")
+            check.add("update_mask", "must name at least one of: title, published, remix_allowed")
         for path in paths:
             if path not in UPDATABLE_FIELDS:
-                check.add("update_mask", f"cannot update {path!r}; only title and published")
+                check.add(
+                    "update_mask",
+                    f"cannot update {path!r}; only title, published and remix_allowed",
+                )
         title = ""
         if "title" in paths:
             title = check.text("song.title", request.song.title, max_length=limits.MAX_TITLE_CHARS)
@@ -347,6 +413,8 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
                 await store.rename(db, song.id, title)
             if "published" in paths:
                 await store.set_published(db, song, request.song.published)
+            if "remix_allowed" in paths:
+                await store.allow_remixes(db, song.id, request.song.remix_allowed)
             updated = await store.get_song(db, song.id)
         self._feed_pages.clear()
         assert updated is not None  # we hold the row lock
@@ -356,7 +424,7 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         self, request: song_service_pb2.DeleteSongRequest, context: grpc.aio.ServicerContext
     ) -> song_service_pb2.DeleteSongResponse:
         owner_id = UUID(require_user().subject)
-        song_id = _song_id(request.song_id)
+        song_id = requests.id_field("song_id", request.song_id)
         async with self._db.transaction() as db:
             song = await self._owned_song(db, song_id, owner_id)
             await store.delete_song(db, song.id)
@@ -368,9 +436,7 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         self._feed_pages.clear()
         if song.status is not Status.READY:
             await self._releases.deliver(song.id)
-        for key in (song.audio_key, song.cover_key):
-            if key:
-                await self._objects.delete(key)
+        await files.delete_all(self._objects, song.id)
         return song_service_pb2.DeleteSongResponse()
 
     async def LikeSong(
@@ -433,7 +499,7 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
     async def WatchSong(
         self, request: song_service_pb2.WatchSongRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[song_service_pb2.WatchSongResponse]:
-        song_id = _song_id(request.song_id)
+        song_id = requests.id_field("song_id", request.song_id)
         owner_id = UUID(require_user().subject)
         loop = asyncio.get_running_loop()
         ends = loop.time() + self._settings.watch_max_seconds
@@ -482,7 +548,7 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
     # ---- helpers -----------------------------------------------------------------
 
     async def _visible_song(self, raw_id: str) -> Song:
-        song_id = _song_id(raw_id)
+        song_id = requests.id_field("song_id", raw_id)
         async with self._db.connection() as db:
             song = await store.get_song(db, song_id)
         if song is None or not song.visible_to(_caller_id()):
@@ -512,94 +578,3 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
 def _caller_id() -> UUID | None:
     identity = caller()
     return UUID(identity.subject) if identity is not None and identity.is_user else None
-
-
-def _song_id(raw: str) -> UUID:
-    check = Violations()
-    song_id = check.uuid("song_id", raw)
-    check.raise_if_any()
-    return UUID(song_id)
-
-
-def _validated_song(request: song_service_pb2.CreateSongRequest) -> dict[str, object]:
-    """The song's columns from a CreateSong request, defaults filled in; raises
-    InvalidArgument naming every bad field."""
-    check = Violations()
-    mode_field = request.WhichOneof("mode")
-    instrumental = request.instrumental
-    description = prompt = lyrics = ""
-    if mode_field is None:
-        check.add("mode", "one of description, described_lyrics or custom_lyrics is required")
-        mode = Mode.DESCRIPTION
-    elif mode_field == "description":
-        mode = Mode.DESCRIPTION
-        description = check.text(
-            "description", request.description, max_length=limits.MAX_DESCRIPTION_CHARS
-        )
-    else:
-        described = mode_field == "described_lyrics"
-        mode = Mode.DESCRIBED_LYRICS if described else Mode.CUSTOM_LYRICS
-        given = request.described_lyrics if described else request.custom_lyrics
-        prompt = check.text(
-            f"{mode_field}.prompt", given.prompt, max_length=limits.MAX_PROMPT_CHARS
-        )
-        lyrics_field = "lyrics_description" if described else "lyrics"
-        lyrics_limit = limits.MAX_LYRICS_DESCRIPTION_CHARS if described else limits.MAX_LYRICS_CHARS
-        # Instrumental songs have no lyrics: whatever was given is not used.
-        if not instrumental:
-            lyrics = check.text(
-                f"{mode_field}.{lyrics_field}",
-                getattr(given, lyrics_field),
-                max_length=lyrics_limit,
-            )
-
-    params = request.params
-    duration = _number_or_default(
-        check,
-        "params.duration_seconds",
-        params.duration_seconds,
-        low=limits.MIN_DURATION_SECONDS,
-        high=limits.MAX_DURATION_SECONDS,
-        default=limits.DEFAULT_DURATION_SECONDS,
-    )
-    guidance = _number_or_default(
-        check,
-        "params.guidance_scale",
-        params.guidance_scale,
-        low=limits.MIN_GUIDANCE_SCALE,
-        high=limits.MAX_GUIDANCE_SCALE,
-        default=limits.DEFAULT_GUIDANCE_SCALE,
-    )
-    steps = params.inference_steps or limits.DEFAULT_INFERENCE_STEPS
-    check.integer(
-        "params.inference_steps",
-        steps,
-        minimum=limits.MIN_INFERENCE_STEPS,
-        maximum=limits.MAX_INFERENCE_STEPS,
-    )
-    seed = check.integer("params.seed", params.seed, minimum=0, maximum=limits.MAX_SEED)
-    if request.idempotency_key and not IDEMPOTENCY_KEY_PATTERN.match(request.idempotency_key):
-        check.add("idempotency_key", "must be 1-64 characters of A-Z, a-z, 0-9, _ and -")
-    check.raise_if_any()
-    return {
-        "mode": mode,
-        "description": description,
-        "prompt": prompt,
-        "lyrics_input": lyrics,
-        "instrumental": instrumental,
-        "duration_seconds": duration,
-        # A random seed is fixed now, so retries of the job give the same song.
-        "seed": seed or secrets.randbelow(MAX_RANDOM_SEED) + 1,
-        "guidance_scale": guidance,
-        "inference_steps": steps,
-    }
-
-
-def _number_or_default(
-    check: Violations, field: str, value: float, *, low: float, high: float, default: float
-) -> float:
-    if value == 0:
-        return default
-    if not math.isfinite(value) or not low <= value <= high:
-        check.add(field, f"must be between {low:g} and {high:g}")
-    return value

@@ -10,6 +10,9 @@ from runtime.settings import DataServiceSettings, SecretKey
 class SongsSettings(DataServiceSettings):
     """What songsvc's API and its worker share."""
 
+    # Whether the deployment's ACE-Step checkpoint can split stems (the base model
+    # can, turbo checkpoints cannot): SeparateStems is FAILED_PRECONDITION without.
+    stems_supported: bool = False
     object_store: ObjectStoreSettings = ObjectStoreSettings()
     # Jobs one worker runs at once; several in flight let Triton form batches (the
     # API's time estimates count batches of this size).
@@ -50,6 +53,12 @@ class SongServiceSettings(SongsSettings):
     # Open WatchSong streams in one songsvc process: per user, and in all.
     watch_streams_per_user: int = Field(default=16, ge=1)
     watch_streams_per_process: int = Field(default=1000, ge=1)
+    # An upload no song was made from is deleted this long after CreateUpload.
+    upload_keep_unused_seconds: float = Field(default=86400.0, ge=60)
+    # Uploads checked at once (each holds its file, up to 50 MB, decoded).
+    upload_checks_at_once: int = Field(default=2, ge=1)
+    # Downloads converted to WAV or MP3 at once (each holds the song decoded).
+    download_conversions_at_once: int = Field(default=2, ge=1)
     # A listener's plays of a song count once per this window (RecordPlay).
     play_window_seconds: float = Field(default=600.0, gt=0, le=86400)
 

@@ -46,34 +46,40 @@ async def notify(db: AsyncConnection, song_id: UUID, *, job_queued: bool = False
 
 @dataclass(frozen=True, slots=True)
 class KeyBinding:
-    """The song an idempotency key created, and the hash of the request that did."""
+    """The songs an idempotency key created (its takes, first to last), and the
+    hash of the request that did."""
 
-    song_id: UUID
+    song_ids: tuple[UUID, ...]
     request_hash: bytes | None
 
 
 async def find_key_binding(db: AsyncConnection, owner_id: UUID, key: str) -> KeyBinding | None:
     row = (
         await db.execute(
-            sa.select(idempotency_keys.c.song_id, idempotency_keys.c.request_hash).where(
+            sa.select(idempotency_keys.c.song_ids, idempotency_keys.c.request_hash).where(
                 idempotency_keys.c.owner_id == owner_id, idempotency_keys.c.key == key
             )
         )
     ).first()
-    return KeyBinding(row.song_id, row.request_hash) if row else None
+    return KeyBinding(tuple(row.song_ids), row.request_hash) if row else None
 
 
 async def bind_key(
-    db: AsyncConnection, *, owner_id: UUID, key: str, song_id: UUID, request_hash: bytes
+    db: AsyncConnection,
+    *,
+    owner_id: UUID,
+    key: str,
+    song_ids: list[UUID],
+    request_hash: bytes,
 ) -> KeyBinding | None:
-    """Binds the key to `song_id`; when a concurrent request bound it first, returns
+    """Binds the key to `song_ids`; when a concurrent request bound it first, returns
     that binding instead (this insert waits until that request's transaction ends)."""
     inserted = (
         await db.execute(
             insert(idempotency_keys)
-            .values(owner_id=owner_id, key=key, song_id=song_id, request_hash=request_hash)
+            .values(owner_id=owner_id, key=key, song_ids=song_ids, request_hash=request_hash)
             .on_conflict_do_nothing()
-            .returning(idempotency_keys.c.song_id)
+            .returning(idempotency_keys.c.key)
         )
     ).first()
     if inserted is not None:
@@ -213,6 +219,36 @@ async def set_published(db: AsyncConnection, song: Song, published: bool) -> Non
     else:
         await db.execute(sa.delete(feed_entries).where(feed_entries.c.song_id == song.id))
     await notify(db, song.id)
+
+
+async def allow_remixes(db: AsyncConnection, song_id: UUID, allowed: bool) -> None:
+    await db.execute(
+        sa.update(songs)
+        .where(songs.c.id == song_id)
+        .values(remix_allowed=allowed, update_time=sa.func.now())
+    )
+    await notify(db, song_id)
+
+
+async def list_derived_songs(
+    db: AsyncConnection,
+    source_id: UUID,
+    *,
+    viewer: UUID | None,
+    after: TimePosition | None,
+    limit: int,
+) -> list[Song]:
+    """Songs made from the source that the viewer can see, newest first."""
+    query = sa.select(songs).where(
+        songs.c.source_song_id == source_id,
+        sa.or_(songs.c.published, songs.c.owner_id == viewer),
+    )
+    if after is not None:
+        query = query.where(
+            sa.tuple_(songs.c.create_time, songs.c.id) < sa.tuple_(after.time, after.id)
+        )
+    query = query.order_by(songs.c.create_time.desc(), songs.c.id.desc()).limit(limit)
+    return [Song.from_row(row) for row in await db.execute(query)]
 
 
 async def delete_song(db: AsyncConnection, song_id: UUID) -> None:

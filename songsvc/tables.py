@@ -47,7 +47,36 @@ songs = sa.Table(
     _time("create_time", nullable=False, server_default=sa.func.now()),
     _time("update_time", nullable=False, server_default=sa.func.now()),
     _time("publish_time"),
+    # What the song was made from (lineage) and how: the task, its source (a song,
+    # which may since be gone, or an upload), the section repainted or where an
+    # extension joins, a cover's strength, a style reference.
+    sa.Column("task", sa.Text, nullable=False, server_default="text_to_music"),
+    sa.Column("source_song_id", UUID(as_uuid=True)),
+    sa.Column("source_upload_id", UUID(as_uuid=True)),
+    sa.Column("section_start_seconds", sa.Float, nullable=False, server_default="0"),
+    sa.Column("section_end_seconds", sa.Float, nullable=False, server_default="0"),
+    sa.Column("cover_strength", sa.Float),
+    sa.Column("reference_upload_id", UUID(as_uuid=True)),
+    # Whether others may cover the song once it is published.
+    sa.Column("remix_allowed", sa.Boolean, nullable=False, server_default=sa.text("true")),
+    # Which take of one CreateSong (1 when it made one).
+    sa.Column("take", sa.Integer, nullable=False, server_default="1"),
+    # Musical controls: as given, then as the planner proposed; NULL until known.
+    sa.Column("bpm", sa.Integer),
+    sa.Column("key_scale", sa.Text),
+    sa.Column("time_signature", sa.Integer),
+    sa.Column("vocal_language", sa.Text),
+    # A SeparateStems song's stems, stored at songs/<id>/stems/<stem>.flac.
+    sa.Column("stems", ARRAY(sa.Text), nullable=False, server_default="{}"),
     sa.Index("songs_owner_recent", "owner_id", sa.text("create_time DESC"), sa.text("id DESC")),
+    # ListDerivedSongs: what was made from a song, newest first.
+    sa.Index(
+        "songs_source_recent",
+        "source_song_id",
+        sa.text("create_time DESC"),
+        sa.text("id DESC"),
+        postgresql_where=sa.text("source_song_id IS NOT NULL"),
+    ),
     # CreateSong counts the owner's songs in flight (queued or processing).
     sa.Index(
         "songs_owner_in_flight",
@@ -65,8 +94,9 @@ idempotency_keys = sa.Table(
     metadata,
     sa.Column("owner_id", UUID(as_uuid=True), primary_key=True),
     sa.Column("key", sa.Text, primary_key=True),
-    # No foreign key: the binding outlives the song.
-    sa.Column("song_id", UUID(as_uuid=True), nullable=False),
+    # Every take the key created, first to last. No foreign key: the binding
+    # outlives the songs.
+    sa.Column("song_ids", ARRAY(UUID(as_uuid=True)), nullable=False),
     # SHA-256 of the request as first sent; NULL for keys bound before it was kept.
     sa.Column("request_hash", sa.LargeBinary),
     _time("create_time", nullable=False, server_default=sa.func.now()),
@@ -159,6 +189,27 @@ jobs = sa.Table(
         sa.text("finish_time DESC"),
         postgresql_where=sa.text("state = 'succeeded'"),
     ),
+)
+
+# Audio people brought: posted straight to the object store, then checked
+# (CompleteUpload); one nobody made a song from is deleted when it expires.
+uploads = sa.Table(
+    "uploads",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("owner_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("content_type", sa.Text, nullable=False),
+    # What CreateUpload was told, and what arrived.
+    sa.Column("declared_size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("duration_seconds", sa.Float, nullable=False, server_default="0"),
+    sa.Column("object_key", sa.Text, nullable=False),
+    _time("create_time", nullable=False, server_default=sa.func.now()),
+    _time("expire_time", nullable=False),
+    sa.Index("uploads_owner", "owner_id"),
+    sa.Index("uploads_expiring", "expire_time"),
 )
 
 # The outbox of credits to give back: written in the same transaction that

@@ -20,18 +20,27 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.clients import ServiceCredentials, service_channel
-from runtime.concurrency import both
+from runtime.concurrency import all_of, both
 from runtime.database import Database, database_url
 from runtime.identity import load_issuer
 from runtime.logs import configure_logging
 from runtime.objectstore import ObjectStore, open_object_store
 from runtime.settings import load_settings
-from songsvc import jobs, releases, store
+from songsvc import audio, files, jobs, releases, store, uploads
 from songsvc.billing import TRANSIENT, CreditReleased, Credits
 from songsvc.events import SongEvents
 from songsvc.jobs import Claim, JobState
-from songsvc.models import ModelError, ModelTier, ModelUnavailable, Plan, TritonModels
-from songsvc.records import Song, Stage, Status
+from songsvc.models import (
+    Audio,
+    ModelError,
+    ModelRefused,
+    ModelTier,
+    ModelUnavailable,
+    Plan,
+    Sources,
+    TritonModels,
+)
+from songsvc.records import Song, Stage, Status, StemName, Task
 from songsvc.releases import CreditReleases
 from songsvc.settings import WorkerSettings
 
@@ -52,8 +61,6 @@ IN_FLIGHT = Gauge("neutone_worker_jobs_in_flight", "Jobs this worker is running 
 # The first wait between tries at storing a file; it doubles each time.
 UPLOAD_RETRY_SECONDS = 0.5
 PRINCIPAL = "songsvc-worker"
-AUDIO_FILE = "audio.flac"
-COVER_FILE = "cover.png"
 
 
 def _plan_values(song: Song, plan: Plan) -> dict[str, object]:
@@ -68,17 +75,16 @@ def _plan_values(song: Song, plan: Plan) -> dict[str, object]:
     return values
 
 
-def object_keys(song_id: UUID) -> tuple[str, str]:
-    """Deterministic keys: a retried job overwrites, never duplicates, its files."""
-    return f"songs/{song_id}/{AUDIO_FILE}", f"songs/{song_id}/{COVER_FILE}"
-
-
 class LeaseLost(Exception):
     """Another worker owns the job now (or the song was deleted)."""
 
 
 class StorageFailed(Exception):
     """The object store kept failing; the attempt counts."""
+
+
+class SourceGone(Exception):
+    """What the song is made from was deleted: no attempt can make it."""
 
 
 class Worker:
@@ -208,6 +214,8 @@ class Worker:
             if error.code() not in TRANSIENT:
                 raise
             await self._dependency_down(claim, f"billing: {error.details()}")
+        except (ModelRefused, SourceGone) as error:
+            await self._fail(claim, str(error))
         except (ModelError, StorageFailed) as error:
             await self._failed_attempt(claim, str(error))
         except Exception as error:
@@ -240,13 +248,13 @@ class Worker:
             _, plan = await both(self._stage(claim, Stage.PLANNING, 0.05), self._models.plan(song))
             plan_values = _plan_values(song, plan)
             song = dataclasses.replace(song, **plan_values)
+        sources = await self._sources(song)
         # The plan is saved while the music is made, so a retried job reuses it.
-        _, (audio, cover) = await both(
+        _, (tracks, cover) = await both(
             self._stage(claim, Stage.GENERATING, 0.2, **plan_values),
-            both(self._models.compose(song), self._models.paint(song)),
+            both(self._compose(song, sources), self._models.paint(song)),
         )
-
-        audio_key, cover_key = object_keys(song.id)
+        song_audio = tracks[None]
 
         async def announce_then_finish(db: AsyncConnection) -> bool:
             await self._stage(claim, Stage.UPLOADING, 0.9)
@@ -256,15 +264,19 @@ class Worker:
                 JobState.SUCCEEDED,
                 status=Status.READY,
                 progress=1.0,
-                audio_key=audio_key,
-                cover_key=cover_key,
-                audio_duration_seconds=audio.duration_seconds,
+                audio_key=files.audio_key(song.id),
+                cover_key=files.cover_key(song.id),
+                audio_duration_seconds=song_audio.duration_seconds,
+                stems=[stem for stem in tracks if stem is not None],
             )
 
         async def store_then_charge() -> None:
-            await both(
-                self._store(audio_key, audio.data, content_type="audio/flac"),
-                self._store(cover_key, cover, content_type="image/png"),
+            await all_of(
+                *(
+                    self._store(files.audio_key(song.id, stem), track.data, "audio/flac")
+                    for stem, track in tracks.items()
+                ),
+                self._store(files.cover_key(song.id), cover, "image/png"),
             )
             try:
                 await self._credits.commit(song.id)
@@ -283,7 +295,46 @@ class Worker:
         JOBS.labels("ready").inc()
         log.info("song ready")
 
-    async def _store(self, key: str, data: bytes, *, content_type: str) -> None:
+    async def _compose(self, song: Song, sources: Sources) -> dict[StemName | None, Audio]:
+        """The song's audio (key None) and, for a STEMS song, each stem's."""
+        if song.task is not Task.STEMS:
+            return {None: await self._models.compose(song, sources)}
+        # The four requests reach Triton together, so one execution makes them all
+        # (and the OTHER stem reuses the three named ones).
+        made = await all_of(*(self._models.compose(song, sources, stem=stem) for stem in StemName))
+        stems: dict[StemName | None, Audio] = dict(zip(StemName, made, strict=True))
+        # What plays as the song is its stems added up: the source, as split.
+        whole = await asyncio.to_thread(audio.mix, [stem.data for stem in made])
+        stems[None] = Audio(data=whole, duration_seconds=made[0].duration_seconds)
+        return stems
+
+    async def _sources(self, song: Song) -> Sources:
+        """The stored files the song is made from; SourceGone once one was deleted."""
+        async with self._db.connection() as db:
+            source_key = None
+            if song.source_song_id is not None:
+                source = await store.get_song(db, song.source_song_id)
+                source_key = source.audio_key if source else None
+                if source_key is None:
+                    raise SourceGone("the source song was deleted")
+            elif song.source_upload_id is not None:
+                source_key = await uploads.object_key(db, song.source_upload_id)
+                if source_key is None:
+                    raise SourceGone("the uploaded source was deleted")
+            reference_key = None
+            if song.reference_upload_id is not None:
+                reference_key = await uploads.object_key(db, song.reference_upload_id)
+                if reference_key is None:
+                    raise SourceGone("the uploaded style reference was deleted")
+        try:
+            return Sources(
+                source=await self._objects.get(source_key) if source_key else b"",
+                reference=await self._objects.get(reference_key) if reference_key else b"",
+            )
+        except FileNotFoundError as error:
+            raise SourceGone("a source file is missing from the object store") from error
+
+    async def _store(self, key: str, data: bytes, content_type: str) -> None:
         """Stores a file, trying again with backoff: the music is already made, and
         a store that blinked must not cost the attempt that made it."""
         try:
@@ -346,8 +397,7 @@ class Worker:
         async with self._db.connection() as db:
             exists = await store.get_song(db, claim.song_id) is not None
         if not exists:
-            for key in object_keys(claim.song_id):
-                await self._objects.delete(key)
+            await files.delete_all(self._objects, claim.song_id)
 
 
 async def main() -> None:

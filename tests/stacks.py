@@ -49,6 +49,7 @@ def private_product(
             "NEUTONE_GATEWAY_ADDRESS": address,
             "NEUTONE_DATA_DIR": str(root / "data"),
             "NEUTONE_OBJECT_STORE__MEDIA_BASE_URL": f"http://{address}/media",
+            "NEUTONE_OBJECT_STORE__UPLOAD_BASE_URL": f"http://{address}/uploads",
             # Cheaper argon2 keeps suites fast; the algorithm and code path are the same.
             "NEUTONE_PASSWORD_TIME_COST": "1",
             "NEUTONE_PASSWORD_MEMORY_KIB": "8192",

@@ -1,15 +1,14 @@
-"""Songs: create (in the three modes), follow, fetch, list, the feed, and what an
-owner or a listener does with a song."""
+"""Songs: create (in the three modes, in takes), follow, fetch, list, the feed, and
+what an owner or a listener does with a song."""
 
 import argparse
-import mimetypes
 import os
 import uuid
-from pathlib import Path, PurePosixPath
-from urllib.parse import urlsplit
+from pathlib import Path
 
 import httpx
 from google.protobuf.field_mask_pb2 import FieldMask
+from google.protobuf.message import Message
 
 from cli.client import Auth, Client
 from cli.errors import CliError
@@ -29,20 +28,21 @@ FEED_ORDERS = {
 
 
 def register(commands: Commands) -> None:
-    command = commands.add("create", create, help="create a song (one credit)")
+    command = commands.add("create", create, help="create a song (one credit a take)")
     mode = command.add_mutually_exclusive_group(required=True)
     mode.add_argument("--description", help="describe the whole song")
     mode.add_argument("--prompt", help="the musical style, with lyrics or what they are about")
-    lyrics = command.add_mutually_exclusive_group()
-    lyrics.add_argument("--lyrics", help="the lyrics themselves ([verse], [chorus] tags)")
-    lyrics.add_argument("--lyrics-file", type=Path, help="the lyrics from a file")
+    lyrics = add_lyrics(command, "the lyrics themselves ([verse], [chorus] tags)")
     lyrics.add_argument("--describe-lyrics", help="what the lyrics should be about")
     command.add_argument("--instrumental", action="store_true", help="no vocals")
-    params = command.add_argument_group("model settings (0: the default)")
-    params.add_argument("--duration", type=float, default=0, help="seconds")
-    params.add_argument("--seed", type=int, default=0)
-    params.add_argument("--guidance", type=float, default=0, help="guidance scale")
-    params.add_argument("--steps", type=int, default=0, help="inference steps")
+    command.add_argument(
+        "--takes", type=int, default=0, help="1-4 takes, each a song with its own seed"
+    )
+    command.add_argument(
+        "--reference", metavar="UPLOAD_ID", default="", help="an upload whose style to take"
+    )
+    add_generation_params(command, with_duration=True)
+    add_musical_controls(command)
     command.add_argument(
         "--idempotency-key",
         help="retrying with the same key returns the first song (random if unset)",
@@ -70,6 +70,8 @@ def register(commands: Commands) -> None:
     for name, run, text in (
         ("publish", publish, "put your song in the public feed"),
         ("unpublish", unpublish, "take your song out of the feed"),
+        ("allow-remix", allow_remix, "let anyone cover your published song (the default)"),
+        ("forbid-remix", forbid_remix, "let no one else cover your song"),
         ("delete", delete, "delete your song, its audio and cover"),
         ("like", like, "like a song"),
         ("unlike", unlike, "take your like back"),
@@ -78,9 +80,40 @@ def register(commands: Commands) -> None:
     ):
         commands.add(name, run, help=text).add_argument("song_id")
 
-    command = commands.add("download", download, help="save a ready song's audio and cover")
-    command.add_argument("song_id")
-    command.add_argument("--out", type=Path, default=Path("."), help="the folder (made if missing)")
+
+def add_lyrics(parser: argparse.ArgumentParser, text: str) -> argparse._MutuallyExclusiveGroup:
+    lyrics = parser.add_mutually_exclusive_group()
+    lyrics.add_argument("--lyrics", help=text)
+    lyrics.add_argument("--lyrics-file", type=Path, help="the lyrics from a file")
+    return lyrics
+
+
+def add_generation_params(parser: argparse.ArgumentParser, *, with_duration: bool) -> None:
+    params = parser.add_argument_group("model settings (0: the default)")
+    if with_duration:
+        params.add_argument("--duration", type=float, default=0, help="seconds")
+    params.add_argument("--seed", type=int, default=0)
+    params.add_argument("--guidance", type=float, default=0, help="guidance scale")
+    params.add_argument("--steps", type=int, default=0, help="inference steps")
+
+
+def add_musical_controls(parser: argparse.ArgumentParser) -> None:
+    controls = parser.add_argument_group("musical controls (proposed when not given)")
+    controls.add_argument("--bpm", type=int, default=0, help="tempo: 30-300")
+    controls.add_argument("--key", default="", help='key and scale, e.g. "F# minor"')
+    controls.add_argument(
+        "--time-signature", type=int, default=0, help="beats per bar: 2, 3, 4 or 6"
+    )
+    controls.add_argument("--language", default="", help='the language sung, e.g. "en", "ja"')
+
+
+def musical_controls(args: argparse.Namespace) -> song_pb2.MusicalControls:
+    return song_pb2.MusicalControls(
+        bpm=args.bpm,
+        key_scale=args.key,
+        time_signature=args.time_signature,
+        vocal_language=args.language,
+    )
 
 
 def create(client: Client, out: Output, args: argparse.Namespace) -> None:
@@ -93,6 +126,9 @@ def create(client: Client, out: Output, args: argparse.Namespace) -> None:
             inference_steps=args.steps,
         ),
         idempotency_key=args.idempotency_key or uuid.uuid4().hex,
+        takes=args.takes,
+        controls=musical_controls(args),
+        reference_upload_id=args.reference,
     )
     lyrics = args.lyrics_file.read_text() if args.lyrics_file else args.lyrics
     if args.description is not None:
@@ -106,13 +142,28 @@ def create(client: Client, out: Output, args: argparse.Namespace) -> None:
             pb.DescribedLyrics(prompt=args.prompt, lyrics_description=args.describe_lyrics or "")
         )
     reply = client.call(client.songs.CreateSong, request)
-    if args.wait:
-        out.note(f"created {reply.song.id}")
-        follow(client, out, reply.song.id)
+    if len(reply.songs) > 1:
+        ids = [song.id for song in reply.songs]
+        if args.wait:
+            for song_id in ids:
+                out.note(f"created {song_id}")
+            for song_id in ids:
+                follow(client, out, song_id)
+        else:
+            out.reply(reply, lines(*(f"created {song_id}" for song_id in ids)))
+        return
+    finish_creating(client, out, reply, wait=args.wait)
+
+
+def finish_creating(client: Client, out: Output, reply: Message, *, wait: bool) -> None:
+    """The end of a command that queued one song (`reply.song`): its id, or, with
+    `wait`, its progress until it is done."""
+    song = reply.song  # type: ignore[attr-defined]
+    if wait:
+        out.note(f"created {song.id}")
+        follow(client, out, song.id)
     else:
-        out.reply(
-            reply, f"created {reply.song.id} ({label(song_pb2.SongStatus, reply.song.status)})"
-        )
+        out.reply(reply, f"created {song.id} ({label(song_pb2.SongStatus, song.status)})")
 
 
 def watch(client: Client, out: Output, args: argparse.Namespace) -> None:
@@ -171,10 +222,36 @@ def get(client: Client, out: Output, args: argparse.Namespace) -> None:
             f"failed: {song.failure_reason}" if song.failure_reason else "",
             f"by {song.owner_display_name}, created {when(song.create_time)}",
             f"categories: {', '.join(song.categories)}" if song.categories else "",
+            f"made with: {controls_text(song.controls)}" if controls_text(song.controls) else "",
+            lineage_text(song.lineage),
             f"{'published' if song.published else 'private'}, {song.like_count} likes,"
             f" {song.play_count} plays",
         ),
     )
+
+
+def controls_text(controls: song_pb2.MusicalControls) -> str:
+    return ", ".join(
+        part
+        for part in (
+            f"{controls.bpm} bpm" if controls.bpm else "",
+            controls.key_scale,
+            f"{controls.time_signature} beats a bar" if controls.time_signature else "",
+            f"sung in {controls.vocal_language}" if controls.vocal_language else "",
+        )
+        if part
+    )
+
+
+def lineage_text(lineage: song_pb2.SongLineage) -> str:
+    """Where an edit came from; nothing for a song made from a description."""
+    if lineage.task in (song_pb2.SONG_TASK_UNSPECIFIED, song_pb2.SONG_TASK_TEXT_TO_MUSIC):
+        return ""
+    source = lineage.source_song_id or f"upload {lineage.source_upload_id}"
+    text = f"{label(song_pb2.SongTask, lineage.task)} of {source}"
+    if lineage.task in (song_pb2.SONG_TASK_REPAINT, song_pb2.SONG_TASK_EXTEND):
+        text += f" ({lineage.section_start_seconds:g}-{lineage.section_end_seconds:g} s)"
+    return text
 
 
 def song_line(song: song_pb2.Song) -> str:
@@ -222,6 +299,16 @@ def unpublish(client: Client, out: Output, args: argparse.Namespace) -> None:
     out.reply(reply, f"unpublished {reply.song.id}")
 
 
+def allow_remix(client: Client, out: Output, args: argparse.Namespace) -> None:
+    reply = _update(client, song_pb2.Song(id=args.song_id, remix_allowed=True), "remix_allowed")
+    out.reply(reply, f"covers of {reply.song.id} allowed")
+
+
+def forbid_remix(client: Client, out: Output, args: argparse.Namespace) -> None:
+    reply = _update(client, song_pb2.Song(id=args.song_id, remix_allowed=False), "remix_allowed")
+    out.reply(reply, f"covers of {reply.song.id} forbidden")
+
+
 def _update(client: Client, song: song_pb2.Song, field: str) -> pb.UpdateSongResponse:
     request = pb.UpdateSongRequest(song=song, update_mask=FieldMask(paths=[field]))
     return client.call(client.songs.UpdateSong, request)
@@ -265,26 +352,8 @@ def media(client: Client, out: Output, args: argparse.Namespace) -> None:
     )
 
 
-def download(client: Client, out: Output, args: argparse.Namespace) -> None:
-    reply = _media(client, args.song_id)
-    args.out.mkdir(parents=True, exist_ok=True)
-    saved = {
-        "audio_path": _save(
-            reply.audio_url,
-            args.out / f"{args.song_id}-audio",
-            mimetypes.guess_extension(reply.audio_content_type),
-        ),
-        "cover_path": _save(reply.cover_url, args.out / f"{args.song_id}-cover", ".png"),
-    }
-    out.document(
-        {"song_id": args.song_id, **saved}, lines(*(f"saved {path}" for path in saved.values()))
-    )
-
-
-def _save(url: str, stem: Path, default_suffix: str | None) -> str:
-    """Streams `url` into `stem` plus the URL's file suffix; a failed download
-    leaves no file behind."""
-    path = stem.with_suffix(PurePosixPath(urlsplit(url).path).suffix or default_suffix or "")
+def save_url(url: str, path: Path) -> str:
+    """Streams `url` into `path`; a failed download leaves no file behind."""
     partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
     try:
         # Created like any file the user makes (the umask applies), and only complete

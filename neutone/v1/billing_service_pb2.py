@@ -27,7 +27,7 @@ from neutone.v1 import access_pb2 as neutone_dot_v1_dot_access__pb2
 from neutone.v1 import billing_pb2 as neutone_dot_v1_dot_billing__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n neutone/v1/billing_service.proto\x12\nneutone.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17neutone/v1/access.proto\x1a\x18neutone/v1/billing.proto\"\x13\n\x11GetBalanceRequest\"%\n\x12GetBalanceResponse\x12\x0f\n\x07\x62\x61lance\x18\x01 \x01(\x05\"@\n\x17ListTransactionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"b\n\x18ListTransactionsResponse\x12-\n\x0ctransactions\x18\x01 \x03(\x0b\x32\x17.neutone.v1.Transaction\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x15\n\x13ListProductsRequest\"=\n\x14ListProductsResponse\x12%\n\x08products\x18\x01 \x03(\x0b\x32\x13.neutone.v1.Product\"G\n\x1c\x43reateCheckoutSessionRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x13\n\x0bsuccess_url\x18\x02 \x01(\t\"5\n\x1d\x43reateCheckoutSessionResponse\x12\x14\n\x0c\x63heckout_url\x18\x01 \x01(\t\"0\n\x1a\x43reatePortalSessionRequest\x12\x12\n\nreturn_url\x18\x01 \x01(\t\"1\n\x1b\x43reatePortalSessionResponse\x12\x12\n\nportal_url\x18\x01 \x01(\t\"9\n\x15ReserveCreditsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07song_id\x18\x02 \x01(\t\"W\n\x16ReserveCreditsResponse\x12,\n\x0breservation\x18\x01 \x01(\x0b\x32\x17.neutone.v1.Reservation\x12\x0f\n\x07\x62\x61lance\x18\x02 \x01(\x05\"\'\n\x14\x43ommitCreditsRequest\x12\x0f\n\x07song_id\x18\x01 \x01(\t\"E\n\x15\x43ommitCreditsResponse\x12,\n\x0breservation\x18\x01 \x01(\x0b\x32\x17.neutone.v1.Reservation\"P\n\x15ReleaseCreditsRequest\x12\x0f\n\x07song_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x16\n\x0esong_abandoned\x18\x03 \x01(\x08\"F\n\x16ReleaseCreditsResponse\x12,\n\x0breservation\x18\x01 \x01(\x0b\x32\x17.neutone.v1.Reservation\"\xa5\x01\n\x17ListReservationsRequest\x12+\n\x05state\x18\x01 \x01(\x0e\x32\x1c.neutone.v1.ReservationState\x12\x36\n\x12\x63reate_time_before\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"b\n\x18ListReservationsResponse\x12-\n\x0creservations\x18\x01 \x03(\x0b\x32\x17.neutone.v1.Reservation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x9f\x01\n\x18\x41pplyPaymentEventRequest\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12\x42\n\x07headers\x18\x02 \x03(\x0b\x32\x31.neutone.v1.ApplyPaymentEventRequest.HeadersEntry\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\">\n\x19\x41pplyPaymentEventResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61pplied\x18\x02 \x01(\x08\x32\x82\x08\n\x0e\x42illingService\x12T\n\nGetBalance\x12\x1d.neutone.v1.GetBalanceRequest\x1a\x1e.neutone.v1.GetBalanceResponse\"\x07\x90\x02\x01\x88\xb5\x18\x02\x12\x66\n\x10ListTransactions\x12#.neutone.v1.ListTransactionsRequest\x1a$.neutone.v1.ListTransactionsResponse\"\x07\x90\x02\x01\x88\xb5\x18\x02\x12Z\n\x0cListProducts\x12\x1f.neutone.v1.ListProductsRequest\x1a .neutone.v1.ListProductsResponse\"\x07\x90\x02\x01\x88\xb5\x18\x01\x12r\n\x15\x43reateCheckoutSession\x12(.neutone.v1.CreateCheckoutSessionRequest\x1a).neutone.v1.CreateCheckoutSessionResponse\"\x04\x88\xb5\x18\x02\x12l\n\x13\x43reatePortalSession\x12&.neutone.v1.CreatePortalSessionRequest\x1a\'.neutone.v1.CreatePortalSessionResponse\"\x04\x88\xb5\x18\x02\x12`\n\x0eReserveCredits\x12!.neutone.v1.ReserveCreditsRequest\x1a\".neutone.v1.ReserveCreditsResponse\"\x07\x90\x02\x02\x88\xb5\x18\x03\x12]\n\rCommitCredits\x12 .neutone.v1.CommitCreditsRequest\x1a!.neutone.v1.CommitCreditsResponse\"\x07\x90\x02\x02\x88\xb5\x18\x03\x12`\n\x0eReleaseCredits\x12!.neutone.v1.ReleaseCreditsRequest\x1a\".neutone.v1.ReleaseCreditsResponse\"\x07\x90\x02\x02\x88\xb5\x18\x03\x12\x66\n\x10ListReservations\x12#.neutone.v1.ListReservationsRequest\x1a$.neutone.v1.ListReservationsResponse\"\x07\x90\x02\x01\x88\xb5\x18\x03\x12i\n\x11\x41pplyPaymentEvent\x12$.neutone.v1.ApplyPaymentEventRequest\x1a%.neutone.v1.ApplyPaymentEventResponse\"\x07\x90\x02\x02\x88\xb5\x18\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n neutone/v1/billing_service.proto\x12\nneutone.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17neutone/v1/access.proto\x1a\x18neutone/v1/billing.proto\"\x13\n\x11GetBalanceRequest\"%\n\x12GetBalanceResponse\x12\x0f\n\x07\x62\x61lance\x18\x01 \x01(\x05\"@\n\x17ListTransactionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"b\n\x18ListTransactionsResponse\x12-\n\x0ctransactions\x18\x01 \x03(\x0b\x32\x17.neutone.v1.Transaction\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x15\n\x13ListProductsRequest\"=\n\x14ListProductsResponse\x12%\n\x08products\x18\x01 \x03(\x0b\x32\x13.neutone.v1.Product\"G\n\x1c\x43reateCheckoutSessionRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x13\n\x0bsuccess_url\x18\x02 \x01(\t\"5\n\x1d\x43reateCheckoutSessionResponse\x12\x14\n\x0c\x63heckout_url\x18\x01 \x01(\t\"0\n\x1a\x43reatePortalSessionRequest\x12\x12\n\nreturn_url\x18\x01 \x01(\t\"1\n\x1b\x43reatePortalSessionResponse\x12\x12\n\nportal_url\x18\x01 \x01(\t\"Q\n\x15ReserveCreditsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07song_id\x18\x02 \x01(\t\x12\x16\n\x0eother_song_ids\x18\x03 \x03(\t\"W\n\x16ReserveCreditsResponse\x12,\n\x0breservation\x18\x01 \x01(\x0b\x32\x17.neutone.v1.Reservation\x12\x0f\n\x07\x62\x61lance\x18\x02 \x01(\x05\"\'\n\x14\x43ommitCreditsRequest\x12\x0f\n\x07song_id\x18\x01 \x01(\t\"E\n\x15\x43ommitCreditsResponse\x12,\n\x0breservation\x18\x01 \x01(\x0b\x32\x17.neutone.v1.Reservation\"P\n\x15ReleaseCreditsRequest\x12\x0f\n\x07song_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x16\n\x0esong_abandoned\x18\x03 \x01(\x08\"F\n\x16ReleaseCreditsResponse\x12,\n\x0breservation\x18\x01 \x01(\x0b\x32\x17.neutone.v1.Reservation\"\xa5\x01\n\x17ListReservationsRequest\x12+\n\x05state\x18\x01 \x01(\x0e\x32\x1c.neutone.v1.ReservationState\x12\x36\n\x12\x63reate_time_before\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"b\n\x18ListReservationsResponse\x12-\n\x0creservations\x18\x01 \x03(\x0b\x32\x17.neutone.v1.Reservation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x9f\x01\n\x18\x41pplyPaymentEventRequest\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12\x42\n\x07headers\x18\x02 \x03(\x0b\x32\x31.neutone.v1.ApplyPaymentEventRequest.HeadersEntry\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\">\n\x19\x41pplyPaymentEventResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61pplied\x18\x02 \x01(\x08\x32\x82\x08\n\x0e\x42illingService\x12T\n\nGetBalance\x12\x1d.neutone.v1.GetBalanceRequest\x1a\x1e.neutone.v1.GetBalanceResponse\"\x07\x90\x02\x01\x88\xb5\x18\x02\x12\x66\n\x10ListTransactions\x12#.neutone.v1.ListTransactionsRequest\x1a$.neutone.v1.ListTransactionsResponse\"\x07\x90\x02\x01\x88\xb5\x18\x02\x12Z\n\x0cListProducts\x12\x1f.neutone.v1.ListProductsRequest\x1a .neutone.v1.ListProductsResponse\"\x07\x90\x02\x01\x88\xb5\x18\x01\x12r\n\x15\x43reateCheckoutSession\x12(.neutone.v1.CreateCheckoutSessionRequest\x1a).neutone.v1.CreateCheckoutSessionResponse\"\x04\x88\xb5\x18\x02\x12l\n\x13\x43reatePortalSession\x12&.neutone.v1.CreatePortalSessionRequest\x1a\'.neutone.v1.CreatePortalSessionResponse\"\x04\x88\xb5\x18\x02\x12`\n\x0eReserveCredits\x12!.neutone.v1.ReserveCreditsRequest\x1a\".neutone.v1.ReserveCreditsResponse\"\x07\x90\x02\x02\x88\xb5\x18\x03\x12]\n\rCommitCredits\x12 .neutone.v1.CommitCreditsRequest\x1a!.neutone.v1.CommitCreditsResponse\"\x07\x90\x02\x02\x88\xb5\x18\x03\x12`\n\x0eReleaseCredits\x12!.neutone.v1.ReleaseCreditsRequest\x1a\".neutone.v1.ReleaseCreditsResponse\"\x07\x90\x02\x02\x88\xb5\x18\x03\x12\x66\n\x10ListReservations\x12#.neutone.v1.ListReservationsRequest\x1a$.neutone.v1.ListReservationsResponse\"\x07\x90\x02\x01\x88\xb5\x18\x03\x12i\n\x11\x41pplyPaymentEvent\x12$.neutone.v1.ApplyPaymentEventRequest\x1a%.neutone.v1.ApplyPaymentEventResponse\"\x07\x90\x02\x02\x88\xb5\x18\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -77,27 +77,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEPORTALSESSIONRESPONSE']._serialized_start=622
   _globals['_CREATEPORTALSESSIONRESPONSE']._serialized_end=671
   _globals['_RESERVECREDITSREQUEST']._serialized_start=673
-  _globals['_RESERVECREDITSREQUEST']._serialized_end=730
-  _globals['_RESERVECREDITSRESPONSE']._serialized_start=732
-  _globals['_RESERVECREDITSRESPONSE']._serialized_end=819
-  _globals['_COMMITCREDITSREQUEST']._serialized_start=821
-  _globals['_COMMITCREDITSREQUEST']._serialized_end=860
-  _globals['_COMMITCREDITSRESPONSE']._serialized_start=862
-  _globals['_COMMITCREDITSRESPONSE']._serialized_end=931
-  _globals['_RELEASECREDITSREQUEST']._serialized_start=933
-  _globals['_RELEASECREDITSREQUEST']._serialized_end=1013
-  _globals['_RELEASECREDITSRESPONSE']._serialized_start=1015
-  _globals['_RELEASECREDITSRESPONSE']._serialized_end=1085
-  _globals['_LISTRESERVATIONSREQUEST']._serialized_start=1088
-  _globals['_LISTRESERVATIONSREQUEST']._serialized_end=1253
-  _globals['_LISTRESERVATIONSRESPONSE']._serialized_start=1255
-  _globals['_LISTRESERVATIONSRESPONSE']._serialized_end=1353
-  _globals['_APPLYPAYMENTEVENTREQUEST']._serialized_start=1356
-  _globals['_APPLYPAYMENTEVENTREQUEST']._serialized_end=1515
-  _globals['_APPLYPAYMENTEVENTREQUEST_HEADERSENTRY']._serialized_start=1469
-  _globals['_APPLYPAYMENTEVENTREQUEST_HEADERSENTRY']._serialized_end=1515
-  _globals['_APPLYPAYMENTEVENTRESPONSE']._serialized_start=1517
-  _globals['_APPLYPAYMENTEVENTRESPONSE']._serialized_end=1579
-  _globals['_BILLINGSERVICE']._serialized_start=1582
-  _globals['_BILLINGSERVICE']._serialized_end=2608
+  _globals['_RESERVECREDITSREQUEST']._serialized_end=754
+  _globals['_RESERVECREDITSRESPONSE']._serialized_start=756
+  _globals['_RESERVECREDITSRESPONSE']._serialized_end=843
+  _globals['_COMMITCREDITSREQUEST']._serialized_start=845
+  _globals['_COMMITCREDITSREQUEST']._serialized_end=884
+  _globals['_COMMITCREDITSRESPONSE']._serialized_start=886
+  _globals['_COMMITCREDITSRESPONSE']._serialized_end=955
+  _globals['_RELEASECREDITSREQUEST']._serialized_start=957
+  _globals['_RELEASECREDITSREQUEST']._serialized_end=1037
+  _globals['_RELEASECREDITSRESPONSE']._serialized_start=1039
+  _globals['_RELEASECREDITSRESPONSE']._serialized_end=1109
+  _globals['_LISTRESERVATIONSREQUEST']._serialized_start=1112
+  _globals['_LISTRESERVATIONSREQUEST']._serialized_end=1277
+  _globals['_LISTRESERVATIONSRESPONSE']._serialized_start=1279
+  _globals['_LISTRESERVATIONSRESPONSE']._serialized_end=1377
+  _globals['_APPLYPAYMENTEVENTREQUEST']._serialized_start=1380
+  _globals['_APPLYPAYMENTEVENTREQUEST']._serialized_end=1539
+  _globals['_APPLYPAYMENTEVENTREQUEST_HEADERSENTRY']._serialized_start=1493
+  _globals['_APPLYPAYMENTEVENTREQUEST_HEADERSENTRY']._serialized_end=1539
+  _globals['_APPLYPAYMENTEVENTRESPONSE']._serialized_start=1541
+  _globals['_APPLYPAYMENTEVENTRESPONSE']._serialized_end=1603
+  _globals['_BILLINGSERVICE']._serialized_start=1606
+  _globals['_BILLINGSERVICE']._serialized_end=2632
 # @@protoc_insertion_point(module_scope)

@@ -74,12 +74,14 @@ class CreatePortalSessionResponse(_message.Message):
     def __init__(self, portal_url: _Optional[str] = ...) -> None: ...
 
 class ReserveCreditsRequest(_message.Message):
-    __slots__ = ("user_id", "song_id")
+    __slots__ = ("user_id", "song_id", "other_song_ids")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     SONG_ID_FIELD_NUMBER: _ClassVar[int]
+    OTHER_SONG_IDS_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     song_id: str
-    def __init__(self, user_id: _Optional[str] = ..., song_id: _Optional[str] = ...) -> None: ...
+    other_song_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, user_id: _Optional[str] = ..., song_id: _Optional[str] = ..., other_song_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ReserveCreditsResponse(_message.Message):
     __slots__ = ("reservation", "balance")

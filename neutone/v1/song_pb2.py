@@ -25,23 +25,33 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15neutone/v1/song.proto\x12\nneutone.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"k\n\x10GenerationParams\x12\x18\n\x10\x64uration_seconds\x18\x01 \x01(\x02\x12\x0c\n\x04seed\x18\x02 \x01(\x03\x12\x16\n\x0eguidance_scale\x18\x03 \x01(\x02\x12\x17\n\x0finference_steps\x18\x04 \x01(\x05\"\xb6\x05\n\x04Song\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08owner_id\x18\x02 \x01(\t\x12\x1a\n\x12owner_display_name\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12&\n\x06status\x18\x05 \x01(\x0e\x32\x16.neutone.v1.SongStatus\x12*\n\x05stage\x18\x06 \x01(\x0e\x32\x1b.neutone.v1.GenerationStage\x12\x10\n\x08progress\x18\x07 \x01(\x02\x12\x16\n\x0e\x66\x61ilure_reason\x18\x08 \x01(\t\x12\"\n\x04mode\x18\t \x01(\x0e\x32\x14.neutone.v1.SongMode\x12\x13\n\x0b\x64\x65scription\x18\n \x01(\t\x12\x0e\n\x06prompt\x18\x0b \x01(\t\x12\x14\n\x0clyrics_input\x18\x0c \x01(\t\x12\x14\n\x0cinstrumental\x18\r \x01(\x08\x12,\n\x06params\x18\x0e \x01(\x0b\x32\x1c.neutone.v1.GenerationParams\x12\x13\n\x0bprompt_used\x18\x0f \x01(\t\x12\x13\n\x0blyrics_used\x18\x10 \x01(\t\x12\x12\n\ncategories\x18\x11 \x03(\t\x12\x11\n\tpublished\x18\x12 \x01(\x08\x12\x12\n\nlike_count\x18\x13 \x01(\x03\x12\x12\n\nplay_count\x18\x14 \x01(\x03\x12\x17\n\x0fliked_by_caller\x18\x15 \x01(\x08\x12\x1e\n\x16\x61udio_duration_seconds\x18\x16 \x01(\x02\x12/\n\x0b\x63reate_time\x18\x17 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x18 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cpublish_time\x18\x19 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\",\n\x08\x43\x61tegory\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t*\x8c\x01\n\nSongStatus\x12\x1b\n\x17SONG_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12SONG_STATUS_QUEUED\x10\x01\x12\x1a\n\x16SONG_STATUS_PROCESSING\x10\x02\x12\x15\n\x11SONG_STATUS_READY\x10\x03\x12\x16\n\x12SONG_STATUS_FAILED\x10\x04*\xcb\x01\n\x0fGenerationStage\x12 \n\x1cGENERATION_STAGE_UNSPECIFIED\x10\x00\x12\x1b\n\x17GENERATION_STAGE_QUEUED\x10\x01\x12\x1d\n\x19GENERATION_STAGE_PLANNING\x10\x02\x12\x1f\n\x1bGENERATION_STAGE_GENERATING\x10\x03\x12\x1e\n\x1aGENERATION_STAGE_UPLOADING\x10\x04\x12\x19\n\x15GENERATION_STAGE_DONE\x10\x05*}\n\x08SongMode\x12\x19\n\x15SONG_MODE_UNSPECIFIED\x10\x00\x12\x19\n\x15SONG_MODE_DESCRIPTION\x10\x01\x12\x1e\n\x1aSONG_MODE_DESCRIBED_LYRICS\x10\x02\x12\x1b\n\x17SONG_MODE_CUSTOM_LYRICS\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15neutone/v1/song.proto\x12\nneutone.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"a\n\x0fMusicalControls\x12\x0b\n\x03\x62pm\x18\x01 \x01(\x05\x12\x11\n\tkey_scale\x18\x02 \x01(\t\x12\x16\n\x0etime_signature\x18\x03 \x01(\x05\x12\x16\n\x0evocal_language\x18\x04 \x01(\t\">\n\nSongSource\x12\x11\n\x07song_id\x18\x01 \x01(\tH\x00\x12\x13\n\tupload_id\x18\x02 \x01(\tH\x00\x42\x08\n\x06source\"\x9f\x01\n\x0bSongLineage\x12\"\n\x04task\x18\x01 \x01(\x0e\x32\x14.neutone.v1.SongTask\x12\x16\n\x0esource_song_id\x18\x02 \x01(\t\x12\x18\n\x10source_upload_id\x18\x03 \x01(\t\x12\x1d\n\x15section_start_seconds\x18\x04 \x01(\x02\x12\x1b\n\x13section_end_seconds\x18\x05 \x01(\x02\"k\n\x10GenerationParams\x12\x18\n\x10\x64uration_seconds\x18\x01 \x01(\x02\x12\x0c\n\x04seed\x18\x02 \x01(\x03\x12\x16\n\x0eguidance_scale\x18\x03 \x01(\x02\x12\x17\n\x0finference_steps\x18\x04 \x01(\x05\"\xd5\x06\n\x04Song\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08owner_id\x18\x02 \x01(\t\x12\x1a\n\x12owner_display_name\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12&\n\x06status\x18\x05 \x01(\x0e\x32\x16.neutone.v1.SongStatus\x12*\n\x05stage\x18\x06 \x01(\x0e\x32\x1b.neutone.v1.GenerationStage\x12\x10\n\x08progress\x18\x07 \x01(\x02\x12\x16\n\x0e\x66\x61ilure_reason\x18\x08 \x01(\t\x12\"\n\x04mode\x18\t \x01(\x0e\x32\x14.neutone.v1.SongMode\x12\x13\n\x0b\x64\x65scription\x18\n \x01(\t\x12\x0e\n\x06prompt\x18\x0b \x01(\t\x12\x14\n\x0clyrics_input\x18\x0c \x01(\t\x12\x14\n\x0cinstrumental\x18\r \x01(\x08\x12,\n\x06params\x18\x0e \x01(\x0b\x32\x1c.neutone.v1.GenerationParams\x12\x13\n\x0bprompt_used\x18\x0f \x01(\t\x12\x13\n\x0blyrics_used\x18\x10 \x01(\t\x12\x12\n\ncategories\x18\x11 \x03(\t\x12\x11\n\tpublished\x18\x12 \x01(\x08\x12\x12\n\nlike_count\x18\x13 \x01(\x03\x12\x12\n\nplay_count\x18\x14 \x01(\x03\x12\x17\n\x0fliked_by_caller\x18\x15 \x01(\x08\x12\x1e\n\x16\x61udio_duration_seconds\x18\x16 \x01(\x02\x12/\n\x0b\x63reate_time\x18\x17 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x18 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cpublish_time\x18\x19 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\x08\x63ontrols\x18\x1a \x01(\x0b\x32\x1b.neutone.v1.MusicalControls\x12(\n\x07lineage\x18\x1b \x01(\x0b\x32\x17.neutone.v1.SongLineage\x12\x15\n\rremix_allowed\x18\x1c \x01(\x08\x12\x0c\n\x04take\x18\x1d \x01(\x05\x12\x1f\n\x05stems\x18\x1e \x03(\x0e\x32\x10.neutone.v1.Stem\",\n\x08\x43\x61tegory\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t*\x8c\x01\n\nSongStatus\x12\x1b\n\x17SONG_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12SONG_STATUS_QUEUED\x10\x01\x12\x1a\n\x16SONG_STATUS_PROCESSING\x10\x02\x12\x15\n\x11SONG_STATUS_READY\x10\x03\x12\x16\n\x12SONG_STATUS_FAILED\x10\x04*\xcb\x01\n\x0fGenerationStage\x12 \n\x1cGENERATION_STAGE_UNSPECIFIED\x10\x00\x12\x1b\n\x17GENERATION_STAGE_QUEUED\x10\x01\x12\x1d\n\x19GENERATION_STAGE_PLANNING\x10\x02\x12\x1f\n\x1bGENERATION_STAGE_GENERATING\x10\x03\x12\x1e\n\x1aGENERATION_STAGE_UPLOADING\x10\x04\x12\x19\n\x15GENERATION_STAGE_DONE\x10\x05*}\n\x08SongMode\x12\x19\n\x15SONG_MODE_UNSPECIFIED\x10\x00\x12\x19\n\x15SONG_MODE_DESCRIPTION\x10\x01\x12\x1e\n\x1aSONG_MODE_DESCRIBED_LYRICS\x10\x02\x12\x1b\n\x17SONG_MODE_CUSTOM_LYRICS\x10\x03*\x99\x01\n\x08SongTask\x12\x19\n\x15SONG_TASK_UNSPECIFIED\x10\x00\x12\x1b\n\x17SONG_TASK_TEXT_TO_MUSIC\x10\x01\x12\x14\n\x10SONG_TASK_EXTEND\x10\x02\x12\x15\n\x11SONG_TASK_REPAINT\x10\x03\x12\x13\n\x0fSONG_TASK_COVER\x10\x04\x12\x13\n\x0fSONG_TASK_STEMS\x10\x05*\\\n\x04Stem\x12\x14\n\x10STEM_UNSPECIFIED\x10\x00\x12\x0f\n\x0bSTEM_VOCALS\x10\x01\x12\x0e\n\nSTEM_DRUMS\x10\x02\x12\r\n\tSTEM_BASS\x10\x03\x12\x0e\n\nSTEM_OTHER\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'neutone.v1.song_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SONGSTATUS']._serialized_start=923
-  _globals['_SONGSTATUS']._serialized_end=1063
-  _globals['_GENERATIONSTAGE']._serialized_start=1066
-  _globals['_GENERATIONSTAGE']._serialized_end=1269
-  _globals['_SONGMODE']._serialized_start=1271
-  _globals['_SONGMODE']._serialized_end=1396
-  _globals['_GENERATIONPARAMS']._serialized_start=70
-  _globals['_GENERATIONPARAMS']._serialized_end=177
-  _globals['_SONG']._serialized_start=180
-  _globals['_SONG']._serialized_end=874
-  _globals['_CATEGORY']._serialized_start=876
-  _globals['_CATEGORY']._serialized_end=920
+  _globals['_SONGSTATUS']._serialized_start=1407
+  _globals['_SONGSTATUS']._serialized_end=1547
+  _globals['_GENERATIONSTAGE']._serialized_start=1550
+  _globals['_GENERATIONSTAGE']._serialized_end=1753
+  _globals['_SONGMODE']._serialized_start=1755
+  _globals['_SONGMODE']._serialized_end=1880
+  _globals['_SONGTASK']._serialized_start=1883
+  _globals['_SONGTASK']._serialized_end=2036
+  _globals['_STEM']._serialized_start=2038
+  _globals['_STEM']._serialized_end=2130
+  _globals['_MUSICALCONTROLS']._serialized_start=70
+  _globals['_MUSICALCONTROLS']._serialized_end=167
+  _globals['_SONGSOURCE']._serialized_start=169
+  _globals['_SONGSOURCE']._serialized_end=231
+  _globals['_SONGLINEAGE']._serialized_start=234
+  _globals['_SONGLINEAGE']._serialized_end=393
+  _globals['_GENERATIONPARAMS']._serialized_start=395
+  _globals['_GENERATIONPARAMS']._serialized_end=502
+  _globals['_SONG']._serialized_start=505
+  _globals['_SONG']._serialized_end=1358
+  _globals['_CATEGORY']._serialized_start=1360
+  _globals['_CATEGORY']._serialized_end=1404
 # @@protoc_insertion_point(module_scope)

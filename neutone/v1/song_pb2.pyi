@@ -33,6 +33,23 @@ class SongMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SONG_MODE_DESCRIPTION: _ClassVar[SongMode]
     SONG_MODE_DESCRIBED_LYRICS: _ClassVar[SongMode]
     SONG_MODE_CUSTOM_LYRICS: _ClassVar[SongMode]
+
+class SongTask(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SONG_TASK_UNSPECIFIED: _ClassVar[SongTask]
+    SONG_TASK_TEXT_TO_MUSIC: _ClassVar[SongTask]
+    SONG_TASK_EXTEND: _ClassVar[SongTask]
+    SONG_TASK_REPAINT: _ClassVar[SongTask]
+    SONG_TASK_COVER: _ClassVar[SongTask]
+    SONG_TASK_STEMS: _ClassVar[SongTask]
+
+class Stem(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STEM_UNSPECIFIED: _ClassVar[Stem]
+    STEM_VOCALS: _ClassVar[Stem]
+    STEM_DRUMS: _ClassVar[Stem]
+    STEM_BASS: _ClassVar[Stem]
+    STEM_OTHER: _ClassVar[Stem]
 SONG_STATUS_UNSPECIFIED: SongStatus
 SONG_STATUS_QUEUED: SongStatus
 SONG_STATUS_PROCESSING: SongStatus
@@ -48,6 +65,51 @@ SONG_MODE_UNSPECIFIED: SongMode
 SONG_MODE_DESCRIPTION: SongMode
 SONG_MODE_DESCRIBED_LYRICS: SongMode
 SONG_MODE_CUSTOM_LYRICS: SongMode
+SONG_TASK_UNSPECIFIED: SongTask
+SONG_TASK_TEXT_TO_MUSIC: SongTask
+SONG_TASK_EXTEND: SongTask
+SONG_TASK_REPAINT: SongTask
+SONG_TASK_COVER: SongTask
+SONG_TASK_STEMS: SongTask
+STEM_UNSPECIFIED: Stem
+STEM_VOCALS: Stem
+STEM_DRUMS: Stem
+STEM_BASS: Stem
+STEM_OTHER: Stem
+
+class MusicalControls(_message.Message):
+    __slots__ = ("bpm", "key_scale", "time_signature", "vocal_language")
+    BPM_FIELD_NUMBER: _ClassVar[int]
+    KEY_SCALE_FIELD_NUMBER: _ClassVar[int]
+    TIME_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    VOCAL_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    bpm: int
+    key_scale: str
+    time_signature: int
+    vocal_language: str
+    def __init__(self, bpm: _Optional[int] = ..., key_scale: _Optional[str] = ..., time_signature: _Optional[int] = ..., vocal_language: _Optional[str] = ...) -> None: ...
+
+class SongSource(_message.Message):
+    __slots__ = ("song_id", "upload_id")
+    SONG_ID_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    song_id: str
+    upload_id: str
+    def __init__(self, song_id: _Optional[str] = ..., upload_id: _Optional[str] = ...) -> None: ...
+
+class SongLineage(_message.Message):
+    __slots__ = ("task", "source_song_id", "source_upload_id", "section_start_seconds", "section_end_seconds")
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_SONG_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    SECTION_START_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SECTION_END_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    task: SongTask
+    source_song_id: str
+    source_upload_id: str
+    section_start_seconds: float
+    section_end_seconds: float
+    def __init__(self, task: _Optional[_Union[SongTask, str]] = ..., source_song_id: _Optional[str] = ..., source_upload_id: _Optional[str] = ..., section_start_seconds: _Optional[float] = ..., section_end_seconds: _Optional[float] = ...) -> None: ...
 
 class GenerationParams(_message.Message):
     __slots__ = ("duration_seconds", "seed", "guidance_scale", "inference_steps")
@@ -62,7 +124,7 @@ class GenerationParams(_message.Message):
     def __init__(self, duration_seconds: _Optional[float] = ..., seed: _Optional[int] = ..., guidance_scale: _Optional[float] = ..., inference_steps: _Optional[int] = ...) -> None: ...
 
 class Song(_message.Message):
-    __slots__ = ("id", "owner_id", "owner_display_name", "title", "status", "stage", "progress", "failure_reason", "mode", "description", "prompt", "lyrics_input", "instrumental", "params", "prompt_used", "lyrics_used", "categories", "published", "like_count", "play_count", "liked_by_caller", "audio_duration_seconds", "create_time", "update_time", "publish_time")
+    __slots__ = ("id", "owner_id", "owner_display_name", "title", "status", "stage", "progress", "failure_reason", "mode", "description", "prompt", "lyrics_input", "instrumental", "params", "prompt_used", "lyrics_used", "categories", "published", "like_count", "play_count", "liked_by_caller", "audio_duration_seconds", "create_time", "update_time", "publish_time", "controls", "lineage", "remix_allowed", "take", "stems")
     ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +150,11 @@ class Song(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     PUBLISH_TIME_FIELD_NUMBER: _ClassVar[int]
+    CONTROLS_FIELD_NUMBER: _ClassVar[int]
+    LINEAGE_FIELD_NUMBER: _ClassVar[int]
+    REMIX_ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    TAKE_FIELD_NUMBER: _ClassVar[int]
+    STEMS_FIELD_NUMBER: _ClassVar[int]
     id: str
     owner_id: str
     owner_display_name: str
@@ -113,7 +180,12 @@ class Song(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     publish_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., owner_id: _Optional[str] = ..., owner_display_name: _Optional[str] = ..., title: _Optional[str] = ..., status: _Optional[_Union[SongStatus, str]] = ..., stage: _Optional[_Union[GenerationStage, str]] = ..., progress: _Optional[float] = ..., failure_reason: _Optional[str] = ..., mode: _Optional[_Union[SongMode, str]] = ..., description: _Optional[str] = ..., prompt: _Optional[str] = ..., lyrics_input: _Optional[str] = ..., instrumental: _Optional[bool] = ..., params: _Optional[_Union[GenerationParams, _Mapping]] = ..., prompt_used: _Optional[str] = ..., lyrics_used: _Optional[str] = ..., categories: _Optional[_Iterable[str]] = ..., published: _Optional[bool] = ..., like_count: _Optional[int] = ..., play_count: _Optional[int] = ..., liked_by_caller: _Optional[bool] = ..., audio_duration_seconds: _Optional[float] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    controls: MusicalControls
+    lineage: SongLineage
+    remix_allowed: bool
+    take: int
+    stems: _containers.RepeatedScalarFieldContainer[Stem]
+    def __init__(self, id: _Optional[str] = ..., owner_id: _Optional[str] = ..., owner_display_name: _Optional[str] = ..., title: _Optional[str] = ..., status: _Optional[_Union[SongStatus, str]] = ..., stage: _Optional[_Union[GenerationStage, str]] = ..., progress: _Optional[float] = ..., failure_reason: _Optional[str] = ..., mode: _Optional[_Union[SongMode, str]] = ..., description: _Optional[str] = ..., prompt: _Optional[str] = ..., lyrics_input: _Optional[str] = ..., instrumental: _Optional[bool] = ..., params: _Optional[_Union[GenerationParams, _Mapping]] = ..., prompt_used: _Optional[str] = ..., lyrics_used: _Optional[str] = ..., categories: _Optional[_Iterable[str]] = ..., published: _Optional[bool] = ..., like_count: _Optional[int] = ..., play_count: _Optional[int] = ..., liked_by_caller: _Optional[bool] = ..., audio_duration_seconds: _Optional[float] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., controls: _Optional[_Union[MusicalControls, _Mapping]] = ..., lineage: _Optional[_Union[SongLineage, _Mapping]] = ..., remix_allowed: _Optional[bool] = ..., take: _Optional[int] = ..., stems: _Optional[_Iterable[_Union[Stem, str]]] = ...) -> None: ...
 
 class Category(_message.Message):
     __slots__ = ("id", "display_name")

@@ -5,6 +5,7 @@ from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from neutone.v1 import access_pb2 as _access_pb2
 from neutone.v1 import song_pb2 as _song_pb2
+from neutone.v1 import upload_pb2 as _upload_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -14,11 +15,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class AudioFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AUDIO_FORMAT_UNSPECIFIED: _ClassVar[AudioFormat]
+    AUDIO_FORMAT_FLAC: _ClassVar[AudioFormat]
+    AUDIO_FORMAT_WAV: _ClassVar[AudioFormat]
+    AUDIO_FORMAT_MP3: _ClassVar[AudioFormat]
+
 class FeedOrder(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     FEED_ORDER_UNSPECIFIED: _ClassVar[FeedOrder]
     FEED_ORDER_NEWEST: _ClassVar[FeedOrder]
     FEED_ORDER_TRENDING: _ClassVar[FeedOrder]
+AUDIO_FORMAT_UNSPECIFIED: AudioFormat
+AUDIO_FORMAT_FLAC: AudioFormat
+AUDIO_FORMAT_WAV: AudioFormat
+AUDIO_FORMAT_MP3: AudioFormat
 FEED_ORDER_UNSPECIFIED: FeedOrder
 FEED_ORDER_NEWEST: FeedOrder
 FEED_ORDER_TRENDING: FeedOrder
@@ -40,26 +52,201 @@ class CustomLyrics(_message.Message):
     def __init__(self, prompt: _Optional[str] = ..., lyrics: _Optional[str] = ...) -> None: ...
 
 class CreateSongRequest(_message.Message):
-    __slots__ = ("description", "described_lyrics", "custom_lyrics", "instrumental", "params", "idempotency_key")
+    __slots__ = ("description", "described_lyrics", "custom_lyrics", "instrumental", "params", "idempotency_key", "takes", "controls", "reference_upload_id")
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     DESCRIBED_LYRICS_FIELD_NUMBER: _ClassVar[int]
     CUSTOM_LYRICS_FIELD_NUMBER: _ClassVar[int]
     INSTRUMENTAL_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    TAKES_FIELD_NUMBER: _ClassVar[int]
+    CONTROLS_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     description: str
     described_lyrics: DescribedLyrics
     custom_lyrics: CustomLyrics
     instrumental: bool
     params: _song_pb2.GenerationParams
     idempotency_key: str
-    def __init__(self, description: _Optional[str] = ..., described_lyrics: _Optional[_Union[DescribedLyrics, _Mapping]] = ..., custom_lyrics: _Optional[_Union[CustomLyrics, _Mapping]] = ..., instrumental: _Optional[bool] = ..., params: _Optional[_Union[_song_pb2.GenerationParams, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    takes: int
+    controls: _song_pb2.MusicalControls
+    reference_upload_id: str
+    def __init__(self, description: _Optional[str] = ..., described_lyrics: _Optional[_Union[DescribedLyrics, _Mapping]] = ..., custom_lyrics: _Optional[_Union[CustomLyrics, _Mapping]] = ..., instrumental: _Optional[bool] = ..., params: _Optional[_Union[_song_pb2.GenerationParams, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., takes: _Optional[int] = ..., controls: _Optional[_Union[_song_pb2.MusicalControls, _Mapping]] = ..., reference_upload_id: _Optional[str] = ...) -> None: ...
 
 class CreateSongResponse(_message.Message):
+    __slots__ = ("song", "songs")
+    SONG_FIELD_NUMBER: _ClassVar[int]
+    SONGS_FIELD_NUMBER: _ClassVar[int]
+    song: _song_pb2.Song
+    songs: _containers.RepeatedCompositeFieldContainer[_song_pb2.Song]
+    def __init__(self, song: _Optional[_Union[_song_pb2.Song, _Mapping]] = ..., songs: _Optional[_Iterable[_Union[_song_pb2.Song, _Mapping]]] = ...) -> None: ...
+
+class ExtendSongRequest(_message.Message):
+    __slots__ = ("source", "extension_seconds", "at_start", "lyrics", "prompt", "params", "idempotency_key")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    EXTENSION_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    AT_START_FIELD_NUMBER: _ClassVar[int]
+    LYRICS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    source: _song_pb2.SongSource
+    extension_seconds: float
+    at_start: bool
+    lyrics: str
+    prompt: str
+    params: _song_pb2.GenerationParams
+    idempotency_key: str
+    def __init__(self, source: _Optional[_Union[_song_pb2.SongSource, _Mapping]] = ..., extension_seconds: _Optional[float] = ..., at_start: _Optional[bool] = ..., lyrics: _Optional[str] = ..., prompt: _Optional[str] = ..., params: _Optional[_Union[_song_pb2.GenerationParams, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class ExtendSongResponse(_message.Message):
     __slots__ = ("song",)
     SONG_FIELD_NUMBER: _ClassVar[int]
     song: _song_pb2.Song
     def __init__(self, song: _Optional[_Union[_song_pb2.Song, _Mapping]] = ...) -> None: ...
+
+class RepaintSongRequest(_message.Message):
+    __slots__ = ("source", "start_seconds", "end_seconds", "lyrics", "prompt", "params", "idempotency_key")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    START_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    END_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    LYRICS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    source: _song_pb2.SongSource
+    start_seconds: float
+    end_seconds: float
+    lyrics: str
+    prompt: str
+    params: _song_pb2.GenerationParams
+    idempotency_key: str
+    def __init__(self, source: _Optional[_Union[_song_pb2.SongSource, _Mapping]] = ..., start_seconds: _Optional[float] = ..., end_seconds: _Optional[float] = ..., lyrics: _Optional[str] = ..., prompt: _Optional[str] = ..., params: _Optional[_Union[_song_pb2.GenerationParams, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class RepaintSongResponse(_message.Message):
+    __slots__ = ("song",)
+    SONG_FIELD_NUMBER: _ClassVar[int]
+    song: _song_pb2.Song
+    def __init__(self, song: _Optional[_Union[_song_pb2.Song, _Mapping]] = ...) -> None: ...
+
+class CoverSongRequest(_message.Message):
+    __slots__ = ("source", "prompt", "strength", "lyrics", "controls", "params", "idempotency_key")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    STRENGTH_FIELD_NUMBER: _ClassVar[int]
+    LYRICS_FIELD_NUMBER: _ClassVar[int]
+    CONTROLS_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    source: _song_pb2.SongSource
+    prompt: str
+    strength: float
+    lyrics: str
+    controls: _song_pb2.MusicalControls
+    params: _song_pb2.GenerationParams
+    idempotency_key: str
+    def __init__(self, source: _Optional[_Union[_song_pb2.SongSource, _Mapping]] = ..., prompt: _Optional[str] = ..., strength: _Optional[float] = ..., lyrics: _Optional[str] = ..., controls: _Optional[_Union[_song_pb2.MusicalControls, _Mapping]] = ..., params: _Optional[_Union[_song_pb2.GenerationParams, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class CoverSongResponse(_message.Message):
+    __slots__ = ("song",)
+    SONG_FIELD_NUMBER: _ClassVar[int]
+    song: _song_pb2.Song
+    def __init__(self, song: _Optional[_Union[_song_pb2.Song, _Mapping]] = ...) -> None: ...
+
+class SeparateStemsRequest(_message.Message):
+    __slots__ = ("source", "idempotency_key")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    source: _song_pb2.SongSource
+    idempotency_key: str
+    def __init__(self, source: _Optional[_Union[_song_pb2.SongSource, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class SeparateStemsResponse(_message.Message):
+    __slots__ = ("song",)
+    SONG_FIELD_NUMBER: _ClassVar[int]
+    song: _song_pb2.Song
+    def __init__(self, song: _Optional[_Union[_song_pb2.Song, _Mapping]] = ...) -> None: ...
+
+class ListDerivedSongsRequest(_message.Message):
+    __slots__ = ("song_id", "page_size", "page_token")
+    SONG_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    song_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, song_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListDerivedSongsResponse(_message.Message):
+    __slots__ = ("songs", "next_page_token")
+    SONGS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    songs: _containers.RepeatedCompositeFieldContainer[_song_pb2.Song]
+    next_page_token: str
+    def __init__(self, songs: _Optional[_Iterable[_Union[_song_pb2.Song, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CreateUploadRequest(_message.Message):
+    __slots__ = ("filename", "size_bytes", "content_type")
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    filename: str
+    size_bytes: int
+    content_type: str
+    def __init__(self, filename: _Optional[str] = ..., size_bytes: _Optional[int] = ..., content_type: _Optional[str] = ...) -> None: ...
+
+class CreateUploadResponse(_message.Message):
+    __slots__ = ("upload", "upload_url", "form_fields", "expire_time")
+    class FormFieldsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    UPLOAD_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_URL_FIELD_NUMBER: _ClassVar[int]
+    FORM_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    upload: _upload_pb2.Upload
+    upload_url: str
+    form_fields: _containers.ScalarMap[str, str]
+    expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, upload: _Optional[_Union[_upload_pb2.Upload, _Mapping]] = ..., upload_url: _Optional[str] = ..., form_fields: _Optional[_Mapping[str, str]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CompleteUploadRequest(_message.Message):
+    __slots__ = ("upload_id",)
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    upload_id: str
+    def __init__(self, upload_id: _Optional[str] = ...) -> None: ...
+
+class CompleteUploadResponse(_message.Message):
+    __slots__ = ("upload",)
+    UPLOAD_FIELD_NUMBER: _ClassVar[int]
+    upload: _upload_pb2.Upload
+    def __init__(self, upload: _Optional[_Union[_upload_pb2.Upload, _Mapping]] = ...) -> None: ...
+
+class GetSongDownloadRequest(_message.Message):
+    __slots__ = ("song_id", "format", "stem")
+    SONG_ID_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    STEM_FIELD_NUMBER: _ClassVar[int]
+    song_id: str
+    format: AudioFormat
+    stem: _song_pb2.Stem
+    def __init__(self, song_id: _Optional[str] = ..., format: _Optional[_Union[AudioFormat, str]] = ..., stem: _Optional[_Union[_song_pb2.Stem, str]] = ...) -> None: ...
+
+class GetSongDownloadResponse(_message.Message):
+    __slots__ = ("url", "filename", "content_type", "expire_time")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    filename: str
+    content_type: str
+    expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, url: _Optional[str] = ..., filename: _Optional[str] = ..., content_type: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetSongRequest(_message.Message):
     __slots__ = ("song_id",)

@@ -41,6 +41,46 @@ class SongServiceStub:
                 request_serializer=neutone_dot_v1_dot_song__service__pb2.CreateSongRequest.SerializeToString,
                 response_deserializer=neutone_dot_v1_dot_song__service__pb2.CreateSongResponse.FromString,
                 _registered_method=True)
+        self.ExtendSong = channel.unary_unary(
+                '/neutone.v1.SongService/ExtendSong',
+                request_serializer=neutone_dot_v1_dot_song__service__pb2.ExtendSongRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_song__service__pb2.ExtendSongResponse.FromString,
+                _registered_method=True)
+        self.RepaintSong = channel.unary_unary(
+                '/neutone.v1.SongService/RepaintSong',
+                request_serializer=neutone_dot_v1_dot_song__service__pb2.RepaintSongRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_song__service__pb2.RepaintSongResponse.FromString,
+                _registered_method=True)
+        self.CoverSong = channel.unary_unary(
+                '/neutone.v1.SongService/CoverSong',
+                request_serializer=neutone_dot_v1_dot_song__service__pb2.CoverSongRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_song__service__pb2.CoverSongResponse.FromString,
+                _registered_method=True)
+        self.SeparateStems = channel.unary_unary(
+                '/neutone.v1.SongService/SeparateStems',
+                request_serializer=neutone_dot_v1_dot_song__service__pb2.SeparateStemsRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_song__service__pb2.SeparateStemsResponse.FromString,
+                _registered_method=True)
+        self.ListDerivedSongs = channel.unary_unary(
+                '/neutone.v1.SongService/ListDerivedSongs',
+                request_serializer=neutone_dot_v1_dot_song__service__pb2.ListDerivedSongsRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_song__service__pb2.ListDerivedSongsResponse.FromString,
+                _registered_method=True)
+        self.CreateUpload = channel.unary_unary(
+                '/neutone.v1.SongService/CreateUpload',
+                request_serializer=neutone_dot_v1_dot_song__service__pb2.CreateUploadRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_song__service__pb2.CreateUploadResponse.FromString,
+                _registered_method=True)
+        self.CompleteUpload = channel.unary_unary(
+                '/neutone.v1.SongService/CompleteUpload',
+                request_serializer=neutone_dot_v1_dot_song__service__pb2.CompleteUploadRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_song__service__pb2.CompleteUploadResponse.FromString,
+                _registered_method=True)
+        self.GetSongDownload = channel.unary_unary(
+                '/neutone.v1.SongService/GetSongDownload',
+                request_serializer=neutone_dot_v1_dot_song__service__pb2.GetSongDownloadRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_song__service__pb2.GetSongDownloadResponse.FromString,
+                _registered_method=True)
         self.GetSong = channel.unary_unary(
                 '/neutone.v1.SongService/GetSong',
                 request_serializer=neutone_dot_v1_dot_song__service__pb2.GetSongRequest.SerializeToString,
@@ -104,9 +144,82 @@ class SongServiceServicer:
     """
 
     def CreateSong(self, request, context):
-        """CreateSong reserves one credit and queues the song. A retry with the same
-        idempotency key returns the first song and charges nothing more.
-        FAILED_PRECONDITION with reason INSUFFICIENT_CREDITS when the balance is short.
+        """CreateSong reserves one credit per take and queues the song (or its takes).
+        A retry with the same idempotency key returns the first songs and charges
+        nothing more. FAILED_PRECONDITION with reason INSUFFICIENT_CREDITS when the
+        balance is short (for all takes: then none is made); RESOURCE_EXHAUSTED with
+        reason TOO_MANY_SONGS_IN_FLIGHT beyond the songs one person may have queued
+        or generating.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExtendSong(self, request, context):
+        """ExtendSong makes a new song holding the source and its continuation: the
+        edits below are songs of their own (with their lineage), charged one credit
+        each like CreateSong, with the same idempotency keys and limits.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RepaintSong(self, request, context):
+        """RepaintSong makes a new song from the source with one section made again;
+        outside the section the audio is the source's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CoverSong(self, request, context):
+        """CoverSong makes a new song of the source's music in another style.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SeparateStems(self, request, context):
+        """SeparateStems splits the source into vocals, drums, bass and the rest: a new
+        song whose stems are each downloadable. FAILED_PRECONDITION with reason
+        STEMS_UNSUPPORTED when the deployment's checkpoint cannot (turbo checkpoints
+        cannot; the base model can).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDerivedSongs(self, request, context):
+        """ListDerivedSongs lists the songs made from a song that the caller can see,
+        newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateUpload(self, request, context):
+        """CreateUpload starts an upload of audio: the browser then posts the file
+        straight to the returned URL with the returned form fields (time-limited,
+        and limited to the declared size), and calls CompleteUpload.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteUpload(self, request, context):
+        """CompleteUpload checks the posted file: it must decode as WAV, FLAC, MP3 or
+        OGG audio of at most 10 minutes and 50 MB. INVALID_ARGUMENT naming `file` and
+        why otherwise, and the file is deleted; FAILED_PRECONDITION (reason
+        NOT_UPLOADED) while nothing was posted. Idempotent once READY.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSongDownload(self, request, context):
+        """GetSongDownload returns a time-limited URL for a READY song (or one of its
+        stems) as FLAC, WAV or MP3 (320 kbps), with a filename from the title. The
+        master is FLAC; the other formats are made on first request and kept.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -141,7 +254,8 @@ class SongServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateSong(self, request, context):
-        """UpdateSong renames, publishes or unpublishes the caller's song.
+        """UpdateSong renames, publishes or unpublishes the caller's song, or allows or
+        forbids covers of it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -205,6 +319,46 @@ def add_SongServiceServicer_to_server(servicer, server):
                     servicer.CreateSong,
                     request_deserializer=neutone_dot_v1_dot_song__service__pb2.CreateSongRequest.FromString,
                     response_serializer=neutone_dot_v1_dot_song__service__pb2.CreateSongResponse.SerializeToString,
+            ),
+            'ExtendSong': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExtendSong,
+                    request_deserializer=neutone_dot_v1_dot_song__service__pb2.ExtendSongRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_song__service__pb2.ExtendSongResponse.SerializeToString,
+            ),
+            'RepaintSong': grpc.unary_unary_rpc_method_handler(
+                    servicer.RepaintSong,
+                    request_deserializer=neutone_dot_v1_dot_song__service__pb2.RepaintSongRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_song__service__pb2.RepaintSongResponse.SerializeToString,
+            ),
+            'CoverSong': grpc.unary_unary_rpc_method_handler(
+                    servicer.CoverSong,
+                    request_deserializer=neutone_dot_v1_dot_song__service__pb2.CoverSongRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_song__service__pb2.CoverSongResponse.SerializeToString,
+            ),
+            'SeparateStems': grpc.unary_unary_rpc_method_handler(
+                    servicer.SeparateStems,
+                    request_deserializer=neutone_dot_v1_dot_song__service__pb2.SeparateStemsRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_song__service__pb2.SeparateStemsResponse.SerializeToString,
+            ),
+            'ListDerivedSongs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDerivedSongs,
+                    request_deserializer=neutone_dot_v1_dot_song__service__pb2.ListDerivedSongsRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_song__service__pb2.ListDerivedSongsResponse.SerializeToString,
+            ),
+            'CreateUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateUpload,
+                    request_deserializer=neutone_dot_v1_dot_song__service__pb2.CreateUploadRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_song__service__pb2.CreateUploadResponse.SerializeToString,
+            ),
+            'CompleteUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteUpload,
+                    request_deserializer=neutone_dot_v1_dot_song__service__pb2.CompleteUploadRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_song__service__pb2.CompleteUploadResponse.SerializeToString,
+            ),
+            'GetSongDownload': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSongDownload,
+                    request_deserializer=neutone_dot_v1_dot_song__service__pb2.GetSongDownloadRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_song__service__pb2.GetSongDownloadResponse.SerializeToString,
             ),
             'GetSong': grpc.unary_unary_rpc_method_handler(
                     servicer.GetSong,
@@ -291,6 +445,222 @@ class SongService:
             '/neutone.v1.SongService/CreateSong',
             neutone_dot_v1_dot_song__service__pb2.CreateSongRequest.SerializeToString,
             neutone_dot_v1_dot_song__service__pb2.CreateSongResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExtendSong(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.SongService/ExtendSong',
+            neutone_dot_v1_dot_song__service__pb2.ExtendSongRequest.SerializeToString,
+            neutone_dot_v1_dot_song__service__pb2.ExtendSongResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RepaintSong(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.SongService/RepaintSong',
+            neutone_dot_v1_dot_song__service__pb2.RepaintSongRequest.SerializeToString,
+            neutone_dot_v1_dot_song__service__pb2.RepaintSongResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CoverSong(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.SongService/CoverSong',
+            neutone_dot_v1_dot_song__service__pb2.CoverSongRequest.SerializeToString,
+            neutone_dot_v1_dot_song__service__pb2.CoverSongResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SeparateStems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.SongService/SeparateStems',
+            neutone_dot_v1_dot_song__service__pb2.SeparateStemsRequest.SerializeToString,
+            neutone_dot_v1_dot_song__service__pb2.SeparateStemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDerivedSongs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.SongService/ListDerivedSongs',
+            neutone_dot_v1_dot_song__service__pb2.ListDerivedSongsRequest.SerializeToString,
+            neutone_dot_v1_dot_song__service__pb2.ListDerivedSongsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.SongService/CreateUpload',
+            neutone_dot_v1_dot_song__service__pb2.CreateUploadRequest.SerializeToString,
+            neutone_dot_v1_dot_song__service__pb2.CreateUploadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.SongService/CompleteUpload',
+            neutone_dot_v1_dot_song__service__pb2.CompleteUploadRequest.SerializeToString,
+            neutone_dot_v1_dot_song__service__pb2.CompleteUploadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSongDownload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.SongService/GetSongDownload',
+            neutone_dot_v1_dot_song__service__pb2.GetSongDownloadRequest.SerializeToString,
+            neutone_dot_v1_dot_song__service__pb2.GetSongDownloadResponse.FromString,
             options,
             channel_credentials,
             insecure,

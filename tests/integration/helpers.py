@@ -94,15 +94,17 @@ def field_violations(error: grpc.RpcError) -> dict[str, str]:
 
 
 def make_ready(database_url: str, song_id: str, categories: list[str]) -> None:
-    """Stands in for the worker's final step, for tests of what follows it."""
-    with psycopg.connect(database_url, autocommit=True) as db:
+    """Stands in for the worker's final step, for tests of what follows it. The
+    job is ended first, in the same transaction: a worker that claimed it meanwhile
+    is fenced out and cannot write its stages over the READY song afterwards."""
+    with psycopg.connect(database_url) as db, db.transaction():
+        db.execute("UPDATE songs.jobs SET state = 'succeeded' WHERE song_id = %s", (song_id,))
         db.execute(
             "UPDATE songs.songs SET status = 'ready', stage = 'done', progress = 1,"
             " categories = %s, audio_key = 'songs/' || id || '/audio.flac',"
             " cover_key = 'songs/' || id || '/cover.png' WHERE id = %s",
             (categories, song_id),
         )
-        db.execute("UPDATE songs.jobs SET state = 'succeeded' WHERE song_id = %s", (song_id,))
 
 
 def eventually(check: Callable[[], bool], *, timeout: float = 30, what: str) -> None:

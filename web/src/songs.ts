@@ -1,8 +1,14 @@
 // Song helpers shared by the pages: labels, and following a song's generation.
 import { useEffect, useState } from "react";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { songs } from "./api";
-import { GenerationStage, SongStatus, type Song } from "./gen/neutone/v1/song_pb";
+import { problemOf, songs } from "./api";
+import {
+  GenerationStage,
+  SongStatus,
+  SongTask,
+  type MusicalControls,
+  type Song,
+} from "./gen/neutone/v1/song_pb";
 
 export function isFinished(song: Song): boolean {
   return song.status === SongStatus.READY || song.status === SongStatus.FAILED;
@@ -88,4 +94,74 @@ export function useWatchedSong(initial: Song): Progress {
     };
   }, [initial.id, finishedAtStart]);
   return progress;
+}
+
+const TASK: Record<SongTask, string> = {
+  [SongTask.UNSPECIFIED]: "",
+  [SongTask.TEXT_TO_MUSIC]: "",
+  [SongTask.EXTEND]: "Extension",
+  [SongTask.REPAINT]: "Repaint",
+  [SongTask.COVER]: "Cover",
+  [SongTask.STEMS]: "Stems",
+};
+
+/** What kind of work made the song ("Cover", "Take 2"), or "" for a first take. */
+export function workLabel(song: Song): string {
+  const task = song.lineage ? TASK[song.lineage.task] : "";
+  if (task) return task;
+  return song.take > 1 ? `Take ${song.take}` : "";
+}
+
+/** The musical settings a song was made with, as one line ("96 bpm, F# minor"). */
+export function controlsText(controls: MusicalControls | undefined): string {
+  if (!controls) return "";
+  return [
+    controls.bpm ? `${controls.bpm} bpm` : "",
+    controls.keyScale,
+    controls.timeSignature ? `${controls.timeSignature} beats a bar` : "",
+    controls.vocalLanguage ? `sung in ${languageName(controls.vocalLanguage)}` : "",
+  ]
+    .filter(Boolean)
+    .join(", ");
+}
+
+// The musical controls' choices, as engines/controls.py lists them.
+const PITCHES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"];
+export const KEY_SCALES = ["major", "minor"].flatMap((mode) => PITCHES.map((p) => `${p} ${mode}`));
+export const TIME_SIGNATURES = [2, 3, 4, 6];
+export const VOCAL_LANGUAGES = [
+  "ar", "az", "bg", "bn", "ca", "cs", "da", "de", "el", "en",
+  "es", "fa", "fi", "fr", "he", "hi", "hr", "ht", "hu", "id",
+  "is", "it", "ja", "ko", "la", "lt", "ms", "ne", "nl", "no",
+  "pa", "pl", "pt", "ro", "ru", "sa", "sk", "sr", "sv", "sw",
+  "ta", "te", "th", "tl", "tr", "uk", "ur", "vi", "yue", "zh",
+];
+export const BPM = { min: 30, max: 300 };
+
+const languageNames = new Intl.DisplayNames(["en"], { type: "language" });
+
+export function languageName(code: string): string {
+  return languageNames.of(code) ?? code;
+}
+
+export interface Media {
+  audio: string;
+  cover: string;
+}
+
+/** A READY song's time-limited audio and cover URLs (undefined until known). */
+export function useSongMedia(songId: string, ready: boolean): { media?: Media; error?: string } {
+  const [state, setState] = useState<{ media?: Media; error?: string }>({});
+  useEffect(() => {
+    if (!ready) return;
+    let live = true;
+    songs
+      .getSongMedia({ songId })
+      .then((reply) => live && setState({ media: { audio: reply.audioUrl, cover: reply.coverUrl } }))
+      .catch((error) => live && setState({ error: problemOf(error).message }));
+    return () => {
+      live = false;
+    };
+  }, [songId, ready]);
+  return state;
 }

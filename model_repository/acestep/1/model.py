@@ -8,11 +8,30 @@ import torch
 import triton_python_backend_utils as pb_utils
 
 from engines import limits, runtime, serving
-from engines.audio import AudioFormat, encode_audio
+from engines.audio import AudioFormat, Clip, decode_audio, encode_audio
 from engines.music import MusicGenerator
-from engines.schema import MusicRequest
+from engines.schema import MusicalControls, MusicRequest, MusicTask, Stem
 
-INPUTS = ("PROMPT", "LYRICS", "DURATION_SECONDS", "SEED", "GUIDANCE_SCALE", "INFERENCE_STEPS")
+INPUTS = (
+    "PROMPT",
+    "LYRICS",
+    "DURATION_SECONDS",
+    "SEED",
+    "GUIDANCE_SCALE",
+    "INFERENCE_STEPS",
+    "TASK",
+    "SRC_AUDIO",
+    "SRC_OFFSET_SECONDS",
+    "REPAINT_START_SECONDS",
+    "REPAINT_END_SECONDS",
+    "COVER_STRENGTH",
+    "TRACK",
+    "REFERENCE_AUDIO",
+    "BPM",
+    "KEY_SCALE",
+    "TIME_SIGNATURE",
+    "VOCAL_LANGUAGE",
+)
 
 
 class TritonPythonModel:
@@ -38,9 +57,71 @@ class TritonPythonModel:
             requests,
             model="acestep",
             input_names=INPUTS,
-            parse=_parse,
+            parse=self._parse,
             run=self._generate,
             outputs=self._outputs,
+        )
+
+    def _parse(self, inputs: serving.Inputs) -> list[MusicRequest]:
+        # Empty texts and zeros mean "not given": a client sends every input on every
+        # request, because Triton batches only requests that send the same inputs.
+        fields = {
+            "prompt": inputs.texts("PROMPT"),
+            "lyrics": inputs.texts("LYRICS"),
+            "duration_seconds": inputs.values(
+                "DURATION_SECONDS", default=limits.DEFAULT_DURATION_SECONDS
+            ),
+            "seed": inputs.values("SEED", default=limits.DEFAULT_SEED),
+            "guidance_scale": inputs.values(
+                "GUIDANCE_SCALE", default=limits.DEFAULT_GUIDANCE_SCALE
+            ),
+            "inference_steps": inputs.values(
+                "INFERENCE_STEPS", default=limits.DEFAULT_INFERENCE_STEPS
+            ),
+            "task": [MusicTask.parse(task) for task in inputs.texts("TASK")],
+            "source": [self._clip("SRC_AUDIO", data) for data in inputs.blobs("SRC_AUDIO")],
+            "source_offset_seconds": inputs.values("SRC_OFFSET_SECONDS", default=0.0),
+            "section_start_seconds": inputs.values("REPAINT_START_SECONDS", default=0.0),
+            "section_end_seconds": inputs.values("REPAINT_END_SECONDS", default=0.0),
+            "cover_strength": inputs.values("COVER_STRENGTH", default=1.0),
+            "track": [
+                Stem.parse(track) if track.strip() else None for track in inputs.texts("TRACK")
+            ],
+            "reference": [
+                self._clip("REFERENCE_AUDIO", data) for data in inputs.blobs("REFERENCE_AUDIO")
+            ],
+            "controls": [
+                MusicalControls(
+                    bpm=bpm or None,
+                    key_scale=key_scale.strip() or None,
+                    time_signature=time_signature or None,
+                    vocal_language=language.strip().lower() or None,
+                )
+                for bpm, key_scale, time_signature, language in zip(
+                    inputs.values("BPM", default=0),
+                    inputs.texts("KEY_SCALE"),
+                    inputs.values("TIME_SIGNATURE", default=0),
+                    inputs.texts("VOCAL_LANGUAGE"),
+                    strict=True,
+                )
+            ],
+        }
+        requests = [
+            MusicRequest(**dict(zip(fields, row, strict=True)))
+            for row in zip(*fields.values(), strict=True)
+        ]
+        for request in requests:
+            self.generator.check_supported(request)
+        return requests
+
+    def _clip(self, name: str, data: bytes) -> Clip | None:
+        if not data:
+            return None
+        return decode_audio(
+            data,
+            sample_rate=self.generator.sample_rate,
+            channels=self.generator.channels,
+            input_name=name,
         )
 
     def _generate(self, batch: list[MusicRequest]) -> list[bytes]:
@@ -64,25 +145,3 @@ class TritonPythonModel:
         del self.generator
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-
-
-def _parse(inputs: serving.Inputs) -> list[MusicRequest]:
-    return [
-        MusicRequest(
-            prompt=prompt,
-            lyrics=lyrics,
-            duration_seconds=duration,
-            seed=seed,
-            guidance_scale=guidance,
-            inference_steps=steps,
-        )
-        for prompt, lyrics, duration, seed, guidance, steps in zip(
-            inputs.texts("PROMPT"),
-            inputs.texts("LYRICS"),
-            inputs.values("DURATION_SECONDS", default=limits.DEFAULT_DURATION_SECONDS),
-            inputs.values("SEED", default=limits.DEFAULT_SEED),
-            inputs.values("GUIDANCE_SCALE", default=limits.DEFAULT_GUIDANCE_SCALE),
-            inputs.values("INFERENCE_STEPS", default=limits.DEFAULT_INFERENCE_STEPS),
-            strict=True,
-        )
-    ]

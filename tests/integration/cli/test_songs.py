@@ -115,14 +115,14 @@ def test_an_owner_publishes_and_a_listener_likes_plays_and_downloads(
     saved = listener.json("download", song_id, "--out", "songs")
     assert saved == {
         "song_id": song_id,
-        "audio_path": f"songs/{song_id}-audio.flac",
-        "cover_path": f"songs/{song_id}-cover.png",
+        "audio_path": "songs/Night Drive.flac",
+        "cover_path": "songs/Night Drive.png",
     }
     assert (listener.home / saved["audio_path"]).read_bytes() == audio
     assert (listener.home / saved["cover_path"]).read_bytes() == b"\x89PNG cover"
     assert sorted(p.name for p in Path(listener.home / "songs").iterdir()) == [
-        f"{song_id}-audio.flac",
-        f"{song_id}-cover.png",
+        "Night Drive.flac",
+        "Night Drive.png",
     ]
 
     assert owner.json("unpublish", song_id)["song"]["published"] is False

@@ -70,6 +70,7 @@ def gateway(
         **ONE_CLIENT_FOR_ALL_TESTS,
         "NEUTONE_OBJECT_STORE__ROOT": str(objects),
         "NEUTONE_OBJECT_STORE__MEDIA_BASE_URL": f"http://{address}/media",
+        "NEUTONE_OBJECT_STORE__UPLOAD_BASE_URL": f"http://{address}/uploads",
         "NEUTONE_WATCH_REFRESH_SECONDS": "0.5",
         "NEUTONE_MAX_MESSAGE_BYTES": str(MAX_MESSAGE_BYTES),
         "NEUTONE_WEB_DIR": str(web_dir),
@@ -92,6 +93,7 @@ def gateway(
             store=FilesystemStore(
                 objects,
                 media_base_url=f"http://{address}/media",
+                upload_base_url=f"http://{address}/uploads",
                 signing_key=env["NEUTONE_OBJECT_STORE__MEDIA_SIGNING_KEY"].encode(),
             ),
             stack=stack,

@@ -1,6 +1,6 @@
 """Song service fixtures beyond the shared ones (songsvc on a real S3-compatible
 server, the worker: tests/integration/conftest.py): a second songsvc process with
-small limits."""
+small limits (and no stems, as with a turbo checkpoint)."""
 
 import os
 from collections.abc import Iterator
@@ -10,8 +10,9 @@ import grpc
 import pytest
 import sqlalchemy as sa
 
-from neutone.v1 import song_service_pb2_grpc
+from neutone.v1 import billing_service_pb2_grpc, song_service_pb2_grpc
 from runtime.launcher import Stack, free_address
+from tests.integration.billing.webhooks import order_paid_event, signed
 
 # The small limits of the second songsvc process (`tuned_songs`).
 TUNED_PLAY_WINDOW_SECONDS = 1
@@ -51,6 +52,8 @@ def tuned_songs_channel(
             "NEUTONE_WATCH_STREAMS_PER_USER": str(TUNED_STREAMS_PER_USER),
             "NEUTONE_WATCH_STREAMS_PER_PROCESS": str(TUNED_STREAMS_PER_PROCESS),
             "NEUTONE_WATCH_MAX_SECONDS": str(TUNED_WATCH_MAX_SECONDS),
+            # As with a turbo checkpoint.
+            "NEUTONE_STEMS_SUPPORTED": "false",
         },
     )
     try:
@@ -68,3 +71,16 @@ def tuned_songs(tuned_songs_channel: grpc.Channel) -> song_service_pb2_grpc.Song
 @pytest.fixture
 def songs(songs_channel: grpc.Channel) -> song_service_pb2_grpc.SongServiceStub:
     return song_service_pb2_grpc.SongServiceStub(songs_channel)
+
+
+@pytest.fixture
+def buy_credits(billing_channel: grpc.Channel, stack: Stack, service_metadata):
+    """Grants a user credits through a signed payment webhook, as the provider would."""
+    billing = billing_service_pb2_grpc.BillingServiceStub(billing_channel)
+
+    def buy(user, product_id: str = "credits-10") -> None:
+        event = order_paid_event(account_id=user.id, product_id=product_id)
+        request = signed(stack.env["NEUTONE_PAYMENT_WEBHOOK_SECRET"], event)
+        assert billing.ApplyPaymentEvent(request, metadata=service_metadata).applied
+
+    return buy

@@ -8,27 +8,11 @@ import grpc
 import psycopg
 import pytest
 
-from neutone.v1 import billing_service_pb2_grpc
 from neutone.v1 import song_service_pb2 as pb
-from runtime.launcher import Stack
-from tests.integration.billing.webhooks import order_paid_event, signed
 from tests.integration.helpers import error_reason, make_ready
 from tests.integration.songs.test_api import balance
 
 MAX_SONGS_IN_FLIGHT = 5  # songsvc's default
-
-
-@pytest.fixture
-def buy_credits(billing_channel: grpc.Channel, stack: Stack, service_metadata):
-    """Grants a user credits through a signed payment webhook, as the provider would."""
-    billing = billing_service_pb2_grpc.BillingServiceStub(billing_channel)
-
-    def buy(user, product_id: str = "credits-10") -> None:
-        event = order_paid_event(account_id=user.id, product_id=product_id)
-        request = signed(stack.env["NEUTONE_PAYMENT_WEBHOOK_SECRET"], event)
-        assert billing.ApplyPaymentEvent(request, metadata=service_metadata).applied
-
-    return buy
 
 
 def song_count(database_url: str, owner_id: str) -> int:

@@ -1,30 +1,14 @@
 // Plays a READY song through its time-limited media URLs; the first play is
 // counted (RecordPlay).
-import { useEffect, useRef, useState } from "react";
-import { problemOf, songs } from "../api";
+import { useRef, useState } from "react";
+import { songs } from "../api";
 import type { Song } from "../gen/neutone/v1/song_pb";
-
-interface Media {
-  audio: string;
-  cover: string;
-}
+import { useSongMedia } from "../songs";
 
 export function Player({ song, onPlayed }: { song: Song; onPlayed?(count: bigint): void }) {
-  const [media, setMedia] = useState<Media | null>(null);
-  const [error, setError] = useState<string>();
+  const { media, error } = useSongMedia(song.id, true);
   const [duration, setDuration] = useState<number>();
   const counted = useRef(false);
-
-  useEffect(() => {
-    let live = true;
-    songs
-      .getSongMedia({ songId: song.id })
-      .then((reply) => live && setMedia({ audio: reply.audioUrl, cover: reply.coverUrl }))
-      .catch((err) => live && setError(problemOf(err).message));
-    return () => {
-      live = false;
-    };
-  }, [song.id]);
 
   function played() {
     if (counted.current) return;

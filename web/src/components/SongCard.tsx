@@ -5,7 +5,7 @@ import { problemOf, songs } from "../api";
 import { SongStatus, type Song } from "../gen/neutone/v1/song_pb";
 import { onLinkClick } from "../router";
 import { useSession } from "../session";
-import { useWatchedSong } from "../songs";
+import { useWatchedSong, workLabel } from "../songs";
 import { Player } from "./Player";
 import { StatusLine } from "./SongStatus";
 
@@ -22,6 +22,7 @@ export function SongCard({ song: initial, showOwner }: { song: Song; showOwner: 
           </a>
         </h3>
         {showOwner && <p className="muted">by {song.ownerDisplayName}</p>}
+        {workLabel(song) && <span className="badge">{workLabel(song)}</span>}
         {song.categories.length > 0 && (
           <ul className="tags" aria-label="Categories">
             {song.categories.map((category) => (

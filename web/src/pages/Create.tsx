@@ -1,11 +1,25 @@
-// Describe a song three ways, with the limits documented in song_service.proto.
-import { useState } from "react";
+// Describe a song three ways (in 1-4 takes, with optional musical controls and
+// an upload's style), or start from one of your songs or an upload and keep
+// working on it. Limits as documented in song_service.proto.
+import { useEffect, useState } from "react";
 import { problemOf, songs, type Problem } from "../api";
 import { ErrorBanner, Field } from "../components/Field";
-import { navigate, onLinkClick } from "../router";
+import { UploadAudio, type Uploaded } from "../components/Upload";
+import { WorkOnSong } from "../components/WorkOnSong";
+import { navigate, onLinkClick, useLocation } from "../router";
 import { useSession } from "../session";
+import { BPM, KEY_SCALES, TIME_SIGNATURES, VOCAL_LANGUAGES, languageName } from "../songs";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { SongStatus, type Song } from "../gen/neutone/v1/song_pb";
 import type { CreateSongRequestSchema } from "../gen/neutone/v1/song_service_pb";
+
+type Start = "new" | "song" | "upload";
+
+const STARTS: { value: Start; label: string }[] = [
+  { value: "new", label: "Something new" },
+  { value: "song", label: "One of my songs" },
+  { value: "upload", label: "A recording of mine" },
+];
 
 type Mode = "description" | "described_lyrics" | "custom_lyrics";
 
@@ -22,6 +36,7 @@ const LIMITS = {
   duration: { min: 10, max: 240, default: 30 },
   guidance: { min: 1, max: 15, default: 7 },
   steps: { min: 1, max: 100, default: 8 },
+  takes: { max: 4, default: 2 },
 };
 
 const MAX_SEED = 2n ** 63n - 1n;
@@ -38,7 +53,126 @@ function newKey(): string {
 }
 
 export function CreatePage() {
+  const [start, setStart] = useState<Start>("new");
+  const [reference, setReference] = useState<Uploaded | null>(null);
+  return (
+    <section className="narrow">
+      <h1>Create a song</h1>
+      <fieldset className="modes">
+        <legend>Start from</legend>
+        {STARTS.map((option) => (
+          <label key={option.value} className="choice">
+            <input
+              type="radio"
+              name="start"
+              value={option.value}
+              checked={start === option.value}
+              onChange={() => setStart(option.value)}
+            />
+            {option.label}
+          </label>
+        ))}
+      </fieldset>
+      {start === "new" && (
+        <NewSongForm reference={reference} onDropReference={() => setReference(null)} />
+      )}
+      {start === "song" && <FromMySong />}
+      {start === "upload" && (
+        <FromUpload
+          onUseStyle={(uploaded) => {
+            setReference(uploaded);
+            setStart("new");
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+/** Pick one of your ready songs, then the tools to work on it. */
+function FromMySong() {
+  const [ready, setReady] = useState<Song[] | null>(null);
+  const [chosen, setChosen] = useState("");
+  useEffect(() => {
+    songs
+      .listMySongs({ pageSize: 100 })
+      .then((reply) => setReady(reply.songs.filter((song) => song.status === SongStatus.READY)))
+      .catch(() => setReady([]));
+  }, []);
+  if (ready === null) return <p className="muted">Loading your songs…</p>;
+  if (ready.length === 0) return <p>None of your songs is ready yet.</p>;
+  const song = ready.find((candidate) => candidate.id === chosen);
+  return (
+    <>
+      <Field label="Song">
+        {(props) => (
+          <select {...props} value={chosen} onChange={(e) => setChosen(e.target.value)}>
+            <option value="">Choose a song</option>
+            {ready.map((option) => (
+              <option key={option.id} value={option.id}>
+                {option.title || "Untitled song"}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      {song && <SongTools song={song} />}
+    </>
+  );
+}
+
+function SongTools({ song }: { song: Song }) {
+  const [audioUrl, setAudioUrl] = useState<string>();
+  useEffect(() => {
+    songs.getSongMedia({ songId: song.id }).then((reply) => setAudioUrl(reply.audioUrl));
+  }, [song.id]);
+  return (
+    <WorkOnSong
+      key={song.id}
+      source={{ case: "songId", value: song.id }}
+      title={song.title || "this song"}
+      durationSeconds={song.audioDurationSeconds}
+      audioUrl={audioUrl}
+      canEdit
+      canCover
+    />
+  );
+}
+
+/** Upload a recording, then work on it or take its style for a new song. */
+function FromUpload({ onUseStyle }: { onUseStyle(uploaded: Uploaded): void }) {
+  const [uploaded, setUploaded] = useState<Uploaded | null>(null);
+  if (!uploaded) return <UploadAudio onUploaded={setUploaded} />;
+  const { upload } = uploaded;
+  return (
+    <>
+      <p role="status">
+        Uploaded {upload.filename} ({upload.durationSeconds.toFixed(1)} s).{" "}
+        <button type="button" className="link" onClick={() => onUseStyle(uploaded)}>
+          Use its style for a new song
+        </button>
+      </p>
+      <WorkOnSong
+        source={{ case: "uploadId", value: upload.id }}
+        title={upload.filename}
+        durationSeconds={upload.durationSeconds}
+        audioUrl={uploaded.localUrl}
+        canEdit
+        canCover
+      />
+    </>
+  );
+}
+
+function NewSongForm({
+  reference,
+  onDropReference,
+}: {
+  reference: Uploaded | null;
+  onDropReference(): void;
+}) {
   const { refreshBalance } = useSession();
+  const reuse = useLocation().searchParams.get("from");
   const [mode, setMode] = useState<Mode>("description");
   const [description, setDescription] = useState("");
   const [prompt, setPrompt] = useState("");
@@ -48,11 +182,36 @@ export function CreatePage() {
   const [seed, setSeed] = useState("0");
   const [guidance, setGuidance] = useState(String(LIMITS.guidance.default));
   const [steps, setSteps] = useState(String(LIMITS.steps.default));
+  const [takes, setTakes] = useState(String(LIMITS.takes.default));
+  const [bpm, setBpm] = useState("");
+  const [keyScale, setKeyScale] = useState("");
+  const [timeSignature, setTimeSignature] = useState("");
+  const [language, setLanguage] = useState("");
   // One key per song being asked for: resending after a network error cannot
   // create (or charge for) a second song.
   const [idempotencyKey, setIdempotencyKey] = useState(newKey);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
+
+  // "Reuse prompt" on a song page: its style, lyrics and settings, to make anew.
+  useEffect(() => {
+    if (!reuse) return;
+    songs
+      .getSong({ songId: reuse })
+      .then(({ song }) => {
+        if (!song) return;
+        setMode("custom_lyrics");
+        setPrompt(song.promptUsed || song.prompt);
+        setLyrics(song.lyricsUsed);
+        setInstrumental(song.instrumental);
+        setDuration(String(song.params?.durationSeconds ?? LIMITS.duration.default));
+        setBpm(song.controls?.bpm ? String(song.controls.bpm) : "");
+        setKeyScale(song.controls?.keyScale ?? "");
+        setTimeSignature(song.controls?.timeSignature ? String(song.controls.timeSignature) : "");
+        setLanguage(song.controls?.vocalLanguage ?? "");
+      })
+      .catch(console.error);
+  }, [reuse]);
 
   function request(): MessageInitShape<typeof CreateSongRequestSchema> {
     // Instrumental songs have no lyrics: none are sent.
@@ -72,6 +231,16 @@ export function CreatePage() {
         guidanceScale: Number(guidance),
         inferenceSteps: Math.trunc(Number(steps)),
       },
+      takes: Math.trunc(Number(takes)),
+      // Empty controls are left to the planner; anything typed goes to the server,
+      // which names what is out of range.
+      controls: {
+        bpm: bpm.trim() === "" ? 0 : Math.trunc(Number(bpm)) || -1,
+        keyScale,
+        timeSignature: Number(timeSignature) || 0,
+        vocalLanguage: language,
+      },
+      referenceUploadId: reference?.upload.id ?? "",
     };
   }
 
@@ -83,7 +252,8 @@ export function CreatePage() {
       const reply = await songs.createSong(request());
       setIdempotencyKey(newKey());
       refreshBalance().catch(console.error);
-      navigate(`/songs/${reply.song?.id ?? ""}`);
+      // Several takes are followed side by side in My songs.
+      navigate(reply.songs.length > 1 ? "/songs" : `/songs/${reply.song?.id ?? ""}`);
     } catch (error) {
       setProblem(problemOf(error));
     } finally {
@@ -101,6 +271,11 @@ export function CreatePage() {
     "params.seed",
     "params.guidance_scale",
     "params.inference_steps",
+    "takes",
+    "controls.bpm",
+    "controls.key_scale",
+    "controls.time_signature",
+    "controls.vocal_language",
   ]);
   const others = Object.entries(fields).filter(([field]) => !known.has(field));
   const general =
@@ -109,9 +284,9 @@ export function CreatePage() {
       ? problem.message
       : others.map(([field, text]) => `${field} ${text}`).join("; "));
 
+  const takeCount = Math.trunc(Number(takes)) || 1;
   return (
-    <section className="narrow">
-      <h1>Create a song</h1>
+    <>
       <form onSubmit={submit} noValidate aria-label="Create a song">
         <ErrorBanner message={general || undefined} />
         {problem?.reason === "INSUFFICIENT_CREDITS" && (
@@ -200,6 +375,92 @@ export function CreatePage() {
           Instrumental (no vocals)
         </label>
 
+        {reference && (
+          <p className="banner ok">
+            In the style of {reference.upload.filename}.{" "}
+            <button type="button" className="link" onClick={onDropReference}>
+              Remove
+            </button>
+          </p>
+        )}
+        <Field
+          label="Takes"
+          hint="Each take is a song of its own with its own seed, one credit each."
+          error={fields.takes}
+        >
+          {(props) => (
+            <select {...props} value={takes} onChange={(e) => setTakes(e.target.value)}>
+              {Array.from({ length: LIMITS.takes.max }, (_, index) => index + 1).map((count) => (
+                <option key={count} value={count}>
+                  {count}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+
+        <details className="advanced">
+          <summary>Musical controls</summary>
+          <p className="hint">Anything left empty is chosen to fit the description.</p>
+          <Field
+            label="Tempo (bpm)"
+            hint={`${BPM.min}-${BPM.max}.`}
+            error={fields["controls.bpm"]}
+          >
+            {(props) => (
+              <input
+                {...props}
+                type="number"
+                inputMode="numeric"
+                min={BPM.min}
+                max={BPM.max}
+                value={bpm}
+                onChange={(e) => setBpm(e.target.value)}
+              />
+            )}
+          </Field>
+          <Field label="Key" error={fields["controls.key_scale"]}>
+            {(props) => (
+              <select {...props} value={keyScale} onChange={(e) => setKeyScale(e.target.value)}>
+                <option value="">Any key</option>
+                {KEY_SCALES.map((key) => (
+                  <option key={key} value={key}>
+                    {key}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Beats per bar" error={fields["controls.time_signature"]}>
+            {(props) => (
+              <select
+                {...props}
+                value={timeSignature}
+                onChange={(e) => setTimeSignature(e.target.value)}
+              >
+                <option value="">Any</option>
+                {TIME_SIGNATURES.map((beats) => (
+                  <option key={beats} value={beats}>
+                    {beats}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Language sung" error={fields["controls.vocal_language"]}>
+            {(props) => (
+              <select {...props} value={language} onChange={(e) => setLanguage(e.target.value)}>
+                <option value="">Any language</option>
+                {VOCAL_LANGUAGES.map((code) => (
+                  <option key={code} value={code}>
+                    {languageName(code)}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        </details>
+
         <details className="advanced">
           <summary>Advanced settings</summary>
           <Field
@@ -271,9 +532,11 @@ export function CreatePage() {
           </Field>
         </details>
         <button type="submit" disabled={busy}>
-          Create song (1 credit)
+          {takeCount > 1
+            ? `Create ${takeCount} takes (${takeCount} credits)`
+            : "Create song (1 credit)"}
         </button>
       </form>
-    </section>
+    </>
   );
 }

@@ -12,7 +12,142 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file neutone/v1/song.proto.
  */
 export const file_neutone_v1_song: GenFile = /*@__PURE__*/
-  fileDesc("ChVuZXV0b25lL3YxL3NvbmcucHJvdG8SCm5ldXRvbmUudjEiawoQR2VuZXJhdGlvblBhcmFtcxIYChBkdXJhdGlvbl9zZWNvbmRzGAEgASgCEgwKBHNlZWQYAiABKAMSFgoOZ3VpZGFuY2Vfc2NhbGUYAyABKAISFwoPaW5mZXJlbmNlX3N0ZXBzGAQgASgFIrYFCgRTb25nEgoKAmlkGAEgASgJEhAKCG93bmVyX2lkGAIgASgJEhoKEm93bmVyX2Rpc3BsYXlfbmFtZRgDIAEoCRINCgV0aXRsZRgEIAEoCRImCgZzdGF0dXMYBSABKA4yFi5uZXV0b25lLnYxLlNvbmdTdGF0dXMSKgoFc3RhZ2UYBiABKA4yGy5uZXV0b25lLnYxLkdlbmVyYXRpb25TdGFnZRIQCghwcm9ncmVzcxgHIAEoAhIWCg5mYWlsdXJlX3JlYXNvbhgIIAEoCRIiCgRtb2RlGAkgASgOMhQubmV1dG9uZS52MS5Tb25nTW9kZRITCgtkZXNjcmlwdGlvbhgKIAEoCRIOCgZwcm9tcHQYCyABKAkSFAoMbHlyaWNzX2lucHV0GAwgASgJEhQKDGluc3RydW1lbnRhbBgNIAEoCBIsCgZwYXJhbXMYDiABKAsyHC5uZXV0b25lLnYxLkdlbmVyYXRpb25QYXJhbXMSEwoLcHJvbXB0X3VzZWQYDyABKAkSEwoLbHlyaWNzX3VzZWQYECABKAkSEgoKY2F0ZWdvcmllcxgRIAMoCRIRCglwdWJsaXNoZWQYEiABKAgSEgoKbGlrZV9jb3VudBgTIAEoAxISCgpwbGF5X2NvdW50GBQgASgDEhcKD2xpa2VkX2J5X2NhbGxlchgVIAEoCBIeChZhdWRpb19kdXJhdGlvbl9zZWNvbmRzGBYgASgCEi8KC2NyZWF0ZV90aW1lGBcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgYIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMcHVibGlzaF90aW1lGBkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIsCghDYXRlZ29yeRIKCgJpZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkqjAEKClNvbmdTdGF0dXMSGwoXU09OR19TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJTT05HX1NUQVRVU19RVUVVRUQQARIaChZTT05HX1NUQVRVU19QUk9DRVNTSU5HEAISFQoRU09OR19TVEFUVVNfUkVBRFkQAxIWChJTT05HX1NUQVRVU19GQUlMRUQQBCrLAQoPR2VuZXJhdGlvblN0YWdlEiAKHEdFTkVSQVRJT05fU1RBR0VfVU5TUEVDSUZJRUQQABIbChdHRU5FUkFUSU9OX1NUQUdFX1FVRVVFRBABEh0KGUdFTkVSQVRJT05fU1RBR0VfUExBTk5JTkcQAhIfChtHRU5FUkFUSU9OX1NUQUdFX0dFTkVSQVRJTkcQAxIeChpHRU5FUkFUSU9OX1NUQUdFX1VQTE9BRElORxAEEhkKFUdFTkVSQVRJT05fU1RBR0VfRE9ORRAFKn0KCFNvbmdNb2RlEhkKFVNPTkdfTU9ERV9VTlNQRUNJRklFRBAAEhkKFVNPTkdfTU9ERV9ERVNDUklQVElPThABEh4KGlNPTkdfTU9ERV9ERVNDUklCRURfTFlSSUNTEAISGwoXU09OR19NT0RFX0NVU1RPTV9MWVJJQ1MQA2IGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChVuZXV0b25lL3YxL3NvbmcucHJvdG8SCm5ldXRvbmUudjEiYQoPTXVzaWNhbENvbnRyb2xzEgsKA2JwbRgBIAEoBRIRCglrZXlfc2NhbGUYAiABKAkSFgoOdGltZV9zaWduYXR1cmUYAyABKAUSFgoOdm9jYWxfbGFuZ3VhZ2UYBCABKAkiPgoKU29uZ1NvdXJjZRIRCgdzb25nX2lkGAEgASgJSAASEwoJdXBsb2FkX2lkGAIgASgJSABCCAoGc291cmNlIp8BCgtTb25nTGluZWFnZRIiCgR0YXNrGAEgASgOMhQubmV1dG9uZS52MS5Tb25nVGFzaxIWCg5zb3VyY2Vfc29uZ19pZBgCIAEoCRIYChBzb3VyY2VfdXBsb2FkX2lkGAMgASgJEh0KFXNlY3Rpb25fc3RhcnRfc2Vjb25kcxgEIAEoAhIbChNzZWN0aW9uX2VuZF9zZWNvbmRzGAUgASgCImsKEEdlbmVyYXRpb25QYXJhbXMSGAoQZHVyYXRpb25fc2Vjb25kcxgBIAEoAhIMCgRzZWVkGAIgASgDEhYKDmd1aWRhbmNlX3NjYWxlGAMgASgCEhcKD2luZmVyZW5jZV9zdGVwcxgEIAEoBSLVBgoEU29uZxIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCRIaChJvd25lcl9kaXNwbGF5X25hbWUYAyABKAkSDQoFdGl0bGUYBCABKAkSJgoGc3RhdHVzGAUgASgOMhYubmV1dG9uZS52MS5Tb25nU3RhdHVzEioKBXN0YWdlGAYgASgOMhsubmV1dG9uZS52MS5HZW5lcmF0aW9uU3RhZ2USEAoIcHJvZ3Jlc3MYByABKAISFgoOZmFpbHVyZV9yZWFzb24YCCABKAkSIgoEbW9kZRgJIAEoDjIULm5ldXRvbmUudjEuU29uZ01vZGUSEwoLZGVzY3JpcHRpb24YCiABKAkSDgoGcHJvbXB0GAsgASgJEhQKDGx5cmljc19pbnB1dBgMIAEoCRIUCgxpbnN0cnVtZW50YWwYDSABKAgSLAoGcGFyYW1zGA4gASgLMhwubmV1dG9uZS52MS5HZW5lcmF0aW9uUGFyYW1zEhMKC3Byb21wdF91c2VkGA8gASgJEhMKC2x5cmljc191c2VkGBAgASgJEhIKCmNhdGVnb3JpZXMYESADKAkSEQoJcHVibGlzaGVkGBIgASgIEhIKCmxpa2VfY291bnQYEyABKAMSEgoKcGxheV9jb3VudBgUIAEoAxIXCg9saWtlZF9ieV9jYWxsZXIYFSABKAgSHgoWYXVkaW9fZHVyYXRpb25fc2Vjb25kcxgWIAEoAhIvCgtjcmVhdGVfdGltZRgXIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYGCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHB1Ymxpc2hfdGltZRgZIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoIY29udHJvbHMYGiABKAsyGy5uZXV0b25lLnYxLk11c2ljYWxDb250cm9scxIoCgdsaW5lYWdlGBsgASgLMhcubmV1dG9uZS52MS5Tb25nTGluZWFnZRIVCg1yZW1peF9hbGxvd2VkGBwgASgIEgwKBHRha2UYHSABKAUSHwoFc3RlbXMYHiADKA4yEC5uZXV0b25lLnYxLlN0ZW0iLAoIQ2F0ZWdvcnkSCgoCaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJKowBCgpTb25nU3RhdHVzEhsKF1NPTkdfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFgoSU09OR19TVEFUVVNfUVVFVUVEEAESGgoWU09OR19TVEFUVVNfUFJPQ0VTU0lORxACEhUKEVNPTkdfU1RBVFVTX1JFQURZEAMSFgoSU09OR19TVEFUVVNfRkFJTEVEEAQqywEKD0dlbmVyYXRpb25TdGFnZRIgChxHRU5FUkFUSU9OX1NUQUdFX1VOU1BFQ0lGSUVEEAASGwoXR0VORVJBVElPTl9TVEFHRV9RVUVVRUQQARIdChlHRU5FUkFUSU9OX1NUQUdFX1BMQU5OSU5HEAISHwobR0VORVJBVElPTl9TVEFHRV9HRU5FUkFUSU5HEAMSHgoaR0VORVJBVElPTl9TVEFHRV9VUExPQURJTkcQBBIZChVHRU5FUkFUSU9OX1NUQUdFX0RPTkUQBSp9CghTb25nTW9kZRIZChVTT05HX01PREVfVU5TUEVDSUZJRUQQABIZChVTT05HX01PREVfREVTQ1JJUFRJT04QARIeChpTT05HX01PREVfREVTQ1JJQkVEX0xZUklDUxACEhsKF1NPTkdfTU9ERV9DVVNUT01fTFlSSUNTEAMqmQEKCFNvbmdUYXNrEhkKFVNPTkdfVEFTS19VTlNQRUNJRklFRBAAEhsKF1NPTkdfVEFTS19URVhUX1RPX01VU0lDEAESFAoQU09OR19UQVNLX0VYVEVORBACEhUKEVNPTkdfVEFTS19SRVBBSU5UEAMSEwoPU09OR19UQVNLX0NPVkVSEAQSEwoPU09OR19UQVNLX1NURU1TEAUqXAoEU3RlbRIUChBTVEVNX1VOU1BFQ0lGSUVEEAASDwoLU1RFTV9WT0NBTFMQARIOCgpTVEVNX0RSVU1TEAISDQoJU1RFTV9CQVNTEAMSDgoKU1RFTV9PVEhFUhAEYgZwcm90bzM", [file_google_protobuf_timestamp]);
+
+/**
+ * MusicalControls are optional musical settings. Unset ones are proposed by the
+ * planner from the description; a song reports the values it was made with.
+ *
+ * @generated from message neutone.v1.MusicalControls
+ */
+export type MusicalControls = Message<"neutone.v1.MusicalControls"> & {
+  /**
+   * Tempo in beats per minute: 30-300. 0: proposed.
+   *
+   * @generated from field: int32 bpm = 1;
+   */
+  bpm: number;
+
+  /**
+   * Key and scale: one of the 24 major and minor keys, written like "C major",
+   * "F# minor" or "Bb major". Empty: proposed.
+   *
+   * @generated from field: string key_scale = 2;
+   */
+  keyScale: string;
+
+  /**
+   * Beats per bar: 2, 3, 4 or 6. 0: proposed.
+   *
+   * @generated from field: int32 time_signature = 3;
+   */
+  timeSignature: number;
+
+  /**
+   * The language sung, as ACE-Step 1.5 names it (e.g. "en", "ja", "es"; see
+   * ListCategories' sibling limits in the README). Empty: proposed.
+   *
+   * @generated from field: string vocal_language = 4;
+   */
+  vocalLanguage: string;
+};
+
+/**
+ * Describes the message neutone.v1.MusicalControls.
+ * Use `create(MusicalControlsSchema)` to create a new message.
+ */
+export const MusicalControlsSchema: GenMessage<MusicalControls> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song, 0);
+
+/**
+ * SongSource is what an edit starts from.
+ *
+ * @generated from message neutone.v1.SongSource
+ */
+export type SongSource = Message<"neutone.v1.SongSource"> & {
+  /**
+   * Exactly one is required.
+   *
+   * @generated from oneof neutone.v1.SongSource.source
+   */
+  source: {
+    /**
+     * A READY song of the caller's; for CoverSong also a published song whose
+     * owner allows remixes.
+     *
+     * @generated from field: string song_id = 1;
+     */
+    value: string;
+    case: "songId";
+  } | {
+    /**
+     * A READY upload of the caller's (CreateUpload).
+     *
+     * @generated from field: string upload_id = 2;
+     */
+    value: string;
+    case: "uploadId";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message neutone.v1.SongSource.
+ * Use `create(SongSourceSchema)` to create a new message.
+ */
+export const SongSourceSchema: GenMessage<SongSource> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song, 1);
+
+/**
+ * SongLineage is where a song came from.
+ *
+ * @generated from message neutone.v1.SongLineage
+ */
+export type SongLineage = Message<"neutone.v1.SongLineage"> & {
+  /**
+   * The kind of work that made the song.
+   *
+   * @generated from field: neutone.v1.SongTask task = 1;
+   */
+  task: SongTask;
+
+  /**
+   * The song it was made from; empty when it came from an upload or from nothing.
+   * The source may since have been deleted.
+   *
+   * @generated from field: string source_song_id = 2;
+   */
+  sourceSongId: string;
+
+  /**
+   * The upload it was made from; empty unless it came from one.
+   *
+   * @generated from field: string source_upload_id = 3;
+   */
+  sourceUploadId: string;
+
+  /**
+   * The section of the source that was made again (REPAINT), or where the new
+   * part joins it (EXTEND: the source's length when extended at its end, 0 at its
+   * start), in seconds.
+   *
+   * @generated from field: float section_start_seconds = 4;
+   */
+  sectionStartSeconds: number;
+
+  /**
+   * The end of the section (REPAINT) or of the new part (EXTEND), in seconds.
+   *
+   * @generated from field: float section_end_seconds = 5;
+   */
+  sectionEndSeconds: number;
+};
+
+/**
+ * Describes the message neutone.v1.SongLineage.
+ * Use `create(SongLineageSchema)` to create a new message.
+ */
+export const SongLineageSchema: GenMessage<SongLineage> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song, 2);
 
 /**
  * GenerationParams are the music model's settings.
@@ -55,7 +190,7 @@ export type GenerationParams = Message<"neutone.v1.GenerationParams"> & {
  * Use `create(GenerationParamsSchema)` to create a new message.
  */
 export const GenerationParamsSchema: GenMessage<GenerationParams> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song, 0);
+  messageDesc(file_neutone_v1_song, 3);
 
 /**
  * Song is a generated track and what it was made from.
@@ -237,6 +372,43 @@ export type Song = Message<"neutone.v1.Song"> & {
    * @generated from field: google.protobuf.Timestamp publish_time = 25;
    */
   publishTime?: Timestamp | undefined;
+
+  /**
+   * The musical settings the song was made with: as given, else as proposed
+   * (known once the song is planned).
+   *
+   * @generated from field: neutone.v1.MusicalControls controls = 26;
+   */
+  controls?: MusicalControls | undefined;
+
+  /**
+   * What the song was made from.
+   *
+   * @generated from field: neutone.v1.SongLineage lineage = 27;
+   */
+  lineage?: SongLineage | undefined;
+
+  /**
+   * True when anyone may make a cover of the song once it is published (on by
+   * default); only the owner can make covers of a private song.
+   *
+   * @generated from field: bool remix_allowed = 28;
+   */
+  remixAllowed: boolean;
+
+  /**
+   * Which take the song is of one CreateSong with several takes: 1-4; 1 otherwise.
+   *
+   * @generated from field: int32 take = 29;
+   */
+  take: number;
+
+  /**
+   * The stems of a SeparateStems song, each downloadable (GetSongDownload).
+   *
+   * @generated from field: repeated neutone.v1.Stem stems = 30;
+   */
+  stems: Stem[];
 };
 
 /**
@@ -244,7 +416,7 @@ export type Song = Message<"neutone.v1.Song"> & {
  * Use `create(SongSchema)` to create a new message.
  */
 export const SongSchema: GenMessage<Song> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song, 1);
+  messageDesc(file_neutone_v1_song, 4);
 
 /**
  * Category is a genre that songs are filed under.
@@ -272,7 +444,7 @@ export type Category = Message<"neutone.v1.Category"> & {
  * Use `create(CategorySchema)` to create a new message.
  */
 export const CategorySchema: GenMessage<Category> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song, 2);
+  messageDesc(file_neutone_v1_song, 5);
 
 /**
  * SongStatus is where a song stands in its life.
@@ -417,4 +589,107 @@ export enum SongMode {
  */
 export const SongModeSchema: GenEnum<SongMode> = /*@__PURE__*/
   enumDesc(file_neutone_v1_song, 2);
+
+/**
+ * SongTask is the kind of work that made a song.
+ *
+ * @generated from enum neutone.v1.SongTask
+ */
+export enum SongTask {
+  /**
+   * Never used.
+   *
+   * @generated from enum value: SONG_TASK_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A new song from its description (CreateSong).
+   *
+   * @generated from enum value: SONG_TASK_TEXT_TO_MUSIC = 1;
+   */
+  TEXT_TO_MUSIC = 1,
+
+  /**
+   * The source continued, after its end or before its start (ExtendSong).
+   *
+   * @generated from enum value: SONG_TASK_EXTEND = 2;
+   */
+  EXTEND = 2,
+
+  /**
+   * A section of the source made again (RepaintSong).
+   *
+   * @generated from enum value: SONG_TASK_REPAINT = 3;
+   */
+  REPAINT = 3,
+
+  /**
+   * The source's music in another style (CoverSong).
+   *
+   * @generated from enum value: SONG_TASK_COVER = 4;
+   */
+  COVER = 4,
+
+  /**
+   * The source split into vocals, drums, bass and the rest (SeparateStems).
+   *
+   * @generated from enum value: SONG_TASK_STEMS = 5;
+   */
+  STEMS = 5,
+}
+
+/**
+ * Describes the enum neutone.v1.SongTask.
+ */
+export const SongTaskSchema: GenEnum<SongTask> = /*@__PURE__*/
+  enumDesc(file_neutone_v1_song, 3);
+
+/**
+ * Stem is one part of a song that SeparateStems splits out.
+ *
+ * @generated from enum neutone.v1.Stem
+ */
+export enum Stem {
+  /**
+   * Never used; in a download request: the whole song.
+   *
+   * @generated from enum value: STEM_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The voices.
+   *
+   * @generated from enum value: STEM_VOCALS = 1;
+   */
+  VOCALS = 1,
+
+  /**
+   * The drums and percussion.
+   *
+   * @generated from enum value: STEM_DRUMS = 2;
+   */
+  DRUMS = 2,
+
+  /**
+   * The bass.
+   *
+   * @generated from enum value: STEM_BASS = 3;
+   */
+  BASS = 3,
+
+  /**
+   * Everything else.
+   *
+   * @generated from enum value: STEM_OTHER = 4;
+   */
+  OTHER = 4,
+}
+
+/**
+ * Describes the enum neutone.v1.Stem.
+ */
+export const StemSchema: GenEnum<Stem> = /*@__PURE__*/
+  enumDesc(file_neutone_v1_song, 4);
 

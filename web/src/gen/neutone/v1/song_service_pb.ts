@@ -7,15 +7,17 @@ import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf
 import type { Duration, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import { file_neutone_v1_access } from "./access_pb";
-import type { Category, GenerationParams, Song } from "./song_pb";
+import type { Category, GenerationParams, MusicalControls, Song, SongSource, Stem } from "./song_pb";
 import { file_neutone_v1_song } from "./song_pb";
+import type { Upload } from "./upload_pb";
+import { file_neutone_v1_upload } from "./upload_pb";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file neutone/v1/song_service.proto.
  */
 export const file_neutone_v1_song_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1uZXV0b25lL3YxL3Nvbmdfc2VydmljZS5wcm90bxIKbmV1dG9uZS52MSI9Cg9EZXNjcmliZWRMeXJpY3MSDgoGcHJvbXB0GAEgASgJEhoKEmx5cmljc19kZXNjcmlwdGlvbhgCIAEoCSIuCgxDdXN0b21MeXJpY3MSDgoGcHJvbXB0GAEgASgJEg4KBmx5cmljcxgCIAEoCSL7AQoRQ3JlYXRlU29uZ1JlcXVlc3QSFQoLZGVzY3JpcHRpb24YASABKAlIABI3ChBkZXNjcmliZWRfbHlyaWNzGAIgASgLMhsubmV1dG9uZS52MS5EZXNjcmliZWRMeXJpY3NIABIxCg1jdXN0b21fbHlyaWNzGAMgASgLMhgubmV1dG9uZS52MS5DdXN0b21MeXJpY3NIABIUCgxpbnN0cnVtZW50YWwYBCABKAgSLAoGcGFyYW1zGAUgASgLMhwubmV1dG9uZS52MS5HZW5lcmF0aW9uUGFyYW1zEhcKD2lkZW1wb3RlbmN5X2tleRgGIAEoCUIGCgRtb2RlIjQKEkNyZWF0ZVNvbmdSZXNwb25zZRIeCgRzb25nGAEgASgLMhAubmV1dG9uZS52MS5Tb25nIiEKDkdldFNvbmdSZXF1ZXN0Eg8KB3NvbmdfaWQYASABKAkiMQoPR2V0U29uZ1Jlc3BvbnNlEh4KBHNvbmcYASABKAsyEC5uZXV0b25lLnYxLlNvbmciOwoSTGlzdE15U29uZ3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIk8KE0xpc3RNeVNvbmdzUmVzcG9uc2USHwoFc29uZ3MYASADKAsyEC5uZXV0b25lLnYxLlNvbmcSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInAKD0xpc3RGZWVkUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIQCghjYXRlZ29yeRgDIAEoCRIkCgVvcmRlchgEIAEoDjIVLm5ldXRvbmUudjEuRmVlZE9yZGVyIkwKEExpc3RGZWVkUmVzcG9uc2USHwoFc29uZ3MYASADKAsyEC5uZXV0b25lLnYxLlNvbmcSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIhcKFUxpc3RDYXRlZ29yaWVzUmVxdWVzdCJCChZMaXN0Q2F0ZWdvcmllc1Jlc3BvbnNlEigKCmNhdGVnb3JpZXMYASADKAsyFC5uZXV0b25lLnYxLkNhdGVnb3J5ImQKEVVwZGF0ZVNvbmdSZXF1ZXN0Eh4KBHNvbmcYASABKAsyEC5uZXV0b25lLnYxLlNvbmcSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIjQKElVwZGF0ZVNvbmdSZXNwb25zZRIeCgRzb25nGAEgASgLMhAubmV1dG9uZS52MS5Tb25nIiQKEURlbGV0ZVNvbmdSZXF1ZXN0Eg8KB3NvbmdfaWQYASABKAkiFAoSRGVsZXRlU29uZ1Jlc3BvbnNlIiIKD0xpa2VTb25nUmVxdWVzdBIPCgdzb25nX2lkGAEgASgJIiYKEExpa2VTb25nUmVzcG9uc2USEgoKbGlrZV9jb3VudBgBIAEoAyIkChFVbmxpa2VTb25nUmVxdWVzdBIPCgdzb25nX2lkGAEgASgJIigKElVubGlrZVNvbmdSZXNwb25zZRISCgpsaWtlX2NvdW50GAEgASgDIiQKEVJlY29yZFBsYXlSZXF1ZXN0Eg8KB3NvbmdfaWQYASABKAkiKAoSUmVjb3JkUGxheVJlc3BvbnNlEhIKCnBsYXlfY291bnQYASABKAMiJgoTR2V0U29uZ01lZGlhUmVxdWVzdBIPCgdzb25nX2lkGAEgASgJIokBChRHZXRTb25nTWVkaWFSZXNwb25zZRIRCglhdWRpb191cmwYASABKAkSGgoSYXVkaW9fY29udGVudF90eXBlGAIgASgJEhEKCWNvdmVyX3VybBgDIAEoCRIvCgtleHBpcmVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIwoQV2F0Y2hTb25nUmVxdWVzdBIPCgdzb25nX2lkGAEgASgJIogBChFXYXRjaFNvbmdSZXNwb25zZRIeCgRzb25nGAEgASgLMhAubmV1dG9uZS52MS5Tb25nEhYKDnF1ZXVlX3Bvc2l0aW9uGAIgASgFEjsKGGVzdGltYXRlZF90aW1lX3JlbWFpbmluZxgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbipXCglGZWVkT3JkZXISGgoWRkVFRF9PUkRFUl9VTlNQRUNJRklFRBAAEhUKEUZFRURfT1JERVJfTkVXRVNUEAESFwoTRkVFRF9PUkRFUl9UUkVORElORxACMpcICgtTb25nU2VydmljZRJRCgpDcmVhdGVTb25nEh0ubmV1dG9uZS52MS5DcmVhdGVTb25nUmVxdWVzdBoeLm5ldXRvbmUudjEuQ3JlYXRlU29uZ1Jlc3BvbnNlIgSItRgCEksKB0dldFNvbmcSGi5uZXV0b25lLnYxLkdldFNvbmdSZXF1ZXN0GhsubmV1dG9uZS52MS5HZXRTb25nUmVzcG9uc2UiB5ACAYi1GAESVwoLTGlzdE15U29uZ3MSHi5uZXV0b25lLnYxLkxpc3RNeVNvbmdzUmVxdWVzdBofLm5ldXRvbmUudjEuTGlzdE15U29uZ3NSZXNwb25zZSIHkAIBiLUYAhJOCghMaXN0RmVlZBIbLm5ldXRvbmUudjEuTGlzdEZlZWRSZXF1ZXN0GhwubmV1dG9uZS52MS5MaXN0RmVlZFJlc3BvbnNlIgeQAgGItRgBEmAKDkxpc3RDYXRlZ29yaWVzEiEubmV1dG9uZS52MS5MaXN0Q2F0ZWdvcmllc1JlcXVlc3QaIi5uZXV0b25lLnYxLkxpc3RDYXRlZ29yaWVzUmVzcG9uc2UiB5ACAYi1GAESUQoKVXBkYXRlU29uZxIdLm5ldXRvbmUudjEuVXBkYXRlU29uZ1JlcXVlc3QaHi5uZXV0b25lLnYxLlVwZGF0ZVNvbmdSZXNwb25zZSIEiLUYAhJUCgpEZWxldGVTb25nEh0ubmV1dG9uZS52MS5EZWxldGVTb25nUmVxdWVzdBoeLm5ldXRvbmUudjEuRGVsZXRlU29uZ1Jlc3BvbnNlIgeQAgKItRgCElIKCExpa2VTb25nEhsubmV1dG9uZS52MS5MaWtlU29uZ1JlcXVlc3QaHC5uZXV0b25lLnYxLkxpa2VTb25nUmVzcG9uc2UiC5ACAoi1GAKQtRgBElgKClVubGlrZVNvbmcSHS5uZXV0b25lLnYxLlVubGlrZVNvbmdSZXF1ZXN0Gh4ubmV1dG9uZS52MS5Vbmxpa2VTb25nUmVzcG9uc2UiC5ACAoi1GAKQtRgBElUKClJlY29yZFBsYXkSHS5uZXV0b25lLnYxLlJlY29yZFBsYXlSZXF1ZXN0Gh4ubmV1dG9uZS52MS5SZWNvcmRQbGF5UmVzcG9uc2UiCIi1GAGQtRgBEloKDEdldFNvbmdNZWRpYRIfLm5ldXRvbmUudjEuR2V0U29uZ01lZGlhUmVxdWVzdBogLm5ldXRvbmUudjEuR2V0U29uZ01lZGlhUmVzcG9uc2UiB5ACAYi1GAESUwoJV2F0Y2hTb25nEhwubmV1dG9uZS52MS5XYXRjaFNvbmdSZXF1ZXN0Gh0ubmV1dG9uZS52MS5XYXRjaFNvbmdSZXNwb25zZSIHkAIBiLUYAjABYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_neutone_v1_access, file_neutone_v1_song]);
+  fileDesc("Ch1uZXV0b25lL3YxL3Nvbmdfc2VydmljZS5wcm90bxIKbmV1dG9uZS52MSI9Cg9EZXNjcmliZWRMeXJpY3MSDgoGcHJvbXB0GAEgASgJEhoKEmx5cmljc19kZXNjcmlwdGlvbhgCIAEoCSIuCgxDdXN0b21MeXJpY3MSDgoGcHJvbXB0GAEgASgJEg4KBmx5cmljcxgCIAEoCSLWAgoRQ3JlYXRlU29uZ1JlcXVlc3QSFQoLZGVzY3JpcHRpb24YASABKAlIABI3ChBkZXNjcmliZWRfbHlyaWNzGAIgASgLMhsubmV1dG9uZS52MS5EZXNjcmliZWRMeXJpY3NIABIxCg1jdXN0b21fbHlyaWNzGAMgASgLMhgubmV1dG9uZS52MS5DdXN0b21MeXJpY3NIABIUCgxpbnN0cnVtZW50YWwYBCABKAgSLAoGcGFyYW1zGAUgASgLMhwubmV1dG9uZS52MS5HZW5lcmF0aW9uUGFyYW1zEhcKD2lkZW1wb3RlbmN5X2tleRgGIAEoCRINCgV0YWtlcxgHIAEoBRItCghjb250cm9scxgIIAEoCzIbLm5ldXRvbmUudjEuTXVzaWNhbENvbnRyb2xzEhsKE3JlZmVyZW5jZV91cGxvYWRfaWQYCSABKAlCBgoEbW9kZSJVChJDcmVhdGVTb25nUmVzcG9uc2USHgoEc29uZxgBIAEoCzIQLm5ldXRvbmUudjEuU29uZxIfCgVzb25ncxgCIAMoCzIQLm5ldXRvbmUudjEuU29uZyLPAQoRRXh0ZW5kU29uZ1JlcXVlc3QSJgoGc291cmNlGAEgASgLMhYubmV1dG9uZS52MS5Tb25nU291cmNlEhkKEWV4dGVuc2lvbl9zZWNvbmRzGAIgASgCEhAKCGF0X3N0YXJ0GAMgASgIEg4KBmx5cmljcxgEIAEoCRIOCgZwcm9tcHQYBSABKAkSLAoGcGFyYW1zGAYgASgLMhwubmV1dG9uZS52MS5HZW5lcmF0aW9uUGFyYW1zEhcKD2lkZW1wb3RlbmN5X2tleRgHIAEoCSI0ChJFeHRlbmRTb25nUmVzcG9uc2USHgoEc29uZxgBIAEoCzIQLm5ldXRvbmUudjEuU29uZyLPAQoSUmVwYWludFNvbmdSZXF1ZXN0EiYKBnNvdXJjZRgBIAEoCzIWLm5ldXRvbmUudjEuU29uZ1NvdXJjZRIVCg1zdGFydF9zZWNvbmRzGAIgASgCEhMKC2VuZF9zZWNvbmRzGAMgASgCEg4KBmx5cmljcxgEIAEoCRIOCgZwcm9tcHQYBSABKAkSLAoGcGFyYW1zGAYgASgLMhwubmV1dG9uZS52MS5HZW5lcmF0aW9uUGFyYW1zEhcKD2lkZW1wb3RlbmN5X2tleRgHIAEoCSI1ChNSZXBhaW50U29uZ1Jlc3BvbnNlEh4KBHNvbmcYASABKAsyEC5uZXV0b25lLnYxLlNvbmci9AEKEENvdmVyU29uZ1JlcXVlc3QSJgoGc291cmNlGAEgASgLMhYubmV1dG9uZS52MS5Tb25nU291cmNlEg4KBnByb21wdBgCIAEoCRIVCghzdHJlbmd0aBgDIAEoAkgAiAEBEg4KBmx5cmljcxgEIAEoCRItCghjb250cm9scxgFIAEoCzIbLm5ldXRvbmUudjEuTXVzaWNhbENvbnRyb2xzEiwKBnBhcmFtcxgGIAEoCzIcLm5ldXRvbmUudjEuR2VuZXJhdGlvblBhcmFtcxIXCg9pZGVtcG90ZW5jeV9rZXkYByABKAlCCwoJX3N0cmVuZ3RoIjMKEUNvdmVyU29uZ1Jlc3BvbnNlEh4KBHNvbmcYASABKAsyEC5uZXV0b25lLnYxLlNvbmciVwoUU2VwYXJhdGVTdGVtc1JlcXVlc3QSJgoGc291cmNlGAEgASgLMhYubmV1dG9uZS52MS5Tb25nU291cmNlEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCSI3ChVTZXBhcmF0ZVN0ZW1zUmVzcG9uc2USHgoEc29uZxgBIAEoCzIQLm5ldXRvbmUudjEuU29uZyJRChdMaXN0RGVyaXZlZFNvbmdzUmVxdWVzdBIPCgdzb25nX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIlQKGExpc3REZXJpdmVkU29uZ3NSZXNwb25zZRIfCgVzb25ncxgBIAMoCzIQLm5ldXRvbmUudjEuU29uZxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUQoTQ3JlYXRlVXBsb2FkUmVxdWVzdBIQCghmaWxlbmFtZRgBIAEoCRISCgpzaXplX2J5dGVzGAIgASgDEhQKDGNvbnRlbnRfdHlwZRgDIAEoCSL5AQoUQ3JlYXRlVXBsb2FkUmVzcG9uc2USIgoGdXBsb2FkGAEgASgLMhIubmV1dG9uZS52MS5VcGxvYWQSEgoKdXBsb2FkX3VybBgCIAEoCRJFCgtmb3JtX2ZpZWxkcxgDIAMoCzIwLm5ldXRvbmUudjEuQ3JlYXRlVXBsb2FkUmVzcG9uc2UuRm9ybUZpZWxkc0VudHJ5Ei8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBoxCg9Gb3JtRmllbGRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIqChVDb21wbGV0ZVVwbG9hZFJlcXVlc3QSEQoJdXBsb2FkX2lkGAEgASgJIjwKFkNvbXBsZXRlVXBsb2FkUmVzcG9uc2USIgoGdXBsb2FkGAEgASgLMhIubmV1dG9uZS52MS5VcGxvYWQicgoWR2V0U29uZ0Rvd25sb2FkUmVxdWVzdBIPCgdzb25nX2lkGAEgASgJEicKBmZvcm1hdBgCIAEoDjIXLm5ldXRvbmUudjEuQXVkaW9Gb3JtYXQSHgoEc3RlbRgDIAEoDjIQLm5ldXRvbmUudjEuU3RlbSJ/ChdHZXRTb25nRG93bmxvYWRSZXNwb25zZRILCgN1cmwYASABKAkSEAoIZmlsZW5hbWUYAiABKAkSFAoMY29udGVudF90eXBlGAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIhCg5HZXRTb25nUmVxdWVzdBIPCgdzb25nX2lkGAEgASgJIjEKD0dldFNvbmdSZXNwb25zZRIeCgRzb25nGAEgASgLMhAubmV1dG9uZS52MS5Tb25nIjsKEkxpc3RNeVNvbmdzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJPChNMaXN0TXlTb25nc1Jlc3BvbnNlEh8KBXNvbmdzGAEgAygLMhAubmV1dG9uZS52MS5Tb25nEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJwCg9MaXN0RmVlZFJlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSEAoIY2F0ZWdvcnkYAyABKAkSJAoFb3JkZXIYBCABKA4yFS5uZXV0b25lLnYxLkZlZWRPcmRlciJMChBMaXN0RmVlZFJlc3BvbnNlEh8KBXNvbmdzGAEgAygLMhAubmV1dG9uZS52MS5Tb25nEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIXChVMaXN0Q2F0ZWdvcmllc1JlcXVlc3QiQgoWTGlzdENhdGVnb3JpZXNSZXNwb25zZRIoCgpjYXRlZ29yaWVzGAEgAygLMhQubmV1dG9uZS52MS5DYXRlZ29yeSJkChFVcGRhdGVTb25nUmVxdWVzdBIeCgRzb25nGAEgASgLMhAubmV1dG9uZS52MS5Tb25nEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI0ChJVcGRhdGVTb25nUmVzcG9uc2USHgoEc29uZxgBIAEoCzIQLm5ldXRvbmUudjEuU29uZyIkChFEZWxldGVTb25nUmVxdWVzdBIPCgdzb25nX2lkGAEgASgJIhQKEkRlbGV0ZVNvbmdSZXNwb25zZSIiCg9MaWtlU29uZ1JlcXVlc3QSDwoHc29uZ19pZBgBIAEoCSImChBMaWtlU29uZ1Jlc3BvbnNlEhIKCmxpa2VfY291bnQYASABKAMiJAoRVW5saWtlU29uZ1JlcXVlc3QSDwoHc29uZ19pZBgBIAEoCSIoChJVbmxpa2VTb25nUmVzcG9uc2USEgoKbGlrZV9jb3VudBgBIAEoAyIkChFSZWNvcmRQbGF5UmVxdWVzdBIPCgdzb25nX2lkGAEgASgJIigKElJlY29yZFBsYXlSZXNwb25zZRISCgpwbGF5X2NvdW50GAEgASgDIiYKE0dldFNvbmdNZWRpYVJlcXVlc3QSDwoHc29uZ19pZBgBIAEoCSKJAQoUR2V0U29uZ01lZGlhUmVzcG9uc2USEQoJYXVkaW9fdXJsGAEgASgJEhoKEmF1ZGlvX2NvbnRlbnRfdHlwZRgCIAEoCRIRCgljb3Zlcl91cmwYAyABKAkSLwoLZXhwaXJlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiMKEFdhdGNoU29uZ1JlcXVlc3QSDwoHc29uZ19pZBgBIAEoCSKIAQoRV2F0Y2hTb25nUmVzcG9uc2USHgoEc29uZxgBIAEoCzIQLm5ldXRvbmUudjEuU29uZxIWCg5xdWV1ZV9wb3NpdGlvbhgCIAEoBRI7Chhlc3RpbWF0ZWRfdGltZV9yZW1haW5pbmcYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24qbgoLQXVkaW9Gb3JtYXQSHAoYQVVESU9fRk9STUFUX1VOU1BFQ0lGSUVEEAASFQoRQVVESU9fRk9STUFUX0ZMQUMQARIUChBBVURJT19GT1JNQVRfV0FWEAISFAoQQVVESU9fRk9STUFUX01QMxADKlcKCUZlZWRPcmRlchIaChZGRUVEX09SREVSX1VOU1BFQ0lGSUVEEAASFQoRRkVFRF9PUkRFUl9ORVdFU1QQARIXChNGRUVEX09SREVSX1RSRU5ESU5HEAIy8Q0KC1NvbmdTZXJ2aWNlElEKCkNyZWF0ZVNvbmcSHS5uZXV0b25lLnYxLkNyZWF0ZVNvbmdSZXF1ZXN0Gh4ubmV1dG9uZS52MS5DcmVhdGVTb25nUmVzcG9uc2UiBIi1GAISUQoKRXh0ZW5kU29uZxIdLm5ldXRvbmUudjEuRXh0ZW5kU29uZ1JlcXVlc3QaHi5uZXV0b25lLnYxLkV4dGVuZFNvbmdSZXNwb25zZSIEiLUYAhJUCgtSZXBhaW50U29uZxIeLm5ldXRvbmUudjEuUmVwYWludFNvbmdSZXF1ZXN0Gh8ubmV1dG9uZS52MS5SZXBhaW50U29uZ1Jlc3BvbnNlIgSItRgCEk4KCUNvdmVyU29uZxIcLm5ldXRvbmUudjEuQ292ZXJTb25nUmVxdWVzdBodLm5ldXRvbmUudjEuQ292ZXJTb25nUmVzcG9uc2UiBIi1GAISWgoNU2VwYXJhdGVTdGVtcxIgLm5ldXRvbmUudjEuU2VwYXJhdGVTdGVtc1JlcXVlc3QaIS5uZXV0b25lLnYxLlNlcGFyYXRlU3RlbXNSZXNwb25zZSIEiLUYAhJmChBMaXN0RGVyaXZlZFNvbmdzEiMubmV1dG9uZS52MS5MaXN0RGVyaXZlZFNvbmdzUmVxdWVzdBokLm5ldXRvbmUudjEuTGlzdERlcml2ZWRTb25nc1Jlc3BvbnNlIgeQAgGItRgCElcKDENyZWF0ZVVwbG9hZBIfLm5ldXRvbmUudjEuQ3JlYXRlVXBsb2FkUmVxdWVzdBogLm5ldXRvbmUudjEuQ3JlYXRlVXBsb2FkUmVzcG9uc2UiBIi1GAISYAoOQ29tcGxldGVVcGxvYWQSIS5uZXV0b25lLnYxLkNvbXBsZXRlVXBsb2FkUmVxdWVzdBoiLm5ldXRvbmUudjEuQ29tcGxldGVVcGxvYWRSZXNwb25zZSIHkAICiLUYAhJgCg9HZXRTb25nRG93bmxvYWQSIi5uZXV0b25lLnYxLkdldFNvbmdEb3dubG9hZFJlcXVlc3QaIy5uZXV0b25lLnYxLkdldFNvbmdEb3dubG9hZFJlc3BvbnNlIgSItRgBEksKB0dldFNvbmcSGi5uZXV0b25lLnYxLkdldFNvbmdSZXF1ZXN0GhsubmV1dG9uZS52MS5HZXRTb25nUmVzcG9uc2UiB5ACAYi1GAESVwoLTGlzdE15U29uZ3MSHi5uZXV0b25lLnYxLkxpc3RNeVNvbmdzUmVxdWVzdBofLm5ldXRvbmUudjEuTGlzdE15U29uZ3NSZXNwb25zZSIHkAIBiLUYAhJOCghMaXN0RmVlZBIbLm5ldXRvbmUudjEuTGlzdEZlZWRSZXF1ZXN0GhwubmV1dG9uZS52MS5MaXN0RmVlZFJlc3BvbnNlIgeQAgGItRgBEmAKDkxpc3RDYXRlZ29yaWVzEiEubmV1dG9uZS52MS5MaXN0Q2F0ZWdvcmllc1JlcXVlc3QaIi5uZXV0b25lLnYxLkxpc3RDYXRlZ29yaWVzUmVzcG9uc2UiB5ACAYi1GAESUQoKVXBkYXRlU29uZxIdLm5ldXRvbmUudjEuVXBkYXRlU29uZ1JlcXVlc3QaHi5uZXV0b25lLnYxLlVwZGF0ZVNvbmdSZXNwb25zZSIEiLUYAhJUCgpEZWxldGVTb25nEh0ubmV1dG9uZS52MS5EZWxldGVTb25nUmVxdWVzdBoeLm5ldXRvbmUudjEuRGVsZXRlU29uZ1Jlc3BvbnNlIgeQAgKItRgCElIKCExpa2VTb25nEhsubmV1dG9uZS52MS5MaWtlU29uZ1JlcXVlc3QaHC5uZXV0b25lLnYxLkxpa2VTb25nUmVzcG9uc2UiC5ACAoi1GAKQtRgBElgKClVubGlrZVNvbmcSHS5uZXV0b25lLnYxLlVubGlrZVNvbmdSZXF1ZXN0Gh4ubmV1dG9uZS52MS5Vbmxpa2VTb25nUmVzcG9uc2UiC5ACAoi1GAKQtRgBElUKClJlY29yZFBsYXkSHS5uZXV0b25lLnYxLlJlY29yZFBsYXlSZXF1ZXN0Gh4ubmV1dG9uZS52MS5SZWNvcmRQbGF5UmVzcG9uc2UiCIi1GAGQtRgBEloKDEdldFNvbmdNZWRpYRIfLm5ldXRvbmUudjEuR2V0U29uZ01lZGlhUmVxdWVzdBogLm5ldXRvbmUudjEuR2V0U29uZ01lZGlhUmVzcG9uc2UiB5ACAYi1GAESUwoJV2F0Y2hTb25nEhwubmV1dG9uZS52MS5XYXRjaFNvbmdSZXF1ZXN0Gh0ubmV1dG9uZS52MS5XYXRjaFNvbmdSZXNwb25zZSIHkAIBiLUYAjABYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_neutone_v1_access, file_neutone_v1_song, file_neutone_v1_upload]);
 
 /**
  * DescribedLyrics is a style prompt plus a description of the lyrics to write.
@@ -133,6 +135,30 @@ export type CreateSongRequest = Message<"neutone.v1.CreateSongRequest"> & {
    * @generated from field: string idempotency_key = 6;
    */
   idempotencyKey: string;
+
+  /**
+   * How many takes to make: 1-4; 0 means 1. Each take is a song of its own with
+   * its own seed (the given seed, then seed+1...), charged one credit, made in
+   * one batch.
+   *
+   * @generated from field: int32 takes = 7;
+   */
+  takes: number;
+
+  /**
+   * Musical settings; unset ones are proposed by the planner.
+   *
+   * @generated from field: neutone.v1.MusicalControls controls = 8;
+   */
+  controls?: MusicalControls | undefined;
+
+  /**
+   * A READY upload whose style the song takes after (ACE-Step's reference audio).
+   * If empty, none.
+   *
+   * @generated from field: string reference_upload_id = 9;
+   */
+  referenceUploadId: string;
 };
 
 /**
@@ -143,17 +169,25 @@ export const CreateSongRequestSchema: GenMessage<CreateSongRequest> = /*@__PURE_
   messageDesc(file_neutone_v1_song_service, 2);
 
 /**
- * CreateSongResponse is the queued song.
+ * CreateSongResponse is the queued song, or its takes.
  *
  * @generated from message neutone.v1.CreateSongResponse
  */
 export type CreateSongResponse = Message<"neutone.v1.CreateSongResponse"> & {
   /**
-   * The song, in status QUEUED (or its current state, for a retried request).
+   * The song (the first take), in status QUEUED (or its current state, for a
+   * retried request).
    *
    * @generated from field: neutone.v1.Song song = 1;
    */
   song?: Song | undefined;
+
+  /**
+   * Every take, first to last (one song when one take was asked for).
+   *
+   * @generated from field: repeated neutone.v1.Song songs = 2;
+   */
+  songs: Song[];
 };
 
 /**
@@ -162,6 +196,568 @@ export type CreateSongResponse = Message<"neutone.v1.CreateSongResponse"> & {
  */
 export const CreateSongResponseSchema: GenMessage<CreateSongResponse> = /*@__PURE__*/
   messageDesc(file_neutone_v1_song_service, 3);
+
+/**
+ * ExtendSongRequest says what to continue and how.
+ *
+ * @generated from message neutone.v1.ExtendSongRequest
+ */
+export type ExtendSongRequest = Message<"neutone.v1.ExtendSongRequest"> & {
+  /**
+   * The song or upload to extend.
+   *
+   * @generated from field: neutone.v1.SongSource source = 1;
+   */
+  source?: SongSource | undefined;
+
+  /**
+   * How long the new part is: 10-240 seconds; the whole song at most 600.
+   *
+   * @generated from field: float extension_seconds = 2;
+   */
+  extensionSeconds: number;
+
+  /**
+   * True to add the new part before the start instead of after the end.
+   *
+   * @generated from field: bool at_start = 3;
+   */
+  atStart: boolean;
+
+  /**
+   * Lyrics for the new part, with optional [verse]/[chorus] tags: 0-4000
+   * characters. If empty, the new part is instrumental.
+   *
+   * @generated from field: string lyrics = 4;
+   */
+  lyrics: string;
+
+  /**
+   * The style of the new part: 0-1000 characters. If empty, the source's.
+   *
+   * @generated from field: string prompt = 5;
+   */
+  prompt: string;
+
+  /**
+   * Seed, steps and guidance; the duration follows from the source.
+   *
+   * @generated from field: neutone.v1.GenerationParams params = 6;
+   */
+  params?: GenerationParams | undefined;
+
+  /**
+   * As in CreateSongRequest.
+   *
+   * @generated from field: string idempotency_key = 7;
+   */
+  idempotencyKey: string;
+};
+
+/**
+ * Describes the message neutone.v1.ExtendSongRequest.
+ * Use `create(ExtendSongRequestSchema)` to create a new message.
+ */
+export const ExtendSongRequestSchema: GenMessage<ExtendSongRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 4);
+
+/**
+ * ExtendSongResponse is the queued new song.
+ *
+ * @generated from message neutone.v1.ExtendSongResponse
+ */
+export type ExtendSongResponse = Message<"neutone.v1.ExtendSongResponse"> & {
+  /**
+   * The new song, in status QUEUED.
+   *
+   * @generated from field: neutone.v1.Song song = 1;
+   */
+  song?: Song | undefined;
+};
+
+/**
+ * Describes the message neutone.v1.ExtendSongResponse.
+ * Use `create(ExtendSongResponseSchema)` to create a new message.
+ */
+export const ExtendSongResponseSchema: GenMessage<ExtendSongResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 5);
+
+/**
+ * RepaintSongRequest says which section to make again.
+ *
+ * @generated from message neutone.v1.RepaintSongRequest
+ */
+export type RepaintSongRequest = Message<"neutone.v1.RepaintSongRequest"> & {
+  /**
+   * The song or upload to repaint.
+   *
+   * @generated from field: neutone.v1.SongSource source = 1;
+   */
+  source?: SongSource | undefined;
+
+  /**
+   * The section [start_seconds, end_seconds) of the source, at least 1 second long.
+   *
+   * @generated from field: float start_seconds = 2;
+   */
+  startSeconds: number;
+
+  /**
+   * The end of the section, at most the source's length.
+   *
+   * @generated from field: float end_seconds = 3;
+   */
+  endSeconds: number;
+
+  /**
+   * New lyrics for the section: 0-4000 characters. If empty, the source's.
+   *
+   * @generated from field: string lyrics = 4;
+   */
+  lyrics: string;
+
+  /**
+   * A new style for the section: 0-1000 characters. If empty, the source's.
+   *
+   * @generated from field: string prompt = 5;
+   */
+  prompt: string;
+
+  /**
+   * Seed, steps and guidance; the duration is the source's.
+   *
+   * @generated from field: neutone.v1.GenerationParams params = 6;
+   */
+  params?: GenerationParams | undefined;
+
+  /**
+   * As in CreateSongRequest.
+   *
+   * @generated from field: string idempotency_key = 7;
+   */
+  idempotencyKey: string;
+};
+
+/**
+ * Describes the message neutone.v1.RepaintSongRequest.
+ * Use `create(RepaintSongRequestSchema)` to create a new message.
+ */
+export const RepaintSongRequestSchema: GenMessage<RepaintSongRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 6);
+
+/**
+ * RepaintSongResponse is the queued new song.
+ *
+ * @generated from message neutone.v1.RepaintSongResponse
+ */
+export type RepaintSongResponse = Message<"neutone.v1.RepaintSongResponse"> & {
+  /**
+   * The new song, in status QUEUED.
+   *
+   * @generated from field: neutone.v1.Song song = 1;
+   */
+  song?: Song | undefined;
+};
+
+/**
+ * Describes the message neutone.v1.RepaintSongResponse.
+ * Use `create(RepaintSongResponseSchema)` to create a new message.
+ */
+export const RepaintSongResponseSchema: GenMessage<RepaintSongResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 7);
+
+/**
+ * CoverSongRequest says what to cover and in what style.
+ *
+ * @generated from message neutone.v1.CoverSongRequest
+ */
+export type CoverSongRequest = Message<"neutone.v1.CoverSongRequest"> & {
+  /**
+   * The song or upload to cover: the caller's own, or a published song whose
+   * owner allows remixes.
+   *
+   * @generated from field: neutone.v1.SongSource source = 1;
+   */
+  source?: SongSource | undefined;
+
+  /**
+   * The new style: 1-1000 characters.
+   *
+   * @generated from field: string prompt = 2;
+   */
+  prompt: string;
+
+  /**
+   * How closely the cover follows the source: 0-1. If unset, 0.5.
+   *
+   * @generated from field: optional float strength = 3;
+   */
+  strength?: number | undefined;
+
+  /**
+   * Lyrics to sing: 0-4000 characters. If empty, the source's (none for an upload).
+   *
+   * @generated from field: string lyrics = 4;
+   */
+  lyrics: string;
+
+  /**
+   * Musical settings; unset ones are the source's or proposed.
+   *
+   * @generated from field: neutone.v1.MusicalControls controls = 5;
+   */
+  controls?: MusicalControls | undefined;
+
+  /**
+   * Seed, steps and guidance; the duration is the source's.
+   *
+   * @generated from field: neutone.v1.GenerationParams params = 6;
+   */
+  params?: GenerationParams | undefined;
+
+  /**
+   * As in CreateSongRequest.
+   *
+   * @generated from field: string idempotency_key = 7;
+   */
+  idempotencyKey: string;
+};
+
+/**
+ * Describes the message neutone.v1.CoverSongRequest.
+ * Use `create(CoverSongRequestSchema)` to create a new message.
+ */
+export const CoverSongRequestSchema: GenMessage<CoverSongRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 8);
+
+/**
+ * CoverSongResponse is the queued new song.
+ *
+ * @generated from message neutone.v1.CoverSongResponse
+ */
+export type CoverSongResponse = Message<"neutone.v1.CoverSongResponse"> & {
+  /**
+   * The new song, in status QUEUED.
+   *
+   * @generated from field: neutone.v1.Song song = 1;
+   */
+  song?: Song | undefined;
+};
+
+/**
+ * Describes the message neutone.v1.CoverSongResponse.
+ * Use `create(CoverSongResponseSchema)` to create a new message.
+ */
+export const CoverSongResponseSchema: GenMessage<CoverSongResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 9);
+
+/**
+ * SeparateStemsRequest names the song to split.
+ *
+ * @generated from message neutone.v1.SeparateStemsRequest
+ */
+export type SeparateStemsRequest = Message<"neutone.v1.SeparateStemsRequest"> & {
+  /**
+   * The song or upload to split.
+   *
+   * @generated from field: neutone.v1.SongSource source = 1;
+   */
+  source?: SongSource | undefined;
+
+  /**
+   * As in CreateSongRequest.
+   *
+   * @generated from field: string idempotency_key = 2;
+   */
+  idempotencyKey: string;
+};
+
+/**
+ * Describes the message neutone.v1.SeparateStemsRequest.
+ * Use `create(SeparateStemsRequestSchema)` to create a new message.
+ */
+export const SeparateStemsRequestSchema: GenMessage<SeparateStemsRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 10);
+
+/**
+ * SeparateStemsResponse is the queued stem set.
+ *
+ * @generated from message neutone.v1.SeparateStemsResponse
+ */
+export type SeparateStemsResponse = Message<"neutone.v1.SeparateStemsResponse"> & {
+  /**
+   * The new song, in status QUEUED; once READY its stems are downloadable.
+   *
+   * @generated from field: neutone.v1.Song song = 1;
+   */
+  song?: Song | undefined;
+};
+
+/**
+ * Describes the message neutone.v1.SeparateStemsResponse.
+ * Use `create(SeparateStemsResponseSchema)` to create a new message.
+ */
+export const SeparateStemsResponseSchema: GenMessage<SeparateStemsResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 11);
+
+/**
+ * ListDerivedSongsRequest names the song whose derivatives to list.
+ *
+ * @generated from message neutone.v1.ListDerivedSongsRequest
+ */
+export type ListDerivedSongsRequest = Message<"neutone.v1.ListDerivedSongsRequest"> & {
+  /**
+   * The source song's id, a UUID; the caller must be able to see it.
+   *
+   * @generated from field: string song_id = 1;
+   */
+  songId: string;
+
+  /**
+   * At most this many songs: 1-100; 0 means 20.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * A next_page_token from a previous response; if empty, the first page.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message neutone.v1.ListDerivedSongsRequest.
+ * Use `create(ListDerivedSongsRequestSchema)` to create a new message.
+ */
+export const ListDerivedSongsRequestSchema: GenMessage<ListDerivedSongsRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 12);
+
+/**
+ * ListDerivedSongsResponse is one page of derived songs.
+ *
+ * @generated from message neutone.v1.ListDerivedSongsResponse
+ */
+export type ListDerivedSongsResponse = Message<"neutone.v1.ListDerivedSongsResponse"> & {
+  /**
+   * The songs made from the source that the caller can see, newest first.
+   *
+   * @generated from field: repeated neutone.v1.Song songs = 1;
+   */
+  songs: Song[];
+
+  /**
+   * The token of the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message neutone.v1.ListDerivedSongsResponse.
+ * Use `create(ListDerivedSongsResponseSchema)` to create a new message.
+ */
+export const ListDerivedSongsResponseSchema: GenMessage<ListDerivedSongsResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 13);
+
+/**
+ * CreateUploadRequest describes the file to upload.
+ *
+ * @generated from message neutone.v1.CreateUploadRequest
+ */
+export type CreateUploadRequest = Message<"neutone.v1.CreateUploadRequest"> & {
+  /**
+   * The file's name, for showing: 1-200 characters.
+   *
+   * @generated from field: string filename = 1;
+   */
+  filename: string;
+
+  /**
+   * The file's size in bytes: 1 to 52428800 (50 MB). The upload URL accepts no more.
+   *
+   * @generated from field: int64 size_bytes = 2;
+   */
+  sizeBytes: bigint;
+
+  /**
+   * Its media type: audio/wav, audio/x-wav, audio/flac, audio/mpeg or audio/ogg.
+   *
+   * @generated from field: string content_type = 3;
+   */
+  contentType: string;
+};
+
+/**
+ * Describes the message neutone.v1.CreateUploadRequest.
+ * Use `create(CreateUploadRequestSchema)` to create a new message.
+ */
+export const CreateUploadRequestSchema: GenMessage<CreateUploadRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 14);
+
+/**
+ * CreateUploadResponse says where to post the file.
+ *
+ * @generated from message neutone.v1.CreateUploadResponse
+ */
+export type CreateUploadResponse = Message<"neutone.v1.CreateUploadResponse"> & {
+  /**
+   * The upload, PENDING.
+   *
+   * @generated from field: neutone.v1.Upload upload = 1;
+   */
+  upload?: Upload | undefined;
+
+  /**
+   * Where to post the file (HTTP POST, multipart/form-data).
+   *
+   * @generated from field: string upload_url = 2;
+   */
+  uploadUrl: string;
+
+  /**
+   * Form fields to send with the file, in this order, the file last as `file`.
+   *
+   * @generated from field: map<string, string> form_fields = 3;
+   */
+  formFields: { [key: string]: string };
+
+  /**
+   * When the upload URL stops accepting the file.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 4;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message neutone.v1.CreateUploadResponse.
+ * Use `create(CreateUploadResponseSchema)` to create a new message.
+ */
+export const CreateUploadResponseSchema: GenMessage<CreateUploadResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 15);
+
+/**
+ * CompleteUploadRequest names the upload whose file was posted.
+ *
+ * @generated from message neutone.v1.CompleteUploadRequest
+ */
+export type CompleteUploadRequest = Message<"neutone.v1.CompleteUploadRequest"> & {
+  /**
+   * The upload's id, a UUID.
+   *
+   * @generated from field: string upload_id = 1;
+   */
+  uploadId: string;
+};
+
+/**
+ * Describes the message neutone.v1.CompleteUploadRequest.
+ * Use `create(CompleteUploadRequestSchema)` to create a new message.
+ */
+export const CompleteUploadRequestSchema: GenMessage<CompleteUploadRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 16);
+
+/**
+ * CompleteUploadResponse is the checked upload.
+ *
+ * @generated from message neutone.v1.CompleteUploadResponse
+ */
+export type CompleteUploadResponse = Message<"neutone.v1.CompleteUploadResponse"> & {
+  /**
+   * The upload, READY.
+   *
+   * @generated from field: neutone.v1.Upload upload = 1;
+   */
+  upload?: Upload | undefined;
+};
+
+/**
+ * Describes the message neutone.v1.CompleteUploadResponse.
+ * Use `create(CompleteUploadResponseSchema)` to create a new message.
+ */
+export const CompleteUploadResponseSchema: GenMessage<CompleteUploadResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 17);
+
+/**
+ * GetSongDownloadRequest names the song, stem and format.
+ *
+ * @generated from message neutone.v1.GetSongDownloadRequest
+ */
+export type GetSongDownloadRequest = Message<"neutone.v1.GetSongDownloadRequest"> & {
+  /**
+   * A READY song the caller can see.
+   *
+   * @generated from field: string song_id = 1;
+   */
+  songId: string;
+
+  /**
+   * The format; unset means FLAC.
+   *
+   * @generated from field: neutone.v1.AudioFormat format = 2;
+   */
+  format: AudioFormat;
+
+  /**
+   * One of the song's stems; unset means the whole song.
+   *
+   * @generated from field: neutone.v1.Stem stem = 3;
+   */
+  stem: Stem;
+};
+
+/**
+ * Describes the message neutone.v1.GetSongDownloadRequest.
+ * Use `create(GetSongDownloadRequestSchema)` to create a new message.
+ */
+export const GetSongDownloadRequestSchema: GenMessage<GetSongDownloadRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 18);
+
+/**
+ * GetSongDownloadResponse is where to download the file.
+ *
+ * @generated from message neutone.v1.GetSongDownloadResponse
+ */
+export type GetSongDownloadResponse = Message<"neutone.v1.GetSongDownloadResponse"> & {
+  /**
+   * A time-limited URL that serves the file as an attachment.
+   *
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * The file's name, from the title, e.g. "Neon Rain.mp3".
+   *
+   * @generated from field: string filename = 2;
+   */
+  filename: string;
+
+  /**
+   * The file's media type.
+   *
+   * @generated from field: string content_type = 3;
+   */
+  contentType: string;
+
+  /**
+   * When the URL stops working.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 4;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message neutone.v1.GetSongDownloadResponse.
+ * Use `create(GetSongDownloadResponseSchema)` to create a new message.
+ */
+export const GetSongDownloadResponseSchema: GenMessage<GetSongDownloadResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 19);
 
 /**
  * GetSongRequest names a song.
@@ -182,7 +778,7 @@ export type GetSongRequest = Message<"neutone.v1.GetSongRequest"> & {
  * Use `create(GetSongRequestSchema)` to create a new message.
  */
 export const GetSongRequestSchema: GenMessage<GetSongRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 4);
+  messageDesc(file_neutone_v1_song_service, 20);
 
 /**
  * GetSongResponse is the song.
@@ -203,7 +799,7 @@ export type GetSongResponse = Message<"neutone.v1.GetSongResponse"> & {
  * Use `create(GetSongResponseSchema)` to create a new message.
  */
 export const GetSongResponseSchema: GenMessage<GetSongResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 5);
+  messageDesc(file_neutone_v1_song_service, 21);
 
 /**
  * ListMySongsRequest is a page request.
@@ -231,7 +827,7 @@ export type ListMySongsRequest = Message<"neutone.v1.ListMySongsRequest"> & {
  * Use `create(ListMySongsRequestSchema)` to create a new message.
  */
 export const ListMySongsRequestSchema: GenMessage<ListMySongsRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 6);
+  messageDesc(file_neutone_v1_song_service, 22);
 
 /**
  * ListMySongsResponse is a page of the caller's songs, newest first.
@@ -259,7 +855,7 @@ export type ListMySongsResponse = Message<"neutone.v1.ListMySongsResponse"> & {
  * Use `create(ListMySongsResponseSchema)` to create a new message.
  */
 export const ListMySongsResponseSchema: GenMessage<ListMySongsResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 7);
+  messageDesc(file_neutone_v1_song_service, 23);
 
 /**
  * ListFeedRequest is a page request over published songs.
@@ -301,7 +897,7 @@ export type ListFeedRequest = Message<"neutone.v1.ListFeedRequest"> & {
  * Use `create(ListFeedRequestSchema)` to create a new message.
  */
 export const ListFeedRequestSchema: GenMessage<ListFeedRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 8);
+  messageDesc(file_neutone_v1_song_service, 24);
 
 /**
  * ListFeedResponse is a page of published songs.
@@ -329,7 +925,7 @@ export type ListFeedResponse = Message<"neutone.v1.ListFeedResponse"> & {
  * Use `create(ListFeedResponseSchema)` to create a new message.
  */
 export const ListFeedResponseSchema: GenMessage<ListFeedResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 9);
+  messageDesc(file_neutone_v1_song_service, 25);
 
 /**
  * ListCategoriesRequest has no fields.
@@ -344,7 +940,7 @@ export type ListCategoriesRequest = Message<"neutone.v1.ListCategoriesRequest"> 
  * Use `create(ListCategoriesRequestSchema)` to create a new message.
  */
 export const ListCategoriesRequestSchema: GenMessage<ListCategoriesRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 10);
+  messageDesc(file_neutone_v1_song_service, 26);
 
 /**
  * ListCategoriesResponse is every category.
@@ -365,7 +961,7 @@ export type ListCategoriesResponse = Message<"neutone.v1.ListCategoriesResponse"
  * Use `create(ListCategoriesResponseSchema)` to create a new message.
  */
 export const ListCategoriesResponseSchema: GenMessage<ListCategoriesResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 11);
+  messageDesc(file_neutone_v1_song_service, 27);
 
 /**
  * UpdateSongRequest changes fields of a song.
@@ -394,7 +990,7 @@ export type UpdateSongRequest = Message<"neutone.v1.UpdateSongRequest"> & {
  * Use `create(UpdateSongRequestSchema)` to create a new message.
  */
 export const UpdateSongRequestSchema: GenMessage<UpdateSongRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 12);
+  messageDesc(file_neutone_v1_song_service, 28);
 
 /**
  * UpdateSongResponse is the changed song.
@@ -415,7 +1011,7 @@ export type UpdateSongResponse = Message<"neutone.v1.UpdateSongResponse"> & {
  * Use `create(UpdateSongResponseSchema)` to create a new message.
  */
 export const UpdateSongResponseSchema: GenMessage<UpdateSongResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 13);
+  messageDesc(file_neutone_v1_song_service, 29);
 
 /**
  * DeleteSongRequest names the song to delete.
@@ -436,7 +1032,7 @@ export type DeleteSongRequest = Message<"neutone.v1.DeleteSongRequest"> & {
  * Use `create(DeleteSongRequestSchema)` to create a new message.
  */
 export const DeleteSongRequestSchema: GenMessage<DeleteSongRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 14);
+  messageDesc(file_neutone_v1_song_service, 30);
 
 /**
  * DeleteSongResponse has no fields.
@@ -451,7 +1047,7 @@ export type DeleteSongResponse = Message<"neutone.v1.DeleteSongResponse"> & {
  * Use `create(DeleteSongResponseSchema)` to create a new message.
  */
 export const DeleteSongResponseSchema: GenMessage<DeleteSongResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 15);
+  messageDesc(file_neutone_v1_song_service, 31);
 
 /**
  * LikeSongRequest names the song to like.
@@ -472,7 +1068,7 @@ export type LikeSongRequest = Message<"neutone.v1.LikeSongRequest"> & {
  * Use `create(LikeSongRequestSchema)` to create a new message.
  */
 export const LikeSongRequestSchema: GenMessage<LikeSongRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 16);
+  messageDesc(file_neutone_v1_song_service, 32);
 
 /**
  * LikeSongResponse is the song's new like count.
@@ -493,7 +1089,7 @@ export type LikeSongResponse = Message<"neutone.v1.LikeSongResponse"> & {
  * Use `create(LikeSongResponseSchema)` to create a new message.
  */
 export const LikeSongResponseSchema: GenMessage<LikeSongResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 17);
+  messageDesc(file_neutone_v1_song_service, 33);
 
 /**
  * UnlikeSongRequest names the song to unlike.
@@ -514,7 +1110,7 @@ export type UnlikeSongRequest = Message<"neutone.v1.UnlikeSongRequest"> & {
  * Use `create(UnlikeSongRequestSchema)` to create a new message.
  */
 export const UnlikeSongRequestSchema: GenMessage<UnlikeSongRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 18);
+  messageDesc(file_neutone_v1_song_service, 34);
 
 /**
  * UnlikeSongResponse is the song's new like count.
@@ -535,7 +1131,7 @@ export type UnlikeSongResponse = Message<"neutone.v1.UnlikeSongResponse"> & {
  * Use `create(UnlikeSongResponseSchema)` to create a new message.
  */
 export const UnlikeSongResponseSchema: GenMessage<UnlikeSongResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 19);
+  messageDesc(file_neutone_v1_song_service, 35);
 
 /**
  * RecordPlayRequest names the song that was played.
@@ -556,7 +1152,7 @@ export type RecordPlayRequest = Message<"neutone.v1.RecordPlayRequest"> & {
  * Use `create(RecordPlayRequestSchema)` to create a new message.
  */
 export const RecordPlayRequestSchema: GenMessage<RecordPlayRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 20);
+  messageDesc(file_neutone_v1_song_service, 36);
 
 /**
  * RecordPlayResponse is the song's play count.
@@ -577,7 +1173,7 @@ export type RecordPlayResponse = Message<"neutone.v1.RecordPlayResponse"> & {
  * Use `create(RecordPlayResponseSchema)` to create a new message.
  */
 export const RecordPlayResponseSchema: GenMessage<RecordPlayResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 21);
+  messageDesc(file_neutone_v1_song_service, 37);
 
 /**
  * GetSongMediaRequest names the song whose media to fetch.
@@ -598,7 +1194,7 @@ export type GetSongMediaRequest = Message<"neutone.v1.GetSongMediaRequest"> & {
  * Use `create(GetSongMediaRequestSchema)` to create a new message.
  */
 export const GetSongMediaRequestSchema: GenMessage<GetSongMediaRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 22);
+  messageDesc(file_neutone_v1_song_service, 38);
 
 /**
  * GetSongMediaResponse is where to fetch the media from.
@@ -640,7 +1236,7 @@ export type GetSongMediaResponse = Message<"neutone.v1.GetSongMediaResponse"> & 
  * Use `create(GetSongMediaResponseSchema)` to create a new message.
  */
 export const GetSongMediaResponseSchema: GenMessage<GetSongMediaResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 23);
+  messageDesc(file_neutone_v1_song_service, 39);
 
 /**
  * WatchSongRequest names the song to follow.
@@ -661,7 +1257,7 @@ export type WatchSongRequest = Message<"neutone.v1.WatchSongRequest"> & {
  * Use `create(WatchSongRequestSchema)` to create a new message.
  */
 export const WatchSongRequestSchema: GenMessage<WatchSongRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 24);
+  messageDesc(file_neutone_v1_song_service, 40);
 
 /**
  * WatchSongResponse is the song's state at one moment.
@@ -696,7 +1292,48 @@ export type WatchSongResponse = Message<"neutone.v1.WatchSongResponse"> & {
  * Use `create(WatchSongResponseSchema)` to create a new message.
  */
 export const WatchSongResponseSchema: GenMessage<WatchSongResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 25);
+  messageDesc(file_neutone_v1_song_service, 41);
+
+/**
+ * AudioFormat is a file format songs can be downloaded in.
+ *
+ * @generated from enum neutone.v1.AudioFormat
+ */
+export enum AudioFormat {
+  /**
+   * Never used; in a request it means FLAC.
+   *
+   * @generated from enum value: AUDIO_FORMAT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * FLAC, lossless: the master.
+   *
+   * @generated from enum value: AUDIO_FORMAT_FLAC = 1;
+   */
+  FLAC = 1,
+
+  /**
+   * WAV, 16-bit PCM.
+   *
+   * @generated from enum value: AUDIO_FORMAT_WAV = 2;
+   */
+  WAV = 2,
+
+  /**
+   * MP3 at 320 kbps.
+   *
+   * @generated from enum value: AUDIO_FORMAT_MP3 = 3;
+   */
+  MP3 = 3,
+}
+
+/**
+ * Describes the enum neutone.v1.AudioFormat.
+ */
+export const AudioFormatSchema: GenEnum<AudioFormat> = /*@__PURE__*/
+  enumDesc(file_neutone_v1_song_service, 0);
 
 /**
  * FeedOrder is how the feed is sorted.
@@ -730,7 +1367,7 @@ export enum FeedOrder {
  * Describes the enum neutone.v1.FeedOrder.
  */
 export const FeedOrderSchema: GenEnum<FeedOrder> = /*@__PURE__*/
-  enumDesc(file_neutone_v1_song_service, 0);
+  enumDesc(file_neutone_v1_song_service, 1);
 
 /**
  * SongService owns songs, the public feed, likes and plays, and the durable
@@ -740,9 +1377,12 @@ export const FeedOrderSchema: GenEnum<FeedOrder> = /*@__PURE__*/
  */
 export const SongService: GenService<{
   /**
-   * CreateSong reserves one credit and queues the song. A retry with the same
-   * idempotency key returns the first song and charges nothing more.
-   * FAILED_PRECONDITION with reason INSUFFICIENT_CREDITS when the balance is short.
+   * CreateSong reserves one credit per take and queues the song (or its takes).
+   * A retry with the same idempotency key returns the first songs and charges
+   * nothing more. FAILED_PRECONDITION with reason INSUFFICIENT_CREDITS when the
+   * balance is short (for all takes: then none is made); RESOURCE_EXHAUSTED with
+   * reason TOO_MANY_SONGS_IN_FLIGHT beyond the songs one person may have queued
+   * or generating.
    *
    * @generated from rpc neutone.v1.SongService.CreateSong
    */
@@ -750,6 +1390,100 @@ export const SongService: GenService<{
     methodKind: "unary";
     input: typeof CreateSongRequestSchema;
     output: typeof CreateSongResponseSchema;
+  },
+  /**
+   * ExtendSong makes a new song holding the source and its continuation: the
+   * edits below are songs of their own (with their lineage), charged one credit
+   * each like CreateSong, with the same idempotency keys and limits.
+   *
+   * @generated from rpc neutone.v1.SongService.ExtendSong
+   */
+  extendSong: {
+    methodKind: "unary";
+    input: typeof ExtendSongRequestSchema;
+    output: typeof ExtendSongResponseSchema;
+  },
+  /**
+   * RepaintSong makes a new song from the source with one section made again;
+   * outside the section the audio is the source's.
+   *
+   * @generated from rpc neutone.v1.SongService.RepaintSong
+   */
+  repaintSong: {
+    methodKind: "unary";
+    input: typeof RepaintSongRequestSchema;
+    output: typeof RepaintSongResponseSchema;
+  },
+  /**
+   * CoverSong makes a new song of the source's music in another style.
+   *
+   * @generated from rpc neutone.v1.SongService.CoverSong
+   */
+  coverSong: {
+    methodKind: "unary";
+    input: typeof CoverSongRequestSchema;
+    output: typeof CoverSongResponseSchema;
+  },
+  /**
+   * SeparateStems splits the source into vocals, drums, bass and the rest: a new
+   * song whose stems are each downloadable. FAILED_PRECONDITION with reason
+   * STEMS_UNSUPPORTED when the deployment's checkpoint cannot (turbo checkpoints
+   * cannot; the base model can).
+   *
+   * @generated from rpc neutone.v1.SongService.SeparateStems
+   */
+  separateStems: {
+    methodKind: "unary";
+    input: typeof SeparateStemsRequestSchema;
+    output: typeof SeparateStemsResponseSchema;
+  },
+  /**
+   * ListDerivedSongs lists the songs made from a song that the caller can see,
+   * newest first.
+   *
+   * @generated from rpc neutone.v1.SongService.ListDerivedSongs
+   */
+  listDerivedSongs: {
+    methodKind: "unary";
+    input: typeof ListDerivedSongsRequestSchema;
+    output: typeof ListDerivedSongsResponseSchema;
+  },
+  /**
+   * CreateUpload starts an upload of audio: the browser then posts the file
+   * straight to the returned URL with the returned form fields (time-limited,
+   * and limited to the declared size), and calls CompleteUpload.
+   *
+   * @generated from rpc neutone.v1.SongService.CreateUpload
+   */
+  createUpload: {
+    methodKind: "unary";
+    input: typeof CreateUploadRequestSchema;
+    output: typeof CreateUploadResponseSchema;
+  },
+  /**
+   * CompleteUpload checks the posted file: it must decode as WAV, FLAC, MP3 or
+   * OGG audio of at most 10 minutes and 50 MB. INVALID_ARGUMENT naming `file` and
+   * why otherwise, and the file is deleted; FAILED_PRECONDITION (reason
+   * NOT_UPLOADED) while nothing was posted. Idempotent once READY.
+   *
+   * @generated from rpc neutone.v1.SongService.CompleteUpload
+   */
+  completeUpload: {
+    methodKind: "unary";
+    input: typeof CompleteUploadRequestSchema;
+    output: typeof CompleteUploadResponseSchema;
+  },
+  /**
+   * GetSongDownload returns a time-limited URL for a READY song (or one of its
+   * stems) as FLAC, WAV or MP3 (320 kbps), with a filename from the title. The
+   * master is FLAC; the other formats are made on first request and kept.
+   *
+   * @generated from rpc neutone.v1.SongService.GetSongDownload
+   */
+  getSongDownload: {
+    methodKind: "unary";
+    input: typeof GetSongDownloadRequestSchema;
+    output: typeof GetSongDownloadResponseSchema;
   },
   /**
    * GetSong returns a song: the owner's own, or any published one.
@@ -792,7 +1526,8 @@ export const SongService: GenService<{
     output: typeof ListCategoriesResponseSchema;
   },
   /**
-   * UpdateSong renames, publishes or unpublishes the caller's song.
+   * UpdateSong renames, publishes or unpublishes the caller's song, or allows or
+   * forbids covers of it.
    *
    * @generated from rpc neutone.v1.SongService.UpdateSong
    */

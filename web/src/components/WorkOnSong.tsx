@@ -1,0 +1,379 @@
+// Keep working on a song (or an upload): extend it, repaint a section, make a
+// cover, or split it into stems. Each makes a new song of its own for one
+// credit, and opens its page.
+import { useState } from "react";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { problemOf, songs, type Problem } from "../api";
+import type { SongSourceSchema } from "../gen/neutone/v1/song_pb";
+import { navigate } from "../router";
+import { useSession } from "../session";
+import { ErrorBanner, Field } from "./Field";
+import { Waveform, type Section } from "./Waveform";
+
+type Source = MessageInitShape<typeof SongSourceSchema>["source"];
+type Tool = "extend" | "repaint" | "cover" | "stems";
+
+const TOOLS: { value: Tool; label: string }[] = [
+  { value: "extend", label: "Extend" },
+  { value: "repaint", label: "Repaint a section" },
+  { value: "cover", label: "Cover / remix" },
+  { value: "stems", label: "Stems" },
+];
+
+// The documented limits (song_service.proto).
+const EXTENSION = { min: 10, max: 240, default: 30 };
+const TEXT = 1000;
+const LYRICS = 4000;
+
+interface WorkOnSongProps {
+  source: Source;
+  title: string;
+  durationSeconds: number;
+  audioUrl: string | undefined;
+  // Extend, repaint and stems take only one's own songs and uploads; covers
+  // also take published songs whose owners allow remixes.
+  canEdit: boolean;
+  canCover: boolean;
+}
+
+export function WorkOnSong(props: WorkOnSongProps) {
+  const tools = TOOLS.filter((tool) => (tool.value === "cover" ? props.canCover : props.canEdit));
+  const [tool, setTool] = useState<Tool>(tools[0]?.value ?? "cover");
+  if (tools.length === 0) return null;
+  return (
+    <section className="work" aria-labelledby="work-heading">
+      <h2 id="work-heading">Keep working on it</h2>
+      <fieldset className="tools">
+        <legend>What do you want to make?</legend>
+        {tools.map((option) => (
+          <label key={option.value} className="choice">
+            <input
+              type="radio"
+              name="tool"
+              value={option.value}
+              checked={tool === option.value}
+              onChange={() => setTool(option.value)}
+            />
+            {option.label}
+          </label>
+        ))}
+      </fieldset>
+      {tool === "extend" && <ExtendForm {...props} />}
+      {tool === "repaint" && <RepaintForm {...props} />}
+      {tool === "cover" && <CoverForm {...props} />}
+      {tool === "stems" && <StemsForm {...props} />}
+    </section>
+  );
+}
+
+/** Sends one edit request; on success opens the new song's page. One
+ * idempotency key per form: resending after a network error makes no second song. */
+function useEdit() {
+  const { refreshBalance } = useSession();
+  const [key, setKey] = useState(() => crypto.randomUUID());
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function send(call: (idempotencyKey: string) => Promise<{ song?: { id: string } }>) {
+    setBusy(true);
+    setProblem(null);
+    try {
+      const reply = await call(key);
+      setKey(crypto.randomUUID());
+      refreshBalance().catch(console.error);
+      navigate(`/songs/${reply.song?.id ?? ""}`);
+    } catch (error) {
+      setProblem(problemOf(error));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return { send, problem, busy, fields: problem?.fields ?? {} };
+}
+
+/** The banner for what no field shows: the message, or the unknown fields' notes. */
+function generalProblem(problem: Problem | null, shown: string[]): string | undefined {
+  if (!problem) return undefined;
+  const others = Object.entries(problem.fields).filter(([field]) => !shown.includes(field));
+  if (Object.keys(problem.fields).length === 0) return problem.message;
+  return others.map(([field, text]) => `${field} ${text}`).join("; ") || undefined;
+}
+
+function ExtendForm({ source, title }: WorkOnSongProps) {
+  const [seconds, setSeconds] = useState(String(EXTENSION.default));
+  const [atStart, setAtStart] = useState(false);
+  const [lyrics, setLyrics] = useState("");
+  const [prompt, setPrompt] = useState("");
+  const edit = useEdit();
+  const shown = ["extension_seconds", "lyrics", "prompt"];
+  return (
+    <form
+      aria-label={`Extend ${title}`}
+      noValidate
+      onSubmit={(event) => {
+        event.preventDefault();
+        edit.send((idempotencyKey) =>
+          songs.extendSong({
+            source: { source },
+            extensionSeconds: Number(seconds),
+            atStart,
+            lyrics,
+            prompt,
+            idempotencyKey,
+          }),
+        );
+      }}
+    >
+      <ErrorBanner message={generalProblem(edit.problem, shown)} />
+      <Field
+        label="Seconds to add"
+        hint={`${EXTENSION.min}-${EXTENSION.max} seconds.`}
+        error={edit.fields.extension_seconds}
+      >
+        {(props) => (
+          <input
+            {...props}
+            type="number"
+            inputMode="decimal"
+            min={EXTENSION.min}
+            max={EXTENSION.max}
+            value={seconds}
+            onChange={(e) => setSeconds(e.target.value)}
+          />
+        )}
+      </Field>
+      <label className="switch">
+        <input
+          type="checkbox"
+          role="switch"
+          checked={atStart}
+          onChange={(e) => setAtStart(e.target.checked)}
+        />
+        Add it before the start
+      </label>
+      <Field
+        label="Lyrics for the new part"
+        hint={`Optional; without lyrics the new part is instrumental. Up to ${LYRICS} characters.`}
+        error={edit.fields.lyrics}
+      >
+        {(props) => (
+          <textarea
+            {...props}
+            rows={4}
+            maxLength={LYRICS}
+            value={lyrics}
+            onChange={(e) => setLyrics(e.target.value)}
+          />
+        )}
+      </Field>
+      <StyleField value={prompt} onChange={setPrompt} error={edit.fields.prompt} optional />
+      <button type="submit" disabled={edit.busy}>
+        Extend (1 credit)
+      </button>
+    </form>
+  );
+}
+
+function RepaintForm({ source, title, durationSeconds, audioUrl }: WorkOnSongProps) {
+  const middle = Math.round(durationSeconds / 2);
+  const [section, setSection] = useState<Section>({
+    start: Math.max(0, middle - 5),
+    end: Math.min(durationSeconds, middle + 5),
+  });
+  const [lyrics, setLyrics] = useState("");
+  const [prompt, setPrompt] = useState("");
+  const edit = useEdit();
+  const shown = ["start_seconds", "end_seconds", "lyrics", "prompt"];
+  const bound = (value: string) => (value === "" ? Number.NaN : Number(value));
+  return (
+    <form
+      aria-label={`Repaint a section of ${title}`}
+      noValidate
+      onSubmit={(event) => {
+        event.preventDefault();
+        edit.send((idempotencyKey) =>
+          songs.repaintSong({
+            source: { source },
+            startSeconds: section.start,
+            endSeconds: section.end,
+            lyrics,
+            prompt,
+            idempotencyKey,
+          }),
+        );
+      }}
+    >
+      <ErrorBanner message={generalProblem(edit.problem, shown)} />
+      <p className="hint">Drag across the waveform to choose the section, or type its bounds.</p>
+      <Waveform
+        audioUrl={audioUrl}
+        durationSeconds={durationSeconds}
+        section={section}
+        onSelect={setSection}
+        label={`Waveform of ${title}, section ${section.start}-${section.end} s chosen`}
+      />
+      <div className="pair">
+        <Field label="Section start (s)" error={edit.fields.start_seconds}>
+          {(props) => (
+            <input
+              {...props}
+              type="number"
+              inputMode="decimal"
+              step="0.1"
+              min={0}
+              max={durationSeconds}
+              value={Number.isNaN(section.start) ? "" : section.start}
+              onChange={(e) => setSection({ ...section, start: bound(e.target.value) })}
+            />
+          )}
+        </Field>
+        <Field label="Section end (s)" error={edit.fields.end_seconds}>
+          {(props) => (
+            <input
+              {...props}
+              type="number"
+              inputMode="decimal"
+              step="0.1"
+              min={0}
+              max={durationSeconds}
+              value={Number.isNaN(section.end) ? "" : section.end}
+              onChange={(e) => setSection({ ...section, end: bound(e.target.value) })}
+            />
+          )}
+        </Field>
+      </div>
+      <Field
+        label="New lyrics for the section"
+        hint={`Optional; otherwise the song's own. Up to ${LYRICS} characters.`}
+        error={edit.fields.lyrics}
+      >
+        {(props) => (
+          <textarea
+            {...props}
+            rows={3}
+            maxLength={LYRICS}
+            value={lyrics}
+            onChange={(e) => setLyrics(e.target.value)}
+          />
+        )}
+      </Field>
+      <StyleField value={prompt} onChange={setPrompt} error={edit.fields.prompt} optional />
+      <button type="submit" disabled={edit.busy}>
+        Repaint (1 credit)
+      </button>
+    </form>
+  );
+}
+
+function CoverForm({ source, title }: WorkOnSongProps) {
+  const [prompt, setPrompt] = useState("");
+  const [strength, setStrength] = useState("0.5");
+  const [lyrics, setLyrics] = useState("");
+  const edit = useEdit();
+  const shown = ["prompt", "strength", "lyrics"];
+  return (
+    <form
+      aria-label={`Make a cover of ${title}`}
+      noValidate
+      onSubmit={(event) => {
+        event.preventDefault();
+        edit.send((idempotencyKey) =>
+          songs.coverSong({
+            source: { source },
+            prompt,
+            strength: Number(strength),
+            lyrics,
+            idempotencyKey,
+          }),
+        );
+      }}
+    >
+      <ErrorBanner message={generalProblem(edit.problem, shown)} />
+      <StyleField value={prompt} onChange={setPrompt} error={edit.fields.prompt} />
+      <Field
+        label="How closely it follows the original"
+        hint={`${strength}: 0 keeps only the idea, 1 keeps it closest.`}
+        error={edit.fields.strength}
+      >
+        {(props) => (
+          <input
+            {...props}
+            type="range"
+            min={0}
+            max={1}
+            step={0.05}
+            value={strength}
+            onChange={(e) => setStrength(e.target.value)}
+          />
+        )}
+      </Field>
+      <Field
+        label="Lyrics to sing"
+        hint={`Optional; otherwise the original's. Up to ${LYRICS} characters.`}
+        error={edit.fields.lyrics}
+      >
+        {(props) => (
+          <textarea
+            {...props}
+            rows={3}
+            maxLength={LYRICS}
+            value={lyrics}
+            onChange={(e) => setLyrics(e.target.value)}
+          />
+        )}
+      </Field>
+      <button type="submit" disabled={edit.busy}>
+        Make a cover (1 credit)
+      </button>
+    </form>
+  );
+}
+
+function StemsForm({ source, title }: WorkOnSongProps) {
+  const edit = useEdit();
+  return (
+    <form
+      aria-label={`Split ${title} into stems`}
+      onSubmit={(event) => {
+        event.preventDefault();
+        edit.send((idempotencyKey) => songs.separateStems({ source: { source }, idempotencyKey }));
+      }}
+    >
+      <ErrorBanner message={generalProblem(edit.problem, [])} />
+      <p>Vocals, drums, bass and everything else, each downloadable on its own.</p>
+      <button type="submit" disabled={edit.busy}>
+        Split into stems (1 credit)
+      </button>
+    </form>
+  );
+}
+
+function StyleField({
+  value,
+  onChange,
+  error,
+  optional = false,
+}: {
+  value: string;
+  onChange(value: string): void;
+  error: string | undefined;
+  optional?: boolean;
+}) {
+  return (
+    <Field
+      label={optional ? "New style" : "Style of the new version"}
+      hint={`${optional ? "Optional; otherwise the song's own. " : ""}Up to ${TEXT} characters.`}
+      error={error}
+    >
+      {(props) => (
+        <input
+          {...props}
+          maxLength={TEXT}
+          value={value}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      )}
+    </Field>
+  );
+}
