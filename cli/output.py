@@ -88,7 +88,8 @@ def when(timestamp: timestamp_pb2.Timestamp) -> str:
 
 def next_page(token: str) -> str:
     """The hint after a page that has more."""
-    return f"more: --page-token {token}" if token else ""
+    # With "=": a token may begin with "-", which argparse would take for an option.
+    return f"more: --page-token={token}" if token else ""
 
 
 def lines(*parts: str) -> str:

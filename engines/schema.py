@@ -6,10 +6,15 @@ a limit, and in-process callers get the same errors as Triton clients.
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from engines import controls, limits
-from engines.audio import Clip
 from engines.limits import InvalidInputError
+
+if TYPE_CHECKING:
+    # Decoding audio needs soxr, which the services (importing these records for
+    # their limits) do not install: annotations only.
+    from engines.audio import Clip
 
 
 class SongMode(StrEnum):
@@ -168,14 +173,14 @@ class MusicRequest:
     guidance_scale: float = limits.DEFAULT_GUIDANCE_SCALE
     inference_steps: int = limits.DEFAULT_INFERENCE_STEPS
     task: MusicTask = MusicTask.TEXT2MUSIC
-    source: Clip | None = None
+    source: "Clip | None" = None
     source_offset_seconds: float = 0.0
     section_start_seconds: float = 0.0
     section_end_seconds: float = 0.0
     cover_strength: float = 1.0
     track: Stem | None = None
     # A song whose timbre the new one takes (any task).
-    reference: Clip | None = None
+    reference: "Clip | None" = None
     controls: MusicalControls = field(default_factory=MusicalControls)
 
     def __post_init__(self) -> None:

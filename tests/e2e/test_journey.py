@@ -1,13 +1,16 @@
 """The whole journey in a real browser on the real stack with tiny models:
 sign up -> buy credits through the local checkout -> create a song in each mode
--> watch it become ready -> play it -> rename and publish -> a second user (on a
-phone-sized screen) finds it in the feed by its category and likes it -> the
-owner deletes it. Every control is found by its accessible name."""
+(the first in two takes) -> watch them become ready -> play one -> extend it ->
+repaint a section of the extension -> download that as MP3 -> rename and publish
+-> a second user (on a phone-sized screen) finds it in the feed by its category
+and likes it -> the owner deletes it. Every control is found by its accessible
+name."""
 
 import re
 import uuid
 from pathlib import Path
 
+import soundfile
 from playwright.sync_api import Browser, Page, expect
 
 from tests.stacks import Product
@@ -39,23 +42,51 @@ def open_advanced_settings(page: Page) -> None:
         page.get_by_text("Advanced settings").click()
 
 
-def create_song(page: Page, *, mode: str, fill: dict[str, str], instrumental: bool) -> str:
-    """Creates a song from the Create page; returns its id once it is READY."""
+def create_song(
+    page: Page, *, mode: str, fill: dict[str, str], instrumental: bool, takes: int = 1
+) -> str:
+    """Creates a song (or `takes` of it) from the Create page; returns the id of the
+    newest once every song is READY."""
     page.get_by_role("link", name="Create").click()
     page.get_by_role("radio", name=mode).check()
     for label, text in fill.items():
         page.get_by_label(label, exact=True).fill(text)
     if instrumental:
         page.get_by_role("switch", name="Instrumental (no vocals)").check()
+    page.get_by_label("Takes").select_option(str(takes))
     open_advanced_settings(page)
     page.get_by_label("Duration (seconds)").fill("10")
     page.get_by_label("Inference steps").fill("4")
-    page.get_by_role("button", name=re.compile("Create song")).click()
-    page.wait_for_url(re.compile(r"/songs/[0-9a-f-]{36}$"))
+    if takes > 1:
+        page.get_by_role("button", name=f"Create {takes} takes ({takes} credits)").click()
+        # The takes are followed side by side in My songs.
+        page.wait_for_url(re.compile(r"/songs$"))
+        expect(page.get_by_text(f"Take {takes}", exact=True)).to_be_visible()
+        expect(page.locator("audio")).to_have_count(takes, timeout=READY_TIMEOUT_MS)
+        href = page.locator("article h3 a").first.get_attribute("href") or ""
+        return href.rsplit("/", 1)[1]
+    page.get_by_role("button", name="Create song (1 credit)").click()
+    return wait_for_new_song(page)
+
+
+def wait_for_new_song(page: Page, *, after: str = "") -> str:
+    """The id of the song page the app opened (another than `after`), once READY."""
+    not_after = f"(?!{after})" if after else ""
+    page.wait_for_url(re.compile(rf"/songs/{not_after}[0-9a-f-]{{36}}$"))
     song_id = page.url.rsplit("/", 1)[1]
     # Live status from WatchSong until the player appears: no reload, no polling.
     expect(page.locator("audio")).to_be_visible(timeout=READY_TIMEOUT_MS)
     return song_id
+
+
+def audio_duration(page: Page) -> float:
+    return page.locator("audio").evaluate(
+        """audio => new Promise((resolve, reject) => {
+            if (audio.readyState >= 1) return resolve(audio.duration);
+            audio.addEventListener("loadedmetadata", () => resolve(audio.duration));
+            audio.addEventListener("error", () => reject(new Error("audio failed to load")));
+        })"""
+    )
 
 
 def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) -> None:
@@ -89,7 +120,7 @@ def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) 
     owner.get_by_label("Song description").fill("too short a song")
     open_advanced_settings(owner)
     owner.get_by_label("Duration (seconds)").fill("5")
-    owner.get_by_role("button", name=re.compile("Create song")).click()
+    owner.get_by_role("button", name=re.compile(r"^Create \d takes")).click()
     duration_error = owner.get_by_role("alert").filter(has_text="must be between 10 and 240")
     expect(duration_error).to_be_visible()
     expect(owner.get_by_label("Duration (seconds)")).to_have_attribute("aria-invalid", "true")
@@ -100,8 +131,9 @@ def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) 
         mode="Describe the song",
         fill={"Song description": "an upbeat synth-pop song about summer nights"},
         instrumental=False,
+        takes=2,
     )
-    shot(owner, artifacts, "08-song-ready")
+    shot(owner, artifacts, "08-two-takes-ready")
     create_song(
         owner,
         mode="Style + what the lyrics are about",
@@ -115,26 +147,70 @@ def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) 
         instrumental=True,
     )
     owner.get_by_role("link", name="My songs").click()
-    expect(owner.locator("article")).to_have_count(3)
-    expect(owner.locator("audio")).to_have_count(3, timeout=READY_TIMEOUT_MS)
+    expect(owner.locator("article")).to_have_count(4)
+    expect(owner.locator("audio")).to_have_count(4, timeout=READY_TIMEOUT_MS)
     shot(owner, artifacts, "09-my-songs")
-    # Three songs at one credit each.
-    expect(owner.get_by_role("link", name="Credits: 10")).to_be_visible()
+    # Four songs (two of them takes of one request) at one credit each.
+    expect(owner.get_by_role("link", name="Credits: 9")).to_be_visible()
 
     # Play the first song: the audio element loads its metadata through the signed media URL.
     owner.goto(f"{product.url}/songs/{first}")
-    audio = owner.locator("audio")
-    expect(audio).to_be_visible()
-    duration = audio.evaluate(
-        """audio => new Promise((resolve, reject) => {
-            if (audio.readyState >= 1) return resolve(audio.duration);
-            audio.addEventListener("loadedmetadata", () => resolve(audio.duration));
-            audio.addEventListener("error", () => reject(new Error("audio failed to load")));
-        })"""
-    )
+    expect(owner.locator("audio")).to_be_visible()
+    duration = audio_duration(owner)
     assert 9 <= duration <= 11, duration
-    audio.evaluate("audio => audio.play()")
+    owner.locator("audio").evaluate("audio => audio.play()")
     expect(owner.get_by_role("button", name="Publish")).to_be_enabled()
+
+    # Extend it by ten seconds: a new song holding the first and its continuation.
+    owner.get_by_role("radio", name="Extend").check()
+    owner.get_by_label("Seconds to add").fill("10")
+    owner.get_by_role("button", name="Extend (1 credit)").click()
+    extended = wait_for_new_song(owner, after=first)
+    expect(owner.get_by_text("Extension", exact=True)).to_be_visible()
+    expect(owner.get_by_role("link", name="of the original song")).to_be_visible()
+    assert 19 <= audio_duration(owner) <= 21
+    shot(owner, artifacts, "10-extended")
+
+    # Repaint a section of the extension, chosen on its waveform.
+    owner.get_by_role("radio", name="Repaint a section").check()
+    owner.get_by_label("Section start (s)").fill("4")
+    owner.get_by_label("Section end (s)").fill("8")
+    expect(owner.get_by_role("img", name=re.compile("section 4-8 s chosen"))).to_be_visible()
+    shot(owner, artifacts, "11-repaint-section")
+    owner.get_by_role("button", name="Repaint (1 credit)").click()
+    repainted = wait_for_new_song(owner, after=extended)
+    expect(owner.get_by_text("Repaint", exact=True)).to_be_visible()
+    assert 19 <= audio_duration(owner) <= 21
+
+    # Download the repaint as MP3: made on request, saved under the song's title.
+    owner.get_by_label("Format").select_option(label="MP3 (320 kbps)")
+    with owner.expect_download() as downloading:
+        owner.get_by_role("button", name="Download").click()
+    download = downloading.value
+    assert download.suggested_filename.endswith(".mp3"), download.suggested_filename
+    saved = artifacts / "repaint.mp3"
+    download.save_as(saved)
+    info = soundfile.info(saved)
+    assert info.format == "MP3" and 19 <= info.duration <= 21, info
+    shot(owner, artifacts, "12-repainted")
+    expect(owner.get_by_role("link", name="Credits: 7")).to_be_visible()
+
+    # The first song lists what was made from it.
+    owner.goto(f"{product.url}/songs/{first}")
+    derived = owner.get_by_role("region", name="Made from this song")
+    expect(derived.get_by_role("link")).to_have_count(1)
+    owner.goto(f"{product.url}/songs/{extended}")
+    expect(
+        owner.get_by_role("region", name="Made from this song").get_by_role("link")
+    ).to_have_count(1)
+    assert repainted in (
+        owner.get_by_role("region", name="Made from this song")
+        .get_by_role("link")
+        .get_attribute("href")
+        or ""
+    )
+    owner.goto(f"{product.url}/songs/{first}")
+    expect(owner.locator("audio")).to_be_visible()
 
     # Rename and publish.
     owner.get_by_label("Title").fill("Summer Nights (tiny edition)")
@@ -145,7 +221,7 @@ def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) 
     category = (
         owner.get_by_role("list", name="Categories").get_by_role("listitem").first.inner_text()
     )
-    shot(owner, artifacts, "10-song-published")
+    shot(owner, artifacts, "13-song-published")
 
     # A second user on a phone finds it by category and likes it.
     listener_context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
@@ -165,7 +241,7 @@ def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) 
         "aria-pressed", "true"
     )
     expect(song_card.get_by_role("button", name=re.compile(r"\(1 likes\)"))).to_be_visible()
-    shot(listener, artifacts, "11-feed-phone-liked")
+    shot(listener, artifacts, "14-feed-phone-liked")
     # Nothing on the phone-width page is wider than the screen.
     assert listener.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
@@ -173,8 +249,8 @@ def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) 
     owner.get_by_role("button", name="Delete").click()
     owner.get_by_role("button", name="Yes, delete").click()
     expect(owner.get_by_role("heading", name="My songs")).to_be_visible()
-    expect(owner.locator("article")).to_have_count(2)
-    shot(owner, artifacts, "12-after-delete")
+    expect(owner.locator("article")).to_have_count(5)
+    shot(owner, artifacts, "15-after-delete")
     listener.reload()
     expect(listener.get_by_text("No published songs here yet.")).to_be_visible()
 

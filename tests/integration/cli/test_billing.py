@@ -13,7 +13,7 @@ def test_balance_ledger_products_and_links(neutone: Neutone, new_user) -> None:
 
     first = neutone.json("transactions", "--page-size", "1")
     rest = neutone.json(
-        "transactions", "--page-size", "1", "--page-token", first["next_page_token"]
+        "transactions", "--page-size", "1", f"--page-token={first['next_page_token']}"
     )
     entries = first["transactions"] + rest["transactions"]
     assert [(e["kind"], e["amount"], e["balance_after"]) for e in entries] == [

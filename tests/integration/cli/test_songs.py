@@ -44,7 +44,7 @@ def test_create_in_every_mode_then_list_get_and_delete(neutone: Neutone, new_use
     assert "(reason INSUFFICIENT_CREDITS)" in ran.stderr
 
     first = neutone.json("list", "--page-size", "2")
-    rest = neutone.json("list", "--page-size", "2", "--page-token", first["next_page_token"])
+    rest = neutone.json("list", "--page-size", "2", f"--page-token={first['next_page_token']}")
     assert not rest["next_page_token"]
     newest_first = [custom_id, folk["id"], described["id"]]
     assert [song["id"] for song in first["songs"] + rest["songs"]] == newest_first
@@ -143,7 +143,7 @@ def test_feed_pages_follow_their_tokens(make_neutone, new_user, database_url, s3
     def pages(order: str) -> list[str]:
         seen, token = [], ""
         while True:
-            paging = ["--page-size", "1", *(["--page-token", token] if token else [])]
+            paging = ["--page-size", "1", *([f"--page-token={token}"] if token else [])]
             page = anonymous.json("feed", "--category", "classical", "--order", order, *paging)
             seen += [song["id"] for song in page["songs"]]
             token = page["next_page_token"]
@@ -155,4 +155,4 @@ def test_feed_pages_follow_their_tokens(make_neutone, new_user, database_url, s3
         seen = pages(order)
         assert len(seen) == len(set(seen))
     text = anonymous.ok("feed", "--category", "classical", "--page-size", "1")
-    assert text.splitlines()[-1].startswith("more: --page-token ")
+    assert text.splitlines()[-1].startswith("more: --page-token=")
