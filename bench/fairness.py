@@ -14,7 +14,7 @@ import time
 import grpc
 
 from bench.pipeline import make_song
-from bench.stack import bench_stack, signed_up
+from bench.stack import bench_stack, outbox, signed_up
 from neutone.v1 import song_pb2, song_service_pb2_grpc
 from neutone.v1 import song_service_pb2 as song_pb
 
@@ -32,8 +32,8 @@ async def run(stack, params: song_pb2.GenerationParams, heavy: int) -> None:
         grpc.aio.insecure_channel(stack.address("songsvc")) as songs_channel,
     ):
         songs = song_service_pb2_grpc.SongServiceStub(songs_channel)
-        person_a = await signed_up(users_channel, "A")
-        person_b = await signed_up(users_channel, "B")
+        person_a = await signed_up(users_channel, outbox(stack), "A")
+        person_b = await signed_up(users_channel, outbox(stack), "B")
         await make_song(songs, person_b, params, -1)  # warm every path once
         alone = await make_song(songs, person_b, params, 0)
 

@@ -20,7 +20,7 @@ import time
 import grpc
 import tritonclient.grpc.aio as triton
 
-from bench.stack import bench_stack, signed_up
+from bench.stack import bench_stack, outbox, signed_up
 from neutone.v1 import song_pb2, song_service_pb2_grpc
 from neutone.v1 import song_service_pb2 as song_pb
 from runtime.launcher import Stack
@@ -67,7 +67,7 @@ async def run(
         triton.InferenceServerClient(stack.triton_url) as models,
     ):
         songs = song_service_pb2_grpc.SongServiceStub(songs_channel)
-        metadata = await signed_up(users_channel)
+        metadata = await signed_up(users_channel, outbox(stack))
         await make_song(songs, metadata, params, -1)  # warm every path once
 
         overheads, totals = [], []

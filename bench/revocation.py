@@ -14,10 +14,11 @@ import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import grpc
 
-from bench.stack import bench_stack
+from bench.stack import bench_stack, confirmed_sign_up, outbox
 from neutone.v1 import billing_service_pb2 as billing_pb
 from neutone.v1 import billing_service_pb2_grpc, song_service_pb2_grpc, user_service_pb2_grpc
 from neutone.v1 import song_service_pb2 as song_pb
@@ -39,13 +40,12 @@ async def until_refused(call: Callable[[], Awaitable[object]]) -> float:
         await asyncio.sleep(CHECK_EVERY_SECONDS)
 
 
-async def sample(users, billing, songs, *, api_key: bool) -> list[float]:
-    reply = await users.SignUp(
-        user_pb.SignUpRequest(
-            email=f"bench-{uuid.uuid4().hex[:10]}@example.com",
-            password="benchmark password",
-            display_name="Bench",
-        )
+async def sample(users, billing, songs, mail: Path, *, api_key: bool) -> list[float]:
+    reply = await confirmed_sign_up(
+        users,
+        mail,
+        email=f"bench-{uuid.uuid4().hex[:10]}@example.com",
+        password="benchmark password",
     )
     session = (
         ("authorization", f"Bearer {(await exchange(users, session_token=reply.session_token))}"),
@@ -89,7 +89,7 @@ async def run(stack, samples: int) -> None:
         for label, api_key in (("sign-out", False), ("revoked API key", True)):
             waits = []
             for _ in range(samples):
-                waits += await sample(users, billing, songs, api_key=api_key)
+                waits += await sample(users, billing, songs, outbox(stack), api_key=api_key)
             waits.sort()
             print(
                 f"{label:16} tokens refused after: p50 {statistics.median(waits) * 1000:6.0f} ms"

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 import grpc
 
-from bench.stack import bench_stack
+from bench.stack import bench_stack, confirmed_sign_up, outbox
 from bench.stats import Figures
 from neutone.v1 import billing_service_pb2 as billing_pb
 from neutone.v1 import billing_service_pb2_grpc, user_service_pb2_grpc
@@ -52,8 +52,8 @@ async def measure(stack: Stack, clients: int, seconds: float) -> None:
         emails = [f"bench-{uuid.uuid4().hex[:10]}@example.com" for _ in range(clients)]
         identities = []
         for email in emails:
-            signed_up = await users.SignUp(
-                user_pb.SignUpRequest(email=email, password=PASSWORD, display_name="Bench")
+            signed_up = await confirmed_sign_up(
+                users, outbox(stack), email=email, password=PASSWORD
             )
             exchanged = await users.CreateIdentityToken(
                 user_pb.CreateIdentityTokenRequest(session_token=signed_up.session_token)

@@ -1,6 +1,7 @@
 """A private Neutone stack for benchmarks: scratch database (embedded, or on the
 server in NEUTONE_TEST_DATABASE_URL), free ports, real service processes."""
 
+import asyncio
 import os
 import tempfile
 import uuid
@@ -14,6 +15,10 @@ from neutone.v1 import user_service_pb2 as user_pb
 from neutone.v1 import user_service_pb2_grpc
 from runtime import database
 from runtime.launcher import Stack, StackKeys, isolated_env
+from usersvc.mail import OutboxFolder, link_token
+
+# Mail goes out just after SignUp answers: tries, 50 ms apart.
+MAIL_WAIT_TRIES = 200
 
 
 @contextmanager
@@ -34,6 +39,7 @@ def bench_stack(
                 # One client (the benchmark) signs every account up and in.
                 "NEUTONE_SIGN_UPS_PER_CLIENT": "1000000",
                 "NEUTONE_SIGN_IN_FAILURES_PER_CLIENT": "1000000",
+                "NEUTONE_TOKEN_EXCHANGES_PER_CLIENT_PER_MINUTE": "1000000",
                 **(extra_env or {}),
             },
             log_dir=Path(scratch) / "logs",
@@ -49,16 +55,42 @@ def bench_stack(
             database.stop_embedded_database(Path(scratch))
 
 
-async def signed_up(users_channel: grpc.aio.Channel, name: str = "Bench") -> tuple[tuple[str, str]]:
+def outbox(stack: Stack) -> Path:
+    """Where the stack's usersvc writes its mail."""
+    return Path(stack.env["NEUTONE_MAIL__OUTBOX_DIR"])
+
+
+async def confirmed_sign_up(
+    users: user_service_pb2_grpc.UserServiceStub,
+    mail: Path,
+    *,
+    email: str,
+    password: str,
+    name: str = "Bench",
+) -> user_pb.ConfirmSignUpResponse:
+    """SignUp, then the mailed link (ConfirmSignUp), as a person signs up."""
+    await users.SignUp(user_pb.SignUpRequest(email=email, password=password, display_name=name))
+    folder = OutboxFolder(mail, sender="")
+    for _ in range(MAIL_WAIT_TRIES):
+        tokens = [link_token(message, "confirm-sign-up") for message in folder.messages_to(email)]
+        if token := next((token for token in reversed(tokens) if token), None):
+            return await users.ConfirmSignUp(user_pb.ConfirmSignUpRequest(token=token))
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"no sign-up link was mailed to {email}")
+
+
+async def signed_up(
+    users_channel: grpc.aio.Channel, mail: Path, name: str = "Bench"
+) -> tuple[tuple[str, str]]:
     """Signs up a new account; call metadata carrying its identity token, as an
     internal client gets one (CreateIdentityToken)."""
     users = user_service_pb2_grpc.UserServiceStub(users_channel)
-    reply = await users.SignUp(
-        user_pb.SignUpRequest(
-            email=f"bench-{uuid.uuid4().hex[:8]}@example.com",
-            password="benchmark password",
-            display_name=name,
-        )
+    reply = await confirmed_sign_up(
+        users,
+        mail,
+        email=f"bench-{uuid.uuid4().hex[:8]}@example.com",
+        password="benchmark password",
+        name=name,
     )
     exchanged = await users.CreateIdentityToken(
         user_pb.CreateIdentityTokenRequest(session_token=reply.session_token)

@@ -23,6 +23,7 @@ from runtime.errors import FailedPrecondition, NotFound
 from runtime.pagination import TimePosition
 
 INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
+ACCOUNT_DELETED = "ACCOUNT_DELETED"
 RESERVATION_SETTLED = "RESERVATION_SETTLED"
 
 
@@ -82,6 +83,8 @@ class Ledger:
         already spent or given back is refused: it must never back a new song for free."""
         async with self._db.transaction() as db:
             balance = await self._lock(db, account_id)
+            if await store.is_detached(db, account_id):
+                raise FailedPrecondition("the account was deleted", reason=ACCOUNT_DELETED)
             reservations: dict[UUID, store.Reservation] = {}
             for song_id in song_ids:
                 existing = await store.get_reservation(db, song_id)
@@ -115,6 +118,14 @@ class Ledger:
                 )
                 reservations[song_id] = reservation
             return reservations[song_ids[0]], balance
+
+    async def detach(self, account_id: UUID) -> None:
+        """The person deleted their account: its entries stay (the books must add
+        up, and refunds of its orders may still come), the personal data kept about
+        it goes, and it reserves no more credits. Idempotent."""
+        async with self._db.transaction() as db:
+            await store.lock_account(db, account_id)
+            await store.detach_account(db, account_id)
 
     async def commit(self, song_id: UUID) -> store.Reservation:
         async with self._db.transaction() as db:

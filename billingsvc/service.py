@@ -17,8 +17,9 @@ from billingsvc.settings import MAX_URL_LENGTH, BillingServiceSettings
 from billingsvc.store import Entry, Reservation
 from billingsvc.tables import EntryKind, ReservationState
 from neutone.v1 import billing_pb2, billing_service_pb2, billing_service_pb2_grpc
-from runtime.context import require_user
+from runtime.context import require_service, require_user
 from runtime.errors import InvalidArgument, Unauthenticated, Violations
+from runtime.keys import USER_SIGNER
 from runtime.messages import timestamp
 from runtime.pagination import PageTokens, SerialPosition, TimePosition, page_size
 
@@ -316,6 +317,19 @@ class BillingService(billing_service_pb2_grpc.BillingServiceServicer):
             reservations=[reservation_message(reservation) for reservation in page],
             next_page_token=next_token,
         )
+
+    async def DetachAccount(
+        self,
+        request: billing_service_pb2.DetachAccountRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> billing_service_pb2.DetachAccountResponse:
+        # Accounts are usersvc's: only it may say one was deleted.
+        require_service(USER_SIGNER)
+        check = Violations()
+        user_id = check.uuid("user_id", request.user_id)
+        check.raise_if_any()
+        await self._ledger.detach(UUID(user_id))
+        return billing_service_pb2.DetachAccountResponse()
 
     async def ApplyPaymentEvent(
         self,

@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billingsvc.tables import (
@@ -136,6 +136,53 @@ async def insert_account(db: AsyncConnection, account_id: UUID) -> bool:
         )
     ).first()
     return row is not None
+
+
+async def detach_account(db: AsyncConnection, account_id: UUID) -> None:
+    """Marks the account detached (once), and erases the personal data in the
+    payment events about it: the provider's customer record (name, email,
+    addresses) is cut down to our account id, which the books still need."""
+    await db.execute(
+        sa.update(accounts)
+        .where(accounts.c.account_id == account_id, accounts.c.detach_time.is_(None))
+        .values(detach_time=sa.func.now())
+    )
+    orders = sa.select(purchases.c.order_id).where(purchases.c.account_id == account_id)
+    data = payment_events.c.payload["data"]
+    about_account = sa.or_(
+        data["customer"]["external_id"].astext == str(account_id),
+        data["id"].astext.in_(orders),
+        data["order_id"].astext.in_(orders),
+    )
+    erased = payment_events.c.payload
+    for personal in ("billing_address", "billing_name", "user"):
+        erased = erased.op("#-", return_type=JSONB)(_json_path("data", personal))
+    without_customer = sa.case(
+        (
+            data.has_key("customer"),
+            sa.func.jsonb_set(
+                erased,
+                _json_path("data", "customer"),
+                sa.func.jsonb_build_object("external_id", str(account_id)),
+                type_=JSONB,
+            ),
+        ),
+        else_=erased,
+    )
+    await db.execute(
+        sa.update(payment_events).where(about_account).values(payload=without_customer)
+    )
+
+
+def _json_path(*keys: str) -> sa.BindParameter:
+    return sa.literal(list(keys), ARRAY(sa.Text))
+
+
+async def is_detached(db: AsyncConnection, account_id: UUID) -> bool:
+    detached = await db.scalar(
+        sa.select(accounts.c.detach_time).where(accounts.c.account_id == account_id)
+    )
+    return detached is not None
 
 
 async def lock_account(db: AsyncConnection, account_id: UUID) -> int:

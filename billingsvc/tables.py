@@ -60,6 +60,9 @@ accounts = sa.Table(
     sa.Column(
         "create_time", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
     ),
+    # Set when the person deleted their account (DetachAccount): the entries stay,
+    # and the account takes no more credits.
+    sa.Column("detach_time", sa.DateTime(timezone=True)),
 )
 
 entries = sa.Table(

@@ -1,5 +1,5 @@
 """The grpc-web <-> gRPC bridge: one endpoint for every allowed method, moving
-request and response bytes without decoding them (only SignUp/SignIn responses
+request and response bytes without decoding them (only ConfirmSignUp/SignIn responses
 are opened, to move the session token into the cookie).
 
 Statuses pass through unchanged, rich details (grpc-status-details-bin) included.
@@ -135,10 +135,12 @@ class Bridge:
             response = _trailers_only(Status(error.code, error.message), encoding)
         except grpc.aio.AioRpcError as error:  # the session lookup failed (usersvc down)
             response = _trailers_only(Status.of_error(error), encoding)
-        if path == sessions.SIGN_OUT and session_token is not None:
-            # Signing out always forgets the session here, even if usersvc failed.
-            self._sessions.forget(session_token)
-            self._clear_cookie(response)
+        if path in sessions.ENDING_METHODS and session_token is not None:
+            if path == sessions.SIGN_OUT or response.headers.get("grpc-status", "0") == "0":
+                # Signing out always forgets the session here, even if usersvc failed;
+                # the others only once they succeeded (a wrong password ends nothing).
+                self._sessions.forget(session_token)
+                self._clear_cookie(response)
         elif stale_cookie:
             # usersvc no longer knows the session: drop the stale cookie.
             self._clear_cookie(response)

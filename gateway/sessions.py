@@ -17,18 +17,23 @@ import grpc
 
 from neutone.v1 import user_service_pb2, user_service_pb2_grpc
 
-SIGN_UP = "/neutone.v1.UserService/SignUp"
-SIGN_IN = "/neutone.v1.UserService/SignIn"
-SIGN_OUT = "/neutone.v1.UserService/SignOut"
+_USERS = "/neutone.v1.UserService/"
+SIGN_UP = _USERS + "SignUp"
+CONFIRM_SIGN_UP = _USERS + "ConfirmSignUp"
+SIGN_IN = _USERS + "SignIn"
+SIGN_OUT = _USERS + "SignOut"
 # Responses that carry a new session token, which goes into the cookie and never
 # reaches the page's script.
 _SESSION_RESPONSES = {
-    SIGN_UP: user_service_pb2.SignUpResponse,
+    CONFIRM_SIGN_UP: user_service_pb2.ConfirmSignUpResponse,
     SIGN_IN: user_service_pb2.SignInResponse,
 }
+# Calls after which the browser's session is over, whatever usersvc answered: the
+# cookie goes and this replica forgets the session at once.
+ENDING_METHODS = frozenset({SIGN_OUT, _USERS + "SignOutEverywhere", _USERS + "DeleteAccount"})
 # Calls that change which session the browser holds: they need the CSRF checks
 # even without a cookie (a forged sign-in would plant the attacker's session).
-SESSION_METHODS = frozenset({SIGN_UP, SIGN_IN, SIGN_OUT})
+SESSION_METHODS = frozenset({SIGN_UP, CONFIRM_SIGN_UP, SIGN_IN, *ENDING_METHODS})
 AUTHENTICATE_TIMEOUT_SECONDS = 5.0
 
 
@@ -42,8 +47,8 @@ class NewSession:
 
 
 def take_session(method: str, response: bytes) -> tuple[bytes, NewSession | None]:
-    """Removes the session token from a SignUp/SignIn response; other responses
-    pass unchanged."""
+    """Removes the session token from a ConfirmSignUp/SignIn response; other
+    responses pass unchanged."""
     message_type = _SESSION_RESPONSES.get(method)
     if message_type is None:
         return response, None

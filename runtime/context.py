@@ -3,7 +3,7 @@
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from runtime.errors import Unauthenticated
+from runtime.errors import PermissionDenied, Unauthenticated
 from runtime.identity import Identity
 
 
@@ -30,6 +30,15 @@ def current_call() -> CallContext | None:
 def caller() -> Identity | None:
     call = _current_call.get()
     return call.identity if call else None
+
+
+def require_service(principal: str) -> Identity:
+    """The calling service, when it is `principal`: for internal RPCs that only one
+    service may call (deleting an account's songs, say)."""
+    identity = caller()
+    if identity is None or not identity.is_service or identity.subject != principal:
+        raise PermissionDenied(f"only {principal} may call this")
+    return identity
 
 
 def require_user() -> Identity:

@@ -234,3 +234,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def interval(seconds: float | sa.ColumnElement[float]) -> sa.ColumnElement[Any]:
+    """`seconds` as a PostgreSQL interval, for arithmetic with now()."""
+    return sa.func.make_interval(0, 0, 0, 0, 0, 0, seconds)

@@ -269,6 +269,11 @@ class StackKeys:
         return IdentityVerifier(TrustedKeys.load(self.directory / TRUSTED_KEYS_FILE))
 
 
+def stack_outbox(keys_dir: Path) -> Path:
+    """Where a private stack's usersvc writes its mail: beside the stack's keys."""
+    return keys_dir.parent / "outbox"
+
+
 def isolated_env(
     *, database_url: str, keys_dir: Path, clients: Sequence[str] = ()
 ) -> dict[str, str]:
@@ -290,6 +295,7 @@ def isolated_env(
         "NEUTONE_TRITON_METRICS_PORT": free_address().rpartition(":")[2],
         "NEUTONE_PAYMENT_WEBHOOK_SECRET": development_webhook_secret(),
         "NEUTONE_LOCAL_CHECKOUT_ADDRESS": free_address(),
+        "NEUTONE_MAIL__OUTBOX_DIR": str(stack_outbox(keys_dir)),
         **LOCAL_MODEL_TIER,
     }
 
@@ -309,6 +315,12 @@ def main() -> None:
                 print(f"neutone: triton serving gRPC on {stack.triton_url}", flush=True)
             elif service == "gateway":
                 print(f"neutone: open http://{stack.address(service)} in a browser", flush=True)
+            elif service == "usersvc" and not os.environ.get("NEUTONE_MAIL__SMTP_HOST"):
+                outbox = os.environ.get("NEUTONE_MAIL__OUTBOX_DIR") or settings.data_dir / "outbox"
+                print(
+                    f"neutone: mail (sign-up and password reset links) is written to {outbox}",
+                    flush=True,
+                )
             elif SERVICES[service].address_setting is not None:
                 print(f"neutone: {service} serving gRPC on {stack.address(service)}", flush=True)
         print("neutone: running; Ctrl-C stops everything", flush=True)

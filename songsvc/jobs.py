@@ -13,8 +13,9 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from runtime.database import interval
 from songsvc.records import Song, Stage, Status
-from songsvc.store import interval, notify
+from songsvc.store import notify
 from songsvc.tables import jobs, songs
 
 

@@ -7,6 +7,7 @@ all 2^32), and only until the window ends."""
 
 import hashlib
 import hmac
+from uuid import UUID
 
 from pydantic import SecretStr
 
@@ -28,9 +29,13 @@ class Listeners:
     def of(self, identity: Identity | None, client_address: str) -> bytes:
         """The stored form of whoever is calling."""
         if identity is not None and identity.is_user:
-            listener = f"account:{identity.subject}"
-        else:
-            listener = f"client:{client_address}"
+            return self.of_account(UUID(identity.subject))
+        return self._hash(f"client:{client_address}")
+
+    def of_account(self, account_id: UUID) -> bytes:
+        return self._hash(f"account:{account_id}")
+
+    def _hash(self, listener: str) -> bytes:
         return hmac.new(self._key, listener.encode(), hashlib.sha256).digest()[:LISTENER_BYTES]
 
 

@@ -21,10 +21,9 @@ import structlog
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from runtime.database import Database
+from runtime.database import Database, interval
 from songsvc.billing import Credits
 from songsvc.settings import SongsSettings
-from songsvc.store import interval
 from songsvc.tables import credit_releases, songs
 
 log = structlog.get_logger()

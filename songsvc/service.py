@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from engines import limits
 from engines.categories import CATEGORIES
 from neutone.v1 import song_pb2, song_service_pb2, song_service_pb2_grpc
-from runtime.context import caller, current_call, require_user
+from runtime.context import caller, current_call, require_service, require_user
 from runtime.database import Database
 from runtime.errors import (
     FailedPrecondition,
@@ -28,6 +28,7 @@ from runtime.errors import (
     ResourceExhausted,
     Violations,
 )
+from runtime.keys import USER_SIGNER
 from runtime.messages import timestamp
 from runtime.objectstore import ObjectStore
 from runtime.pagination import PageTokens, ScorePosition, TimePosition, page_size
@@ -37,6 +38,7 @@ from songsvc.billing import Credits
 from songsvc.creation import SongCreator
 from songsvc.downloads import Downloads
 from songsvc.events import SongEvents
+from songsvc.owners import Owners
 from songsvc.plays import Listeners
 from songsvc.records import STEM_MESSAGES, AudioFormat, Song, Status, Task
 from songsvc.releases import CreditReleases
@@ -57,6 +59,9 @@ DOWNLOAD_FORMATS = {
 STEMS_BY_MESSAGE = {message: stem for stem, message in STEM_MESSAGES.items()}
 AUDIO_CONTENT_TYPE = "audio/flac"
 
+# What usersvc allows a display name to be (user.proto).
+MAX_DISPLAY_NAME_CHARS = 50
+
 
 def category_message(category: str) -> song_pb2.Category:
     return song_pb2.Category(id=category, display_name=category[:1].upper() + category[1:])
@@ -76,6 +81,8 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         settings: SongServiceSettings,
     ) -> None:
         self._db = database
+        self._listeners = Listeners(settings.page_token_key)
+        self._owners = Owners(database, objects, releases=releases, listeners=self._listeners)
         self._creator = SongCreator(
             database=database,
             credits=credits,
@@ -90,7 +97,6 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         self._events = events
         self._settings = settings
         self._page_tokens = PageTokens(settings.page_token_key)
-        self._listeners = Listeners(settings.page_token_key)
         self._play_window = timedelta(seconds=settings.play_window_seconds)
         self._streams = StreamLimits(
             per_user=settings.watch_streams_per_user,
@@ -546,6 +552,34 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         return update
 
     # ---- helpers -----------------------------------------------------------------
+
+    # ---- accounts changed in usersvc ----------------------------------------------
+
+    async def RenameOwner(
+        self, request: song_service_pb2.RenameOwnerRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.RenameOwnerResponse:
+        # Accounts are usersvc's: only it may speak for one.
+        require_service(USER_SIGNER)
+        check = Violations()
+        user_id = check.uuid("user_id", request.user_id)
+        display_name = check.text(
+            "display_name", request.display_name, max_length=MAX_DISPLAY_NAME_CHARS
+        )
+        check.raise_if_any()
+        await self._owners.rename(UUID(user_id), display_name)
+        self._feed_pages.clear()
+        return song_service_pb2.RenameOwnerResponse()
+
+    async def DeleteOwnerData(
+        self, request: song_service_pb2.DeleteOwnerDataRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.DeleteOwnerDataResponse:
+        require_service(USER_SIGNER)
+        check = Violations()
+        user_id = check.uuid("user_id", request.user_id)
+        check.raise_if_any()
+        deleted = await self._owners.delete(UUID(user_id))
+        self._feed_pages.clear()
+        return song_service_pb2.DeleteOwnerDataResponse(deleted_songs=deleted)
 
     async def _visible_song(self, raw_id: str) -> Song:
         song_id = requests.id_field("song_id", raw_id)

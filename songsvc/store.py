@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from runtime.database import interval
 from runtime.pagination import ScorePosition, TimePosition
 from songsvc.records import Song, Stage, Status
 from songsvc.tables import feed_entries, idempotency_keys, jobs, likes, listens, songs
@@ -21,11 +22,6 @@ JOBS_QUEUED_CHANNEL = "neutone_jobs_queued"
 ALL_CATEGORIES = ""  # the feed_entries category of the unfiltered feed
 # Where a feed page ends: by score in the trending feed, by publish time in the newest.
 FeedPosition = ScorePosition | TimePosition
-
-
-def interval(seconds: float | sa.ColumnElement[float]) -> sa.ColumnElement[Any]:
-    """`seconds` as a PostgreSQL interval, for arithmetic with now()."""
-    return sa.func.make_interval(0, 0, 0, 0, 0, 0, seconds)
 
 
 def trending_score(song_table: sa.Table = songs) -> sa.ColumnElement[float]:

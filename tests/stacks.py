@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runtime import database
-from runtime.launcher import Stack, free_address, isolated_env
+from runtime.launcher import Stack, free_address, isolated_env, stack_outbox
 from tests.integration.helpers import TESTS_PRINCIPAL, StackKeys
 
 # In the order the launcher starts them: the worker needs Triton, the gateway the rest.
@@ -27,6 +27,11 @@ class Product:
     # Where the filesystem object store keeps its files.
     objects: Path
     keys: StackKeys
+
+    @property
+    def outbox(self) -> Path:
+        """Where its usersvc writes mail."""
+        return stack_outbox(self.keys.directory)
 
 
 @contextmanager

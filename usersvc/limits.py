@@ -30,6 +30,7 @@ from usersvc.settings import UserServiceSettings
 SIGN_IN_LIMITED = "SIGN_IN_RATE_LIMITED"
 SIGN_UP_LIMITED = "SIGN_UP_RATE_LIMITED"
 TOKEN_EXCHANGES_LIMITED = "TOKEN_EXCHANGES_RATE_LIMITED"
+PASSWORD_RESETS_LIMITED = "PASSWORD_RESETS_RATE_LIMITED"
 
 
 def known_client_key(signing_key: SigningKey) -> bytes:
@@ -82,13 +83,17 @@ class AccountLimits:
         self._per_account = Limit(settings.sign_in_failures_per_account, window)
         self._sign_ups = Limit(settings.sign_ups_per_client, settings.sign_up_window_seconds)
         self._token_exchanges = Limit(settings.token_exchanges_per_client_per_minute, 60)
+        self._password_resets = Limit(
+            settings.password_resets_per_client, settings.sign_up_window_seconds
+        )
+        self._mails = Limit(settings.mails_per_address, settings.sign_up_window_seconds)
 
     async def check_token_exchange(self, client_address: str) -> None:
         decision = await self._limiter.acquire(
             f"token-exchange:{client_network(client_address)}", self._token_exchanges
         )
         if not decision.allowed:
-            raise _refused(
+            raise refused(
                 "too many token exchanges from this client", TOKEN_EXCHANGES_LIMITED, decision
             )
 
@@ -97,7 +102,23 @@ class AccountLimits:
             f"sign-up:{client_network(client_address)}", self._sign_ups
         )
         if not decision.allowed:
-            raise _refused("too many sign-ups from this client", SIGN_UP_LIMITED, decision)
+            raise refused("too many sign-ups from this client", SIGN_UP_LIMITED, decision)
+
+    async def admit_password_reset(self, client_address: str) -> None:
+        decision = await self._limiter.acquire(
+            f"password-reset:{client_network(client_address)}", self._password_resets
+        )
+        if not decision.allowed:
+            raise refused(
+                "too many password resets asked for from this client",
+                PASSWORD_RESETS_LIMITED,
+                decision,
+            )
+
+    async def may_mail(self, address: str) -> Decision:
+        """Counts a mail to `address`, registered or not (so the count tells nothing
+        about who is)."""
+        return await self._limiter.acquire(f"mail:{address}", self._mails)
 
     async def admit_sign_in(
         self,
@@ -120,7 +141,7 @@ class AccountLimits:
         ):
             decision = await self._limiter.acquire(key, limit)
             if not decision.allowed:
-                raise _refused(f"too many failed sign-ins {what}", SIGN_IN_LIMITED, decision)
+                raise refused(f"too many failed sign-ins {what}", SIGN_IN_LIMITED, decision)
         if account_id is not None and await self._is_known(account_id, attempt.client):
             return attempt
         loop = asyncio.get_running_loop()
@@ -130,7 +151,7 @@ class AccountLimits:
             max_wait_seconds=0.0 if start_by is None else max(0.0, start_by - loop.time()),
         )
         if not decision.allowed:
-            raise _refused(
+            raise refused(
                 "too many failed sign-ins to this account from new clients",
                 SIGN_IN_LIMITED,
                 decision,
@@ -177,7 +198,7 @@ class AccountLimits:
         return hmac.new(self._known_client_key, message, hashlib.sha256).digest()
 
 
-def _refused(message: str, reason: str, decision: Decision) -> ResourceExhausted:
+def refused(message: str, reason: str, decision: Decision) -> ResourceExhausted:
     seconds = decision.retry_after_whole_seconds
     return ResourceExhausted(
         f"{message}; try again in {seconds} s", reason=reason, retry_after_seconds=seconds

@@ -1,4 +1,5 @@
-"""UserService: sign-up, sign-in, sessions and identity tokens."""
+"""UserService: sign-up (confirmed by mail), sign-in, sessions, identity tokens,
+API keys, and managing one's account (name, password, reset by mail, deletion)."""
 
 import contextlib
 import re
@@ -14,7 +15,6 @@ from neutone.v1 import api_key_pb2, user_pb2, user_service_pb2, user_service_pb2
 from runtime.context import CallContext, current_call, require_user
 from runtime.database import Database
 from runtime.errors import (
-    AlreadyExists,
     FailedPrecondition,
     NotFound,
     PermissionDenied,
@@ -32,9 +32,11 @@ from runtime.identity import (
     credential,
 )
 from runtime.messages import timestamp
+from runtime.outbox import Outbox
 from runtime.pagination import PageTokens, TimePosition, page_size
-from usersvc import store
-from usersvc.limits import AccountLimits
+from usersvc import mail, store
+from usersvc.followups import Task, schedule, schedule_mail
+from usersvc.limits import PASSWORD_RESETS_LIMITED, AccountLimits, refused
 from usersvc.passwords import Passwords
 from usersvc.settings import UserServiceSettings
 
@@ -101,6 +103,19 @@ def check_future_time(
     return moment
 
 
+def check_new_password(check: Violations, field: str, password: str) -> None:
+    check.text(
+        field, password, min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH, strip=False
+    )
+
+
+def _invalid_reset_link() -> FailedPrecondition:
+    return FailedPrecondition(
+        "this password reset link is unknown, used or expired; ask for a new one",
+        reason="RESET_TOKEN_INVALID",
+    )
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
@@ -121,8 +136,10 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
         settings: UserServiceSettings,
         passwords: Passwords,
         limits: AccountLimits,
+        outbox: Outbox,
     ) -> None:
         self._db = database
+        self._outbox = outbox
         self._issuer = issuer
         self._page_tokens = PageTokens(settings.page_token_key)
         self._settings = settings
@@ -136,13 +153,7 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
         email = normalise_email(check.text("email", request.email, max_length=MAX_EMAIL_LENGTH))
         if email and len(email) <= MAX_EMAIL_LENGTH and not EMAIL_PATTERN.match(email):
             check.add("email", "must be an email address like name@example.com")
-        check.text(
-            "password",
-            request.password,
-            min_length=MIN_PASSWORD_LENGTH,
-            max_length=MAX_PASSWORD_LENGTH,
-            strip=False,
-        )
+        check_new_password(check, "password", request.password)
         display_name = check.text(
             "display_name", request.display_name, max_length=MAX_DISPLAY_NAME_LENGTH
         )
@@ -150,17 +161,67 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
 
         call = this_call()
         await self._limits.admit_sign_up(call.client_address)
+        # Hashed whether or not the email is taken: both answers take as long.
         password_hash = await self._passwords.hash(request.password, finish_by=call.deadline)
+        mail_allowed = (await self._limits.may_mail(email)).allowed
+        task_ids = []
         async with self._db.transaction() as db:
+            account = await store.find_account_by_email(db, email)
+            if not mail_allowed:
+                # Too much mail to this address lately: nothing is sent or kept, and
+                # the answer is the same, so neither tells who is registered.
+                pass
+            elif account is None:
+                token = secrets.token_urlsafe(32)
+                hours = self._settings.sign_up_link_hours
+                await store.create_sign_up(
+                    db,
+                    token=token,
+                    email=email,
+                    display_name=display_name,
+                    password_hash=password_hash,
+                    expire_time=datetime.now(UTC) + timedelta(hours=hours),
+                )
+                message = mail.confirm_sign_up(
+                    to=email, link=self._link("confirm-sign-up", token), hours=hours
+                )
+                task_ids.append(await schedule_mail(db, message))
+            else:
+                message = mail.already_registered(
+                    to=email,
+                    sign_in_link=self._link("sign-in"),
+                    reset_link=self._link("forgot-password"),
+                )
+                task_ids.append(await schedule_mail(db, message))
+        self._outbox.deliver_soon(task_ids)
+        return user_service_pb2.SignUpResponse()
+
+    async def ConfirmSignUp(
+        self, request: user_service_pb2.ConfirmSignUpRequest, context: grpc.aio.ServicerContext
+    ) -> user_service_pb2.ConfirmSignUpResponse:
+        token = self._link_token(request.token)
+        await self._limits.check_token_exchange(this_call().client_address)
+        async with self._db.transaction() as db:
+            pending = await store.take_sign_up(db, token)
+            if pending is None:
+                raise FailedPrecondition(
+                    "this sign-up link is unknown, used or expired; sign up again",
+                    reason="SIGN_UP_TOKEN_INVALID",
+                )
             account = await store.create_account(
-                db, email=email, display_name=display_name, password_hash=password_hash
+                db,
+                email=pending.email,
+                display_name=pending.display_name,
+                password_hash=pending.password_hash,
             )
             if account is None:
-                raise AlreadyExists("an account with this email exists", reason="EMAIL_TAKEN")
-            token, session = await self._open_session(db, account.id)
-        return user_service_pb2.SignUpResponse(
+                raise FailedPrecondition(
+                    "this email has an account already; sign in instead", reason="EMAIL_TAKEN"
+                )
+            session_token, session = await self._open_session(db, account.id)
+        return user_service_pb2.ConfirmSignUpResponse(
             user=user_message(account),
-            session_token=token,
+            session_token=session_token,
             expire_time=timestamp(session.expire_time),
         )
 
@@ -220,6 +281,138 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
                 db, session_id=UUID(user.credential_id), account_id=UUID(user.subject)
             )
         return user_service_pb2.SignOutResponse()
+
+    async def SignOutEverywhere(
+        self,
+        request: user_service_pb2.SignOutEverywhereRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> user_service_pb2.SignOutEverywhereResponse:
+        user = require_session()
+        async with self._db.transaction() as db:
+            await store.revoke_sessions(db, UUID(user.subject))
+        return user_service_pb2.SignOutEverywhereResponse()
+
+    async def UpdateCurrentUser(
+        self,
+        request: user_service_pb2.UpdateCurrentUserRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> user_service_pb2.UpdateCurrentUserResponse:
+        user = require_session()
+        check = Violations()
+        paths = set(request.update_mask.paths)
+        if not paths:
+            check.add("update_mask", "must name the fields to change: display_name")
+        elif paths != {"display_name"}:
+            check.add("update_mask", "only display_name can be changed")
+        display_name = check.text(
+            "user.display_name", request.user.display_name, max_length=MAX_DISPLAY_NAME_LENGTH
+        )
+        check.raise_if_any()
+        async with self._db.transaction() as db:
+            account = await store.update_display_name(db, UUID(user.subject), display_name)
+            if account is None:
+                raise Unauthenticated("the account no longer exists")
+            task_id = await schedule(
+                db, Task.RENAME_OWNER, user_id=str(account.id), display_name=display_name
+            )
+        self._outbox.deliver_soon([task_id])
+        return user_service_pb2.UpdateCurrentUserResponse(user=user_message(account))
+
+    async def ChangePassword(
+        self, request: user_service_pb2.ChangePasswordRequest, context: grpc.aio.ServicerContext
+    ) -> user_service_pb2.ChangePasswordResponse:
+        user = require_session()
+        check = Violations()
+        check.text(
+            "current_password",
+            request.current_password,
+            max_length=MAX_PASSWORD_LENGTH,
+            strip=False,
+        )
+        check_new_password(check, "new_password", request.new_password)
+        check.raise_if_any()
+        account = await self._verify_password(UUID(user.subject), request.current_password)
+        new_hash = await self._passwords.hash(request.new_password, finish_by=this_call().deadline)
+        async with self._db.transaction() as db:
+            await store.set_password(db, account.id, new_hash)
+            await store.revoke_sessions(db, account.id, keep=UUID(user.credential_id))
+        return user_service_pb2.ChangePasswordResponse()
+
+    async def DeleteAccount(
+        self, request: user_service_pb2.DeleteAccountRequest, context: grpc.aio.ServicerContext
+    ) -> user_service_pb2.DeleteAccountResponse:
+        user = require_session()
+        check = Violations()
+        check.text("password", request.password, max_length=MAX_PASSWORD_LENGTH, strip=False)
+        check.raise_if_any()
+        account = await self._verify_password(UUID(user.subject), request.password)
+        async with self._db.transaction() as db:
+            await store.delete_account(db, account.id)
+            # The account's songs and ledger are other services': told through the
+            # outbox, they follow within seconds, whatever those services are doing.
+            task_ids = [
+                await schedule(db, task, user_id=str(account.id))
+                for task in (Task.DELETE_OWNER_DATA, Task.DETACH_BILLING)
+            ]
+        self._outbox.deliver_soon(task_ids)
+        return user_service_pb2.DeleteAccountResponse()
+
+    async def RequestPasswordReset(
+        self,
+        request: user_service_pb2.RequestPasswordResetRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> user_service_pb2.RequestPasswordResetResponse:
+        check = Violations()
+        email = normalise_email(check.text("email", request.email, max_length=MAX_EMAIL_LENGTH))
+        if email and len(email) <= MAX_EMAIL_LENGTH and not EMAIL_PATTERN.match(email):
+            check.add("email", "must be an email address like name@example.com")
+        check.raise_if_any()
+        await self._limits.admit_password_reset(this_call().client_address)
+        decision = await self._limits.may_mail(email)
+        if not decision.allowed:
+            raise refused("too much mail to this address lately", PASSWORD_RESETS_LIMITED, decision)
+        minutes = self._settings.password_reset_link_minutes
+        async with self._db.transaction() as db:
+            account = await store.find_account_by_email(db, email)
+            # A mail either way, so the work (and the time) is the same.
+            if account is None:
+                message = mail.no_account(to=email, sign_up_link=self._link("sign-up"))
+            else:
+                token = secrets.token_urlsafe(32)
+                await store.create_password_reset(
+                    db,
+                    token=token,
+                    account_id=account.id,
+                    expire_time=datetime.now(UTC) + timedelta(minutes=minutes),
+                )
+                message = mail.reset_password(
+                    to=email, link=self._link("reset-password", token), minutes=minutes
+                )
+            task_id = await schedule_mail(db, message)
+        self._outbox.deliver_soon([task_id])
+        return user_service_pb2.RequestPasswordResetResponse()
+
+    async def ResetPassword(
+        self, request: user_service_pb2.ResetPasswordRequest, context: grpc.aio.ServicerContext
+    ) -> user_service_pb2.ResetPasswordResponse:
+        check = Violations()
+        token = check.text("token", request.token, max_length=MAX_SECRET_LENGTH)
+        check_new_password(check, "new_password", request.new_password)
+        check.raise_if_any()
+        await self._limits.check_token_exchange(this_call().client_address)
+        async with self._db.connection() as db:
+            live = await store.find_password_reset(db, token)
+        if live is None:
+            raise _invalid_reset_link()
+        # Hashed before the link is used up: a busy hasher must not waste the link.
+        new_hash = await self._passwords.hash(request.new_password, finish_by=this_call().deadline)
+        async with self._db.transaction() as db:
+            account_id = await store.take_password_reset(db, token)
+            if account_id is None:  # used meanwhile by a concurrent call
+                raise _invalid_reset_link()
+            await store.set_password(db, account_id, new_hash)
+            await store.revoke_sessions(db, account_id)
+        return user_service_pb2.ResetPasswordResponse()
 
     async def GetCurrentUser(
         self, request: user_service_pb2.GetCurrentUserRequest, context: grpc.aio.ServicerContext
@@ -365,6 +558,43 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
                 display_name=account.display_name,
             )
         )
+
+    async def _verify_password(self, account_id: UUID, password: str) -> store.Account:
+        """The caller's account once `password` is its password, counted and limited
+        like a sign-in from the caller's client."""
+        async with self._db.connection() as db:
+            account = await store.get_account(db, account_id)
+        if account is None:
+            raise Unauthenticated("the account no longer exists")
+        call = this_call()
+        attempt = await self._limits.admit_sign_in(
+            email=account.email,
+            account_id=account.id,
+            client_address=call.client_address,
+            start_by=None if call.deadline is None else call.deadline - self._passwords.margin,
+        )
+        try:
+            matched = await self._passwords.matches(
+                account.password_hash, password, finish_by=call.deadline
+            )
+        except ResourceExhausted:
+            await self._limits.not_checked(attempt)
+            raise
+        if not matched:
+            raise Unauthenticated("the password is incorrect", reason="BAD_CREDENTIALS")
+        await self._limits.signed_in(attempt, account.id)
+        return account
+
+    def _link(self, page: str, token: str | None = None) -> str:
+        """A link into the browser app, as mail carries it."""
+        link = f"{self._settings.app_url.rstrip('/')}/{page}"
+        return f"{link}?token={token}" if token else link
+
+    def _link_token(self, token: str) -> str:
+        check = Violations()
+        token = check.text("token", token, max_length=MAX_SECRET_LENGTH)
+        check.raise_if_any()
+        return token
 
     async def _open_session(
         self, db: AsyncConnection, account_id: UUID

@@ -1,11 +1,37 @@
 import math
+from enum import StrEnum
+from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field, SecretStr
 
 from runtime.settings import DataServiceSettings, SecretKey
 
 # Password hashes at once when neither a number nor the container's memory is given.
 DEFAULT_PASSWORD_HASHES_AT_ONCE = 4
+
+
+class SmtpSecurity(StrEnum):
+    # TLS from the first byte (port 465).
+    TLS = "tls"
+    # Plain, then STARTTLS before anything is sent (port 587).
+    STARTTLS = "starttls"
+    # No encryption: a relay on the same host or in-cluster only.
+    NONE = "none"
+
+
+class MailSettings(BaseModel):
+    """Where usersvc's mail goes (NEUTONE_MAIL__*): an SMTP server when `smtp_host`
+    is set, otherwise .eml files in `outbox_dir` (the embedded default)."""
+
+    sender: str = "Neutone <no-reply@neutone.localhost>"
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Unset: <data_dir>/outbox.
+    outbox_dir: Path | None = None
 
 
 class UserServiceSettings(DataServiceSettings):
@@ -45,6 +71,17 @@ class UserServiceSettings(DataServiceSettings):
     # what the process needs besides password hashes.
     memory_limit_mib: int | None = Field(default=None, ge=1)
     memory_reserve_mib: int = Field(default=256, ge=0)
+    # Where the links in mail point: the browser app's address.
+    app_url: str = "http://127.0.0.1:8080"
+    mail: MailSettings = MailSettings()
+    # How long an emailed link works.
+    sign_up_link_hours: float = Field(default=24.0, gt=0)
+    password_reset_link_minutes: float = Field(default=30.0, gt=0)
+    # Password reset requests per client within the sign-up window.
+    password_resets_per_client: int = Field(default=10, ge=1)
+    # Mail to one address (confirmations, notices, reset links) within the sign-up
+    # window: nobody can flood someone's inbox through Neutone.
+    mails_per_address: int = Field(default=5, ge=1)
 
     @property
     def hashes_at_once(self) -> int:
@@ -54,3 +91,7 @@ class UserServiceSettings(DataServiceSettings):
             return DEFAULT_PASSWORD_HASHES_AT_ONCE
         per_hash_mib = math.ceil(self.password_memory_kib / 1024)
         return max(1, (self.memory_limit_mib - self.memory_reserve_mib) // per_hash_mib)
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.mail.outbox_dir or self.data_dir / "outbox"

@@ -11,7 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.identity import CredentialKind, credential
 from runtime.pagination import TimePosition
-from usersvc.tables import accounts, api_keys, known_clients, revoked_credentials, sessions
+from usersvc.tables import (
+    accounts,
+    api_keys,
+    known_clients,
+    password_resets,
+    revoked_credentials,
+    sessions,
+    sign_ups,
+)
 
 # How long revocations are kept: longer than any identity token lives.
 REVOCATIONS_KEPT = sa.text("interval '2 hours'")
@@ -128,6 +136,68 @@ async def revoke_session(db: AsyncConnection, *, session_id: UUID, account_id: U
         )
     ).scalars()
     await _record_revoked(db, [credential(CredentialKind.SESSION, row) for row in revoked])
+
+
+async def revoke_sessions(
+    db: AsyncConnection, account_id: UUID, *, keep: UUID | None = None
+) -> int:
+    """Ends every live session of the account but `keep`; how many."""
+    condition = sa.and_(sessions.c.account_id == account_id, sessions.c.revoke_time.is_(None))
+    if keep is not None:
+        condition = sa.and_(condition, sessions.c.id != keep)
+    revoked = list(
+        (
+            await db.execute(
+                sa.update(sessions)
+                .where(condition)
+                .values(revoke_time=sa.func.now())
+                .returning(sessions.c.id)
+            )
+        ).scalars()
+    )
+    await _record_revoked(db, [credential(CredentialKind.SESSION, row) for row in revoked])
+    return len(revoked)
+
+
+async def update_display_name(
+    db: AsyncConnection, account_id: UUID, display_name: str
+) -> Account | None:
+    row = (
+        await db.execute(
+            sa.update(accounts)
+            .where(accounts.c.id == account_id)
+            .values(display_name=display_name)
+            .returning(accounts)
+        )
+    ).first()
+    return Account.from_row(row) if row else None
+
+
+async def set_password(db: AsyncConnection, account_id: UUID, password_hash: str) -> None:
+    """A new password: every reset link of the account stops working."""
+    await update_password_hash(db, account_id, password_hash)
+    await db.execute(sa.delete(password_resets).where(password_resets.c.account_id == account_id))
+
+
+async def delete_account(db: AsyncConnection, account_id: UUID) -> bool:
+    """Deletes the account with its sessions, keys, links and known clients; tokens
+    minted from its credentials stop working everywhere within seconds."""
+    sessions_ = select_ids(sessions, account_id)
+    keys = select_ids(api_keys, account_id)
+    revoked = [
+        *(
+            credential(CredentialKind.SESSION, row)
+            for row in (await db.execute(sessions_)).scalars()
+        ),
+        *(credential(CredentialKind.API_KEY, row) for row in (await db.execute(keys)).scalars()),
+    ]
+    await _record_revoked(db, revoked)
+    deleted = await db.execute(sa.delete(accounts).where(accounts.c.id == account_id))
+    return bool(deleted.rowcount)
+
+
+def select_ids(table: sa.Table, account_id: UUID) -> sa.Select:
+    return sa.select(table.c.id).where(table.c.account_id == account_id)
 
 
 async def _record_revoked(db: AsyncConnection, revoked: list[str]) -> None:
@@ -307,3 +377,92 @@ async def remember_client(
             known_clients.c.last_sign_in_time < _days_ago(forget_after_days),
         )
     )
+
+
+# ---- links mailed to people ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PendingSignUp:
+    email: str
+    display_name: str
+    password_hash: str
+
+
+async def create_sign_up(
+    db: AsyncConnection,
+    *,
+    token: str,
+    email: str,
+    display_name: str,
+    password_hash: str,
+    expire_time: datetime,
+) -> None:
+    await db.execute(
+        sa.insert(sign_ups).values(
+            token_hash=token_hash(token),
+            email=email,
+            display_name=display_name,
+            password_hash=password_hash,
+            expire_time=expire_time,
+        )
+    )
+
+
+async def take_sign_up(db: AsyncConnection, token: str) -> PendingSignUp | None:
+    """The live sign-up with this token, used up (the token works once)."""
+    row = (
+        await db.execute(
+            sa.delete(sign_ups)
+            .where(
+                sign_ups.c.token_hash == token_hash(token), sign_ups.c.expire_time > sa.func.now()
+            )
+            .returning(sign_ups.c.email, sign_ups.c.display_name, sign_ups.c.password_hash)
+        )
+    ).first()
+    if row is None:
+        return None
+    return PendingSignUp(
+        email=row.email, display_name=row.display_name, password_hash=row.password_hash
+    )
+
+
+async def create_password_reset(
+    db: AsyncConnection, *, token: str, account_id: UUID, expire_time: datetime
+) -> None:
+    await db.execute(
+        sa.insert(password_resets).values(
+            token_hash=token_hash(token), account_id=account_id, expire_time=expire_time
+        )
+    )
+
+
+async def find_password_reset(db: AsyncConnection, token: str) -> UUID | None:
+    """The account of the live reset link with this token."""
+    return await db.scalar(
+        sa.select(password_resets.c.account_id).where(
+            password_resets.c.token_hash == token_hash(token),
+            password_resets.c.expire_time > sa.func.now(),
+        )
+    )
+
+
+async def take_password_reset(db: AsyncConnection, token: str) -> UUID | None:
+    """The account of the live reset link with this token, used up."""
+    return await db.scalar(
+        sa.delete(password_resets)
+        .where(
+            password_resets.c.token_hash == token_hash(token),
+            password_resets.c.expire_time > sa.func.now(),
+        )
+        .returning(password_resets.c.account_id)
+    )
+
+
+async def prune_expired_links(db: AsyncConnection) -> int:
+    """Deletes sign-ups and reset links past their time; how many."""
+    deleted = 0
+    for table in (sign_ups, password_resets):
+        result = await db.execute(sa.delete(table).where(table.c.expire_time <= sa.func.now()))
+        deleted += result.rowcount
+    return deleted

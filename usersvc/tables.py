@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import UUID
 
+from runtime.outbox import outbox_table
 from runtime.ratelimit import rate_limit_table
 
 metadata = sa.MetaData(schema="users")
@@ -87,6 +88,43 @@ revoked_credentials = sa.Table(
     ),
     sa.Index("revoked_credentials_time", "revoke_time"),
 )
+
+# Sign-ups waiting for their address to be confirmed (ConfirmSignUp): the account is
+# made from the row, which goes once used or expired. The token is stored hashed.
+sign_ups = sa.Table(
+    "sign_ups",
+    metadata,
+    sa.Column("token_hash", sa.LargeBinary, primary_key=True),
+    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column(
+        "create_time", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.Column("expire_time", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
+# Password reset links (ResetPassword): single use; a password change ends them all.
+password_resets = sa.Table(
+    "password_resets",
+    metadata,
+    sa.Column("token_hash", sa.LargeBinary, primary_key=True),
+    sa.Column(
+        "account_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey(accounts.c.id, ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column(
+        "create_time", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.Column("expire_time", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
+# Mail to send, and what songsvc and billingsvc must be told about an account
+# (runtime.outbox): written with the change that calls for it.
+outbox = outbox_table(metadata)
 
 # Sign-in and sign-up limits (runtime.ratelimit).
 rate_limits = rate_limit_table(metadata)

@@ -139,6 +139,16 @@ class ListReservationsResponse(_message.Message):
     next_page_token: str
     def __init__(self, reservations: _Optional[_Iterable[_Union[_billing_pb2.Reservation, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class DetachAccountRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class DetachAccountResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class ApplyPaymentEventRequest(_message.Message):
     __slots__ = ("payload", "headers")
     class HeadersEntry(_message.Message):

@@ -86,6 +86,11 @@ class BillingServiceStub:
                 request_serializer=neutone_dot_v1_dot_billing__service__pb2.ApplyPaymentEventRequest.SerializeToString,
                 response_deserializer=neutone_dot_v1_dot_billing__service__pb2.ApplyPaymentEventResponse.FromString,
                 _registered_method=True)
+        self.DetachAccount = channel.unary_unary(
+                '/neutone.v1.BillingService/DetachAccount',
+                request_serializer=neutone_dot_v1_dot_billing__service__pb2.DetachAccountRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_billing__service__pb2.DetachAccountResponse.FromString,
+                _registered_method=True)
 
 
 class BillingServiceServicer:
@@ -180,6 +185,16 @@ class BillingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DetachAccount(self, request, context):
+        """DetachAccount detaches a deleted account's ledger from the person: entries,
+        purchases and refunds are kept (accounts must balance), the personal data in
+        stored payment events (name, email, addresses) is erased, and the account
+        takes no more credits. Idempotent. Internal: only usersvc may call it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BillingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -232,6 +247,11 @@ def add_BillingServiceServicer_to_server(servicer, server):
                     servicer.ApplyPaymentEvent,
                     request_deserializer=neutone_dot_v1_dot_billing__service__pb2.ApplyPaymentEventRequest.FromString,
                     response_serializer=neutone_dot_v1_dot_billing__service__pb2.ApplyPaymentEventResponse.SerializeToString,
+            ),
+            'DetachAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.DetachAccount,
+                    request_deserializer=neutone_dot_v1_dot_billing__service__pb2.DetachAccountRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_billing__service__pb2.DetachAccountResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -506,6 +526,33 @@ class BillingService:
             '/neutone.v1.BillingService/ApplyPaymentEvent',
             neutone_dot_v1_dot_billing__service__pb2.ApplyPaymentEventRequest.SerializeToString,
             neutone_dot_v1_dot_billing__service__pb2.ApplyPaymentEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DetachAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.BillingService/DetachAccount',
+            neutone_dot_v1_dot_billing__service__pb2.DetachAccountRequest.SerializeToString,
+            neutone_dot_v1_dot_billing__service__pb2.DetachAccountResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -399,3 +399,27 @@ class WatchSongResponse(_message.Message):
     queue_position: int
     estimated_time_remaining: _duration_pb2.Duration
     def __init__(self, song: _Optional[_Union[_song_pb2.Song, _Mapping]] = ..., queue_position: _Optional[int] = ..., estimated_time_remaining: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class RenameOwnerRequest(_message.Message):
+    __slots__ = ("user_id", "display_name")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    display_name: str
+    def __init__(self, user_id: _Optional[str] = ..., display_name: _Optional[str] = ...) -> None: ...
+
+class RenameOwnerResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DeleteOwnerDataRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class DeleteOwnerDataResponse(_message.Message):
+    __slots__ = ("deleted_songs",)
+    DELETED_SONGS_FIELD_NUMBER: _ClassVar[int]
+    deleted_songs: int
+    def __init__(self, deleted_songs: _Optional[int] = ...) -> None: ...

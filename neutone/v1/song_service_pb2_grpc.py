@@ -136,6 +136,16 @@ class SongServiceStub:
                 request_serializer=neutone_dot_v1_dot_song__service__pb2.WatchSongRequest.SerializeToString,
                 response_deserializer=neutone_dot_v1_dot_song__service__pb2.WatchSongResponse.FromString,
                 _registered_method=True)
+        self.RenameOwner = channel.unary_unary(
+                '/neutone.v1.SongService/RenameOwner',
+                request_serializer=neutone_dot_v1_dot_song__service__pb2.RenameOwnerRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_song__service__pb2.RenameOwnerResponse.FromString,
+                _registered_method=True)
+        self.DeleteOwnerData = channel.unary_unary(
+                '/neutone.v1.SongService/DeleteOwnerData',
+                request_serializer=neutone_dot_v1_dot_song__service__pb2.DeleteOwnerDataRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_song__service__pb2.DeleteOwnerDataResponse.FromString,
+                _registered_method=True)
 
 
 class SongServiceServicer:
@@ -312,6 +322,23 @@ class SongServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenameOwner(self, request, context):
+        """RenameOwner shows an account's new display name on all of its songs.
+        Idempotent. Internal: only usersvc may call it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteOwnerData(self, request, context):
+        """DeleteOwnerData deletes everything of a deleted account's: its songs (their
+        files; credits of songs not yet READY go back), uploads, likes (the liked
+        songs' counts drop) and plays. Idempotent. Internal: only usersvc may call it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SongServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -414,6 +441,16 @@ def add_SongServiceServicer_to_server(servicer, server):
                     servicer.WatchSong,
                     request_deserializer=neutone_dot_v1_dot_song__service__pb2.WatchSongRequest.FromString,
                     response_serializer=neutone_dot_v1_dot_song__service__pb2.WatchSongResponse.SerializeToString,
+            ),
+            'RenameOwner': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenameOwner,
+                    request_deserializer=neutone_dot_v1_dot_song__service__pb2.RenameOwnerRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_song__service__pb2.RenameOwnerResponse.SerializeToString,
+            ),
+            'DeleteOwnerData': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteOwnerData,
+                    request_deserializer=neutone_dot_v1_dot_song__service__pb2.DeleteOwnerDataRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_song__service__pb2.DeleteOwnerDataResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -958,6 +995,60 @@ class SongService:
             '/neutone.v1.SongService/WatchSong',
             neutone_dot_v1_dot_song__service__pb2.WatchSongRequest.SerializeToString,
             neutone_dot_v1_dot_song__service__pb2.WatchSongResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenameOwner(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.SongService/RenameOwner',
+            neutone_dot_v1_dot_song__service__pb2.RenameOwnerRequest.SerializeToString,
+            neutone_dot_v1_dot_song__service__pb2.RenameOwnerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteOwnerData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.SongService/DeleteOwnerData',
+            neutone_dot_v1_dot_song__service__pb2.DeleteOwnerDataRequest.SerializeToString,
+            neutone_dot_v1_dot_song__service__pb2.DeleteOwnerDataResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,13 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from neutone.v1 import access_pb2 as neutone_dot_v1_dot_access__pb2
 from neutone.v1 import api_key_pb2 as neutone_dot_v1_dot_api__key__pb2
 from neutone.v1 import user_pb2 as neutone_dot_v1_dot_user__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dneutone/v1/user_service.proto\x12\nneutone.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17neutone/v1/access.proto\x1a\x18neutone/v1/api_key.proto\x1a\x15neutone/v1/user.proto\"F\n\rSignUpRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"x\n\x0eSignUpResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.neutone.v1.User\x12\x15\n\rsession_token\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"0\n\rSignInRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"x\n\x0eSignInResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.neutone.v1.User\x12\x15\n\rsession_token\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x10\n\x0eSignOutRequest\"\x11\n\x0fSignOutResponse\"\x17\n\x15GetCurrentUserRequest\"8\n\x16GetCurrentUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.neutone.v1.User\"3\n\x1a\x41uthenticateSessionRequest\x12\x15\n\rsession_token\x18\x01 \x01(\t\"\x86\x01\n\x1b\x41uthenticateSessionResponse\x12\x16\n\x0eidentity_token\x18\x01 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1e\n\x04user\x18\x03 \x01(\x0b\x32\x10.neutone.v1.User\"V\n\x1a\x43reateIdentityTokenRequest\x12\x17\n\rsession_token\x18\x01 \x01(\tH\x00\x12\x11\n\x07\x61pi_key\x18\x02 \x01(\tH\x00\x42\x0c\n\ncredential\"\x86\x01\n\x1b\x43reateIdentityTokenResponse\x12\x16\n\x0eidentity_token\x18\x01 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1e\n\x04user\x18\x03 \x01(\x0b\x32\x10.neutone.v1.User\"\\\n\x13\x43reateApiKeyRequest\x12\x14\n\x0c\x64isplay_name\x18\x01 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"K\n\x14\x43reateApiKeyResponse\x12#\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x12.neutone.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\";\n\x12ListApiKeysRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"T\n\x13ListApiKeysResponse\x12$\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x12.neutone.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\")\n\x13RevokeApiKeyRequest\x12\x12\n\napi_key_id\x18\x01 \x01(\t\";\n\x14RevokeApiKeyResponse\x12#\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x12.neutone.v1.ApiKey2\xb4\x06\n\x0bUserService\x12\x45\n\x06SignUp\x12\x19.neutone.v1.SignUpRequest\x1a\x1a.neutone.v1.SignUpResponse\"\x04\x88\xb5\x18\x01\x12\x45\n\x06SignIn\x12\x19.neutone.v1.SignInRequest\x1a\x1a.neutone.v1.SignInResponse\"\x04\x88\xb5\x18\x01\x12H\n\x07SignOut\x12\x1a.neutone.v1.SignOutRequest\x1a\x1b.neutone.v1.SignOutResponse\"\x04\x88\xb5\x18\x02\x12`\n\x0eGetCurrentUser\x12!.neutone.v1.GetCurrentUserRequest\x1a\".neutone.v1.GetCurrentUserResponse\"\x07\x90\x02\x01\x88\xb5\x18\x02\x12l\n\x13\x43reateIdentityToken\x12&.neutone.v1.CreateIdentityTokenRequest\x1a\'.neutone.v1.CreateIdentityTokenResponse\"\x04\x88\xb5\x18\x01\x12W\n\x0c\x43reateApiKey\x12\x1f.neutone.v1.CreateApiKeyRequest\x1a .neutone.v1.CreateApiKeyResponse\"\x04\x88\xb5\x18\x02\x12W\n\x0bListApiKeys\x12\x1e.neutone.v1.ListApiKeysRequest\x1a\x1f.neutone.v1.ListApiKeysResponse\"\x07\x90\x02\x01\x88\xb5\x18\x02\x12Z\n\x0cRevokeApiKey\x12\x1f.neutone.v1.RevokeApiKeyRequest\x1a .neutone.v1.RevokeApiKeyResponse\"\x07\x90\x02\x02\x88\xb5\x18\x02\x12o\n\x13\x41uthenticateSession\x12&.neutone.v1.AuthenticateSessionRequest\x1a\'.neutone.v1.AuthenticateSessionResponse\"\x07\x90\x02\x01\x88\xb5\x18\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dneutone/v1/user_service.proto\x12\nneutone.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17neutone/v1/access.proto\x1a\x18neutone/v1/api_key.proto\x1a\x15neutone/v1/user.proto\"F\n\rSignUpRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"D\n\x0eSignUpResponseJ\x04\x08\x01\x10\x02J\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04R\x04userR\rsession_tokenR\x0b\x65xpire_time\"%\n\x14\x43onfirmSignUpRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\x7f\n\x15\x43onfirmSignUpResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.neutone.v1.User\x12\x15\n\rsession_token\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"0\n\rSignInRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"x\n\x0eSignInResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.neutone.v1.User\x12\x15\n\rsession_token\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x10\n\x0eSignOutRequest\"\x11\n\x0fSignOutResponse\"\x1a\n\x18SignOutEverywhereRequest\"\x1b\n\x19SignOutEverywhereResponse\"k\n\x18UpdateCurrentUserRequest\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.neutone.v1.User\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\";\n\x19UpdateCurrentUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.neutone.v1.User\"G\n\x15\x43hangePasswordRequest\x12\x18\n\x10\x63urrent_password\x18\x01 \x01(\t\x12\x14\n\x0cnew_password\x18\x02 \x01(\t\"\x18\n\x16\x43hangePasswordResponse\"(\n\x14\x44\x65leteAccountRequest\x12\x10\n\x08password\x18\x01 \x01(\t\"\x17\n\x15\x44\x65leteAccountResponse\",\n\x1bRequestPasswordResetRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\"\x1e\n\x1cRequestPasswordResetResponse\";\n\x14ResetPasswordRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x14\n\x0cnew_password\x18\x02 \x01(\t\"\x17\n\x15ResetPasswordResponse\"\x17\n\x15GetCurrentUserRequest\"8\n\x16GetCurrentUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.neutone.v1.User\"3\n\x1a\x41uthenticateSessionRequest\x12\x15\n\rsession_token\x18\x01 \x01(\t\"\x86\x01\n\x1b\x41uthenticateSessionResponse\x12\x16\n\x0eidentity_token\x18\x01 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1e\n\x04user\x18\x03 \x01(\x0b\x32\x10.neutone.v1.User\"V\n\x1a\x43reateIdentityTokenRequest\x12\x17\n\rsession_token\x18\x01 \x01(\tH\x00\x12\x11\n\x07\x61pi_key\x18\x02 \x01(\tH\x00\x42\x0c\n\ncredential\"\x86\x01\n\x1b\x43reateIdentityTokenResponse\x12\x16\n\x0eidentity_token\x18\x01 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1e\n\x04user\x18\x03 \x01(\x0b\x32\x10.neutone.v1.User\"\\\n\x13\x43reateApiKeyRequest\x12\x14\n\x0c\x64isplay_name\x18\x01 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"K\n\x14\x43reateApiKeyResponse\x12#\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x12.neutone.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\";\n\x12ListApiKeysRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"T\n\x13ListApiKeysResponse\x12$\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x12.neutone.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\")\n\x13RevokeApiKeyRequest\x12\x12\n\napi_key_id\x18\x01 \x01(\t\";\n\x14RevokeApiKeyResponse\x12#\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x12.neutone.v1.ApiKey2\xe8\x0b\n\x0bUserService\x12\x45\n\x06SignUp\x12\x19.neutone.v1.SignUpRequest\x1a\x1a.neutone.v1.SignUpResponse\"\x04\x88\xb5\x18\x01\x12Z\n\rConfirmSignUp\x12 .neutone.v1.ConfirmSignUpRequest\x1a!.neutone.v1.ConfirmSignUpResponse\"\x04\x88\xb5\x18\x01\x12\x45\n\x06SignIn\x12\x19.neutone.v1.SignInRequest\x1a\x1a.neutone.v1.SignInResponse\"\x04\x88\xb5\x18\x01\x12H\n\x07SignOut\x12\x1a.neutone.v1.SignOutRequest\x1a\x1b.neutone.v1.SignOutResponse\"\x04\x88\xb5\x18\x02\x12\x66\n\x11SignOutEverywhere\x12$.neutone.v1.SignOutEverywhereRequest\x1a%.neutone.v1.SignOutEverywhereResponse\"\x04\x88\xb5\x18\x02\x12\x66\n\x11UpdateCurrentUser\x12$.neutone.v1.UpdateCurrentUserRequest\x1a%.neutone.v1.UpdateCurrentUserResponse\"\x04\x88\xb5\x18\x02\x12]\n\x0e\x43hangePassword\x12!.neutone.v1.ChangePasswordRequest\x1a\".neutone.v1.ChangePasswordResponse\"\x04\x88\xb5\x18\x02\x12Z\n\rDeleteAccount\x12 .neutone.v1.DeleteAccountRequest\x1a!.neutone.v1.DeleteAccountResponse\"\x04\x88\xb5\x18\x02\x12o\n\x14RequestPasswordReset\x12\'.neutone.v1.RequestPasswordResetRequest\x1a(.neutone.v1.RequestPasswordResetResponse\"\x04\x88\xb5\x18\x01\x12Z\n\rResetPassword\x12 .neutone.v1.ResetPasswordRequest\x1a!.neutone.v1.ResetPasswordResponse\"\x04\x88\xb5\x18\x01\x12`\n\x0eGetCurrentUser\x12!.neutone.v1.GetCurrentUserRequest\x1a\".neutone.v1.GetCurrentUserResponse\"\x07\x90\x02\x01\x88\xb5\x18\x02\x12l\n\x13\x43reateIdentityToken\x12&.neutone.v1.CreateIdentityTokenRequest\x1a\'.neutone.v1.CreateIdentityTokenResponse\"\x04\x88\xb5\x18\x01\x12W\n\x0c\x43reateApiKey\x12\x1f.neutone.v1.CreateApiKeyRequest\x1a .neutone.v1.CreateApiKeyResponse\"\x04\x88\xb5\x18\x02\x12W\n\x0bListApiKeys\x12\x1e.neutone.v1.ListApiKeysRequest\x1a\x1f.neutone.v1.ListApiKeysResponse\"\x07\x90\x02\x01\x88\xb5\x18\x02\x12Z\n\x0cRevokeApiKey\x12\x1f.neutone.v1.RevokeApiKeyRequest\x1a .neutone.v1.RevokeApiKeyResponse\"\x07\x90\x02\x02\x88\xb5\x18\x02\x12o\n\x13\x41uthenticateSession\x12&.neutone.v1.AuthenticateSessionRequest\x1a\'.neutone.v1.AuthenticateSessionResponse\"\x07\x90\x02\x01\x88\xb5\x18\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,10 +38,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['SignUp']._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['SignUp']._serialized_options = b'\210\265\030\001'
+  _globals['_USERSERVICE'].methods_by_name['ConfirmSignUp']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['ConfirmSignUp']._serialized_options = b'\210\265\030\001'
   _globals['_USERSERVICE'].methods_by_name['SignIn']._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['SignIn']._serialized_options = b'\210\265\030\001'
   _globals['_USERSERVICE'].methods_by_name['SignOut']._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['SignOut']._serialized_options = b'\210\265\030\002'
+  _globals['_USERSERVICE'].methods_by_name['SignOutEverywhere']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['SignOutEverywhere']._serialized_options = b'\210\265\030\002'
+  _globals['_USERSERVICE'].methods_by_name['UpdateCurrentUser']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['UpdateCurrentUser']._serialized_options = b'\210\265\030\002'
+  _globals['_USERSERVICE'].methods_by_name['ChangePassword']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['ChangePassword']._serialized_options = b'\210\265\030\002'
+  _globals['_USERSERVICE'].methods_by_name['DeleteAccount']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['DeleteAccount']._serialized_options = b'\210\265\030\002'
+  _globals['_USERSERVICE'].methods_by_name['RequestPasswordReset']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['RequestPasswordReset']._serialized_options = b'\210\265\030\001'
+  _globals['_USERSERVICE'].methods_by_name['ResetPassword']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['ResetPassword']._serialized_options = b'\210\265\030\001'
   _globals['_USERSERVICE'].methods_by_name['GetCurrentUser']._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['GetCurrentUser']._serialized_options = b'\220\002\001\210\265\030\002'
   _globals['_USERSERVICE'].methods_by_name['CreateIdentityToken']._loaded_options = None
@@ -53,42 +68,70 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USERSERVICE'].methods_by_name['RevokeApiKey']._serialized_options = b'\220\002\002\210\265\030\002'
   _globals['_USERSERVICE'].methods_by_name['AuthenticateSession']._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['AuthenticateSession']._serialized_options = b'\220\002\001\210\265\030\003'
-  _globals['_SIGNUPREQUEST']._serialized_start=152
-  _globals['_SIGNUPREQUEST']._serialized_end=222
-  _globals['_SIGNUPRESPONSE']._serialized_start=224
-  _globals['_SIGNUPRESPONSE']._serialized_end=344
-  _globals['_SIGNINREQUEST']._serialized_start=346
-  _globals['_SIGNINREQUEST']._serialized_end=394
-  _globals['_SIGNINRESPONSE']._serialized_start=396
-  _globals['_SIGNINRESPONSE']._serialized_end=516
-  _globals['_SIGNOUTREQUEST']._serialized_start=518
-  _globals['_SIGNOUTREQUEST']._serialized_end=534
-  _globals['_SIGNOUTRESPONSE']._serialized_start=536
-  _globals['_SIGNOUTRESPONSE']._serialized_end=553
-  _globals['_GETCURRENTUSERREQUEST']._serialized_start=555
-  _globals['_GETCURRENTUSERREQUEST']._serialized_end=578
-  _globals['_GETCURRENTUSERRESPONSE']._serialized_start=580
-  _globals['_GETCURRENTUSERRESPONSE']._serialized_end=636
-  _globals['_AUTHENTICATESESSIONREQUEST']._serialized_start=638
-  _globals['_AUTHENTICATESESSIONREQUEST']._serialized_end=689
-  _globals['_AUTHENTICATESESSIONRESPONSE']._serialized_start=692
-  _globals['_AUTHENTICATESESSIONRESPONSE']._serialized_end=826
-  _globals['_CREATEIDENTITYTOKENREQUEST']._serialized_start=828
-  _globals['_CREATEIDENTITYTOKENREQUEST']._serialized_end=914
-  _globals['_CREATEIDENTITYTOKENRESPONSE']._serialized_start=917
-  _globals['_CREATEIDENTITYTOKENRESPONSE']._serialized_end=1051
-  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1053
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1145
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=1147
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=1222
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1224
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1283
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1285
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1369
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1371
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1412
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=1414
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=1473
-  _globals['_USERSERVICE']._serialized_start=1476
-  _globals['_USERSERVICE']._serialized_end=2296
+  _globals['_SIGNUPREQUEST']._serialized_start=186
+  _globals['_SIGNUPREQUEST']._serialized_end=256
+  _globals['_SIGNUPRESPONSE']._serialized_start=258
+  _globals['_SIGNUPRESPONSE']._serialized_end=326
+  _globals['_CONFIRMSIGNUPREQUEST']._serialized_start=328
+  _globals['_CONFIRMSIGNUPREQUEST']._serialized_end=365
+  _globals['_CONFIRMSIGNUPRESPONSE']._serialized_start=367
+  _globals['_CONFIRMSIGNUPRESPONSE']._serialized_end=494
+  _globals['_SIGNINREQUEST']._serialized_start=496
+  _globals['_SIGNINREQUEST']._serialized_end=544
+  _globals['_SIGNINRESPONSE']._serialized_start=546
+  _globals['_SIGNINRESPONSE']._serialized_end=666
+  _globals['_SIGNOUTREQUEST']._serialized_start=668
+  _globals['_SIGNOUTREQUEST']._serialized_end=684
+  _globals['_SIGNOUTRESPONSE']._serialized_start=686
+  _globals['_SIGNOUTRESPONSE']._serialized_end=703
+  _globals['_SIGNOUTEVERYWHEREREQUEST']._serialized_start=705
+  _globals['_SIGNOUTEVERYWHEREREQUEST']._serialized_end=731
+  _globals['_SIGNOUTEVERYWHERERESPONSE']._serialized_start=733
+  _globals['_SIGNOUTEVERYWHERERESPONSE']._serialized_end=760
+  _globals['_UPDATECURRENTUSERREQUEST']._serialized_start=762
+  _globals['_UPDATECURRENTUSERREQUEST']._serialized_end=869
+  _globals['_UPDATECURRENTUSERRESPONSE']._serialized_start=871
+  _globals['_UPDATECURRENTUSERRESPONSE']._serialized_end=930
+  _globals['_CHANGEPASSWORDREQUEST']._serialized_start=932
+  _globals['_CHANGEPASSWORDREQUEST']._serialized_end=1003
+  _globals['_CHANGEPASSWORDRESPONSE']._serialized_start=1005
+  _globals['_CHANGEPASSWORDRESPONSE']._serialized_end=1029
+  _globals['_DELETEACCOUNTREQUEST']._serialized_start=1031
+  _globals['_DELETEACCOUNTREQUEST']._serialized_end=1071
+  _globals['_DELETEACCOUNTRESPONSE']._serialized_start=1073
+  _globals['_DELETEACCOUNTRESPONSE']._serialized_end=1096
+  _globals['_REQUESTPASSWORDRESETREQUEST']._serialized_start=1098
+  _globals['_REQUESTPASSWORDRESETREQUEST']._serialized_end=1142
+  _globals['_REQUESTPASSWORDRESETRESPONSE']._serialized_start=1144
+  _globals['_REQUESTPASSWORDRESETRESPONSE']._serialized_end=1174
+  _globals['_RESETPASSWORDREQUEST']._serialized_start=1176
+  _globals['_RESETPASSWORDREQUEST']._serialized_end=1235
+  _globals['_RESETPASSWORDRESPONSE']._serialized_start=1237
+  _globals['_RESETPASSWORDRESPONSE']._serialized_end=1260
+  _globals['_GETCURRENTUSERREQUEST']._serialized_start=1262
+  _globals['_GETCURRENTUSERREQUEST']._serialized_end=1285
+  _globals['_GETCURRENTUSERRESPONSE']._serialized_start=1287
+  _globals['_GETCURRENTUSERRESPONSE']._serialized_end=1343
+  _globals['_AUTHENTICATESESSIONREQUEST']._serialized_start=1345
+  _globals['_AUTHENTICATESESSIONREQUEST']._serialized_end=1396
+  _globals['_AUTHENTICATESESSIONRESPONSE']._serialized_start=1399
+  _globals['_AUTHENTICATESESSIONRESPONSE']._serialized_end=1533
+  _globals['_CREATEIDENTITYTOKENREQUEST']._serialized_start=1535
+  _globals['_CREATEIDENTITYTOKENREQUEST']._serialized_end=1621
+  _globals['_CREATEIDENTITYTOKENRESPONSE']._serialized_start=1624
+  _globals['_CREATEIDENTITYTOKENRESPONSE']._serialized_end=1758
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1760
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1852
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=1854
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=1929
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1931
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1990
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1992
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=2076
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=2078
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=2119
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=2121
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=2180
+  _globals['_USERSERVICE']._serialized_start=2183
+  _globals['_USERSERVICE']._serialized_end=3695
 # @@protoc_insertion_point(module_scope)

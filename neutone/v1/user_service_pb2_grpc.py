@@ -41,6 +41,11 @@ class UserServiceStub:
                 request_serializer=neutone_dot_v1_dot_user__service__pb2.SignUpRequest.SerializeToString,
                 response_deserializer=neutone_dot_v1_dot_user__service__pb2.SignUpResponse.FromString,
                 _registered_method=True)
+        self.ConfirmSignUp = channel.unary_unary(
+                '/neutone.v1.UserService/ConfirmSignUp',
+                request_serializer=neutone_dot_v1_dot_user__service__pb2.ConfirmSignUpRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_user__service__pb2.ConfirmSignUpResponse.FromString,
+                _registered_method=True)
         self.SignIn = channel.unary_unary(
                 '/neutone.v1.UserService/SignIn',
                 request_serializer=neutone_dot_v1_dot_user__service__pb2.SignInRequest.SerializeToString,
@@ -50,6 +55,36 @@ class UserServiceStub:
                 '/neutone.v1.UserService/SignOut',
                 request_serializer=neutone_dot_v1_dot_user__service__pb2.SignOutRequest.SerializeToString,
                 response_deserializer=neutone_dot_v1_dot_user__service__pb2.SignOutResponse.FromString,
+                _registered_method=True)
+        self.SignOutEverywhere = channel.unary_unary(
+                '/neutone.v1.UserService/SignOutEverywhere',
+                request_serializer=neutone_dot_v1_dot_user__service__pb2.SignOutEverywhereRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_user__service__pb2.SignOutEverywhereResponse.FromString,
+                _registered_method=True)
+        self.UpdateCurrentUser = channel.unary_unary(
+                '/neutone.v1.UserService/UpdateCurrentUser',
+                request_serializer=neutone_dot_v1_dot_user__service__pb2.UpdateCurrentUserRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_user__service__pb2.UpdateCurrentUserResponse.FromString,
+                _registered_method=True)
+        self.ChangePassword = channel.unary_unary(
+                '/neutone.v1.UserService/ChangePassword',
+                request_serializer=neutone_dot_v1_dot_user__service__pb2.ChangePasswordRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_user__service__pb2.ChangePasswordResponse.FromString,
+                _registered_method=True)
+        self.DeleteAccount = channel.unary_unary(
+                '/neutone.v1.UserService/DeleteAccount',
+                request_serializer=neutone_dot_v1_dot_user__service__pb2.DeleteAccountRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_user__service__pb2.DeleteAccountResponse.FromString,
+                _registered_method=True)
+        self.RequestPasswordReset = channel.unary_unary(
+                '/neutone.v1.UserService/RequestPasswordReset',
+                request_serializer=neutone_dot_v1_dot_user__service__pb2.RequestPasswordResetRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_user__service__pb2.RequestPasswordResetResponse.FromString,
+                _registered_method=True)
+        self.ResetPassword = channel.unary_unary(
+                '/neutone.v1.UserService/ResetPassword',
+                request_serializer=neutone_dot_v1_dot_user__service__pb2.ResetPasswordRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_user__service__pb2.ResetPasswordResponse.FromString,
                 _registered_method=True)
         self.GetCurrentUser = channel.unary_unary(
                 '/neutone.v1.UserService/GetCurrentUser',
@@ -89,12 +124,24 @@ class UserServiceServicer:
     """
 
     def SignUp(self, request, context):
-        """SignUp creates an account and signs it in. ALREADY_EXISTS when the email
-        is taken; INVALID_ARGUMENT with field violations for bad input;
-        RESOURCE_EXHAUSTED (with RetryInfo) after too many sign-ups from the client
-        (reason SIGN_UP_RATE_LIMITED) or when passwords are being hashed at the
+        """SignUp starts an account: it mails a link to confirm the address
+        (ConfirmSignUp), valid for 24 hours. The answer is the same whether or not
+        the email already has an account (its owner is mailed a note instead), so it
+        never tells who is registered. INVALID_ARGUMENT with field violations for bad
+        input; RESOURCE_EXHAUSTED (with RetryInfo) after too many sign-ups from the
+        client (reason SIGN_UP_RATE_LIMITED) or when passwords are being hashed at the
         service's limit and the call's deadline leaves no time to wait its turn
         (reason PASSWORD_CHECKS_BUSY).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConfirmSignUp(self, request, context):
+        """ConfirmSignUp creates the account from a sign-up's emailed token and signs it
+        in. A token works once. FAILED_PRECONDITION with reason SIGN_UP_TOKEN_INVALID
+        when it is unknown, used or expired (sign up again), or EMAIL_TAKEN when the
+        address got an account meanwhile.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -116,6 +163,65 @@ class UserServiceServicer:
 
     def SignOut(self, request, context):
         """SignOut revokes the session that the caller's identity token belongs to.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SignOutEverywhere(self, request, context):
+        """SignOutEverywhere ends every session of the caller's account, this one
+        included; tokens minted from them stop working within seconds. API keys are
+        not sessions and keep working. Only a session may do this.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateCurrentUser(self, request, context):
+        """UpdateCurrentUser changes the caller's display name (the only field the mask
+        may name: `display_name`); the caller's songs show the new name within
+        seconds. Only a session may do this.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangePassword(self, request, context):
+        """ChangePassword sets a new password once the current one is given; every
+        other session of the account ends. UNAUTHENTICATED (reason BAD_CREDENTIALS)
+        for a wrong current password, which counts as a failed sign-in of the
+        caller's client. Only a session may do this.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAccount(self, request, context):
+        """DeleteAccount deletes the caller's account for good once its password is
+        given: its sessions and API keys end at once; its songs, their files, its
+        uploads, likes and plays are deleted within seconds; the billing ledger is
+        kept, detached from the person. UNAUTHENTICATED (reason BAD_CREDENTIALS) for
+        a wrong password. Only a session may do this.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestPasswordReset(self, request, context):
+        """RequestPasswordReset mails a link to set a new password (ResetPassword),
+        valid for 30 minutes and once, when the email has an account. The answer is
+        the same either way. RESOURCE_EXHAUSTED (reason PASSWORD_RESETS_RATE_LIMITED,
+        with RetryInfo) after too many requests from the client or for the email.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetPassword(self, request, context):
+        """ResetPassword sets a new password with a reset link's token, and ends every
+        session of the account. FAILED_PRECONDITION (reason RESET_TOKEN_INVALID) when
+        the token is unknown, used, expired, or older than the account's latest
+        password change.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -185,6 +291,11 @@ def add_UserServiceServicer_to_server(servicer, server):
                     request_deserializer=neutone_dot_v1_dot_user__service__pb2.SignUpRequest.FromString,
                     response_serializer=neutone_dot_v1_dot_user__service__pb2.SignUpResponse.SerializeToString,
             ),
+            'ConfirmSignUp': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmSignUp,
+                    request_deserializer=neutone_dot_v1_dot_user__service__pb2.ConfirmSignUpRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_user__service__pb2.ConfirmSignUpResponse.SerializeToString,
+            ),
             'SignIn': grpc.unary_unary_rpc_method_handler(
                     servicer.SignIn,
                     request_deserializer=neutone_dot_v1_dot_user__service__pb2.SignInRequest.FromString,
@@ -194,6 +305,36 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.SignOut,
                     request_deserializer=neutone_dot_v1_dot_user__service__pb2.SignOutRequest.FromString,
                     response_serializer=neutone_dot_v1_dot_user__service__pb2.SignOutResponse.SerializeToString,
+            ),
+            'SignOutEverywhere': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignOutEverywhere,
+                    request_deserializer=neutone_dot_v1_dot_user__service__pb2.SignOutEverywhereRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_user__service__pb2.SignOutEverywhereResponse.SerializeToString,
+            ),
+            'UpdateCurrentUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCurrentUser,
+                    request_deserializer=neutone_dot_v1_dot_user__service__pb2.UpdateCurrentUserRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_user__service__pb2.UpdateCurrentUserResponse.SerializeToString,
+            ),
+            'ChangePassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangePassword,
+                    request_deserializer=neutone_dot_v1_dot_user__service__pb2.ChangePasswordRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_user__service__pb2.ChangePasswordResponse.SerializeToString,
+            ),
+            'DeleteAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAccount,
+                    request_deserializer=neutone_dot_v1_dot_user__service__pb2.DeleteAccountRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_user__service__pb2.DeleteAccountResponse.SerializeToString,
+            ),
+            'RequestPasswordReset': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestPasswordReset,
+                    request_deserializer=neutone_dot_v1_dot_user__service__pb2.RequestPasswordResetRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_user__service__pb2.RequestPasswordResetResponse.SerializeToString,
+            ),
+            'ResetPassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetPassword,
+                    request_deserializer=neutone_dot_v1_dot_user__service__pb2.ResetPasswordRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_user__service__pb2.ResetPasswordResponse.SerializeToString,
             ),
             'GetCurrentUser': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCurrentUser,
@@ -266,6 +407,33 @@ class UserService:
             _registered_method=True)
 
     @staticmethod
+    def ConfirmSignUp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.UserService/ConfirmSignUp',
+            neutone_dot_v1_dot_user__service__pb2.ConfirmSignUpRequest.SerializeToString,
+            neutone_dot_v1_dot_user__service__pb2.ConfirmSignUpResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def SignIn(request,
             target,
             options=(),
@@ -309,6 +477,168 @@ class UserService:
             '/neutone.v1.UserService/SignOut',
             neutone_dot_v1_dot_user__service__pb2.SignOutRequest.SerializeToString,
             neutone_dot_v1_dot_user__service__pb2.SignOutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SignOutEverywhere(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.UserService/SignOutEverywhere',
+            neutone_dot_v1_dot_user__service__pb2.SignOutEverywhereRequest.SerializeToString,
+            neutone_dot_v1_dot_user__service__pb2.SignOutEverywhereResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCurrentUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.UserService/UpdateCurrentUser',
+            neutone_dot_v1_dot_user__service__pb2.UpdateCurrentUserRequest.SerializeToString,
+            neutone_dot_v1_dot_user__service__pb2.UpdateCurrentUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangePassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.UserService/ChangePassword',
+            neutone_dot_v1_dot_user__service__pb2.ChangePasswordRequest.SerializeToString,
+            neutone_dot_v1_dot_user__service__pb2.ChangePasswordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.UserService/DeleteAccount',
+            neutone_dot_v1_dot_user__service__pb2.DeleteAccountRequest.SerializeToString,
+            neutone_dot_v1_dot_user__service__pb2.DeleteAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestPasswordReset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.UserService/RequestPasswordReset',
+            neutone_dot_v1_dot_user__service__pb2.RequestPasswordResetRequest.SerializeToString,
+            neutone_dot_v1_dot_user__service__pb2.RequestPasswordResetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetPassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.UserService/ResetPassword',
+            neutone_dot_v1_dot_user__service__pb2.ResetPasswordRequest.SerializeToString,
+            neutone_dot_v1_dot_user__service__pb2.ResetPasswordResponse.FromString,
             options,
             channel_credentials,
             insecure,

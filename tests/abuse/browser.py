@@ -1,14 +1,17 @@
 """A browser as the gateway sees it: grpc-web calls from the app's origin,
 carrying the session cookie it was given."""
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 from google.protobuf.message import Message
 
 from neutone.v1 import user_service_pb2
 from tests.integration.gateway.grpcweb import Reply, call
+from tests.integration.helpers import mailed_token
 
 SESSION_COOKIE = "neutone_session"
 
@@ -17,6 +20,8 @@ SESSION_COOKIE = "neutone_session"
 class Browser:
     http: httpx.AsyncClient
     origin: str
+    # Where the platform's mail goes (the sign-up links).
+    outbox: Path
     cookie: str = ""
     # Where the requests appear to come from, as the edge proxy would say.
     forwarded_for: str | None = None
@@ -46,11 +51,18 @@ class Browser:
         return response_type.FromString(reply.messages[0])
 
     async def sign_up(self) -> "Browser":
+        """Signs up and follows the mailed link, which signs the browser in."""
         await self.ok(
             "UserService.SignUp",
             user_service_pb2.SignUpRequest(
                 email=self.email, password=self.password, display_name="Abuse"
             ),
             user_service_pb2.SignUpResponse,
+        )
+        token = await asyncio.to_thread(mailed_token, self.outbox, self.email, "confirm-sign-up")
+        await self.ok(
+            "UserService.ConfirmSignUp",
+            user_service_pb2.ConfirmSignUpRequest(token=token),
+            user_service_pb2.ConfirmSignUpResponse,
         )
         return self

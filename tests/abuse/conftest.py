@@ -42,7 +42,9 @@ def browser(platform: Product, http: httpx.AsyncClient) -> Callable[..., Browser
 
     def make(*, forwarded_for: str | None = None) -> Browser:
         address = forwarded_for or next(CLIENT_ADDRESSES)
-        return Browser(http=http, origin=platform.url, forwarded_for=address)
+        return Browser(
+            http=http, origin=platform.url, outbox=platform.outbox, forwarded_for=address
+        )
 
     return make
 

@@ -28,7 +28,13 @@ from neutone.v1 import (
 )
 from tests.abuse.messages import request_bytes
 from tests.integration.gateway.grpcweb import BINARY, frame, parse
-from tests.integration.helpers import ONE_CLIENT_FOR_ALL_TESTS, StackKeys, bearer
+from tests.integration.helpers import (
+    ONE_CLIENT_FOR_ALL_TESTS,
+    StackKeys,
+    bearer,
+    confirmed_sign_up,
+    mailed_token,
+)
 from tests.stacks import Product, private_product
 
 CONTRACTS = (
@@ -89,10 +95,12 @@ def channels(fuzz_platform: Product) -> Iterator[dict[str, grpc.Channel]]:
 def person(channels: dict[str, grpc.Channel], fuzz_platform: Product) -> dict[str, object]:
     """A signed-up person with songs of their own, whose ids and tokens seed the fuzz."""
     users = user_service_pb2_grpc.UserServiceStub(channels["UserService"])
-    reply = users.SignUp(
-        user_service_pb2.SignUpRequest(
-            email="fuzz@example.com", password=PASSWORD, display_name="Fuzz"
-        )
+    reply = confirmed_sign_up(
+        users,
+        fuzz_platform.outbox,
+        email="fuzz@example.com",
+        password=PASSWORD,
+        display_name="Fuzz",
     )
     session = users.AuthenticateSession(
         user_service_pb2.AuthenticateSessionRequest(session_token=reply.session_token),
@@ -206,13 +214,20 @@ def gateway(fuzz_platform: Product) -> Iterator[tuple[httpx.Client, str]]:
     """An HTTP client of the gateway, and the session cookie of a person signed up
     through it (not the fuzzed person, whose sign-ins the fuzz keeps failing)."""
     with httpx.Client(base_url=fuzz_platform.url, timeout=15) as http:
-        response = http.post(
+        email = "fuzz-browser@example.com"
+        http.post(
             "/neutone.v1.UserService/SignUp",
             content=frame(
                 user_service_pb2.SignUpRequest(
-                    email="fuzz-browser@example.com", password=PASSWORD, display_name="Browser"
+                    email=email, password=PASSWORD, display_name="Browser"
                 ).SerializeToString()
             ),
+            headers={**GRPC_WEB_HEADERS, "origin": fuzz_platform.url},
+        )
+        token = mailed_token(fuzz_platform.outbox, email, "confirm-sign-up")
+        response = http.post(
+            "/neutone.v1.UserService/ConfirmSignUp",
+            content=frame(user_service_pb2.ConfirmSignUpRequest(token=token).SerializeToString()),
             headers={**GRPC_WEB_HEADERS, "origin": fuzz_platform.url},
         )
         http.cookies.clear()

@@ -13,6 +13,7 @@ from pathlib import Path
 import soundfile
 from playwright.sync_api import Browser, Page, expect
 
+from tests.integration.helpers import mailed_token
 from tests.stacks import Product
 
 PASSWORD = "correct horse battery"
@@ -27,12 +28,16 @@ def shot(page: Page, artifacts: Path, name: str) -> None:
 
 
 def sign_up(page: Page, product: Product, name: str) -> str:
+    """Signs up, then opens the link the mail carries (written to the outbox)."""
     email = f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com"
     page.goto(f"{product.url}/sign-up")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Display name").fill(name)
     page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    token = mailed_token(product.outbox, email, "confirm-sign-up")
+    page.goto(f"{product.url}/confirm-sign-up?token={token}")
     expect(page.get_by_role("heading", name="My songs")).to_be_visible()
     return email
 
@@ -98,7 +103,7 @@ def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) 
 
     owner.get_by_role("link", name="Sign up").click()
     shot(owner, artifacts, "02-sign-up")
-    sign_up(owner, product, "Owner")
+    owner_email = sign_up(owner, product, "Owner")
     shot(owner, artifacts, "03-my-songs-empty")
 
     # Buy credits: the local provider's checkout page, then back with a signed webhook applied.
@@ -259,6 +264,41 @@ def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) 
     expect(owner.get_by_role("link", name="Sign in")).to_be_visible()
     owner.goto(f"{product.url}/songs")
     expect(owner.get_by_role("heading", name="Sign in")).to_be_visible()
+
+    # A forgotten password, reset through the mailed link.
+    owner.get_by_role("link", name="Forgot password?").click()
+    owner.get_by_label("Email").fill(owner_email)
+    owner.get_by_role("button", name="Send reset link").click()
+    expect(owner.get_by_role("status")).to_contain_text("we sent a link")
+    token = mailed_token(product.outbox, owner_email, "reset-password")
+    owner.goto(f"{product.url}/reset-password?token={token}")
+    owner.get_by_label("New password").fill("a brand new password")
+    owner.get_by_role("button", name="Set password").click()
+    owner.get_by_role("link", name="Sign in with your new password").click()
+    owner.get_by_label("Email").fill(owner_email)
+    owner.get_by_label("Password").fill("a brand new password")
+    owner.get_by_role("button", name="Sign in").click()
+    expect(owner.get_by_role("heading", name="My songs")).to_be_visible()
+
+    # The listener's settings: a new name, an API key shown once, then the account
+    # deleted for good.
+    listener.get_by_role("link", name="Settings").click()
+    profile = listener.get_by_role("region", name="Profile")
+    profile.get_by_label("Display name").fill("Night Listener")
+    profile.get_by_role("button", name="Save").click()
+    expect(profile.get_by_role("status")).to_have_text("Saved.")
+    keys = listener.get_by_role("region", name="API keys")
+    keys.get_by_label("Key name").fill("my script")
+    keys.get_by_role("button", name="Create key").click()
+    expect(keys.get_by_text("This secret is shown only once")).to_be_visible()
+    assert keys.get_by_label("Secret").input_value().startswith("ntk_")
+    shot(listener, artifacts, "16-settings")
+    assert listener.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    deletion = listener.get_by_role("region", name="Delete account")
+    deletion.get_by_label("Password").fill(PASSWORD)
+    deletion.get_by_label("I understand this deletes my songs for good").check()
+    deletion.get_by_role("button", name="Delete my account").click()
+    expect(listener.get_by_role("link", name="Sign in")).to_be_visible()
 
     owner_context.close()
     listener_context.close()

@@ -1,9 +1,10 @@
 """NetworkPolicies allow exactly the connections of the design, and nothing else:
 
   internet -> edge -> gateway -> usersvc, songsvc, billingsvc
-  songsvc -> billingsvc;  worker -> billingsvc, Triton
+  usersvc -> songsvc, billingsvc;  songsvc -> billingsvc;  worker -> billingsvc, Triton
   usersvc, billingsvc, songsvc, worker, migrations -> database
   songsvc, worker -> object store;  billingsvc -> payment provider
+  usersvc -> SMTP server (when usersvc.mail.smtpHost is set)
   every pod -> DNS;  monitoring -> metrics ports
 
 The test evaluates the rendered policies the way Kubernetes does (a connection needs an
@@ -21,6 +22,7 @@ from tests.helm.conftest import (
     Rendered,
     component_of,
     containers,
+    render,
     render_production,
 )
 
@@ -29,7 +31,10 @@ EXTERNAL = {
     "database": {"to": [{"ipBlock": {"cidr": "192.0.2.0/24"}}], "ports": [5432]},
     "object-store": {"to": [{"ipBlock": {"cidr": "198.51.100.0/24"}}], "ports": [443]},
     "payment-provider": {"to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}], "ports": [443]},
+    # Its port is usersvc.mail.smtpPort (587 in the production values).
+    "smtp": {"to": [{"ipBlock": {"cidr": "198.18.0.0/24"}}]},
 }
+SMTP_EDGE = ("usersvc", "smtp", 587)
 MONITORING = "monitoring"
 
 DESIGN_EDGES = {
@@ -39,6 +44,9 @@ DESIGN_EDGES = {
     ("gateway", "usersvc", 50051),
     ("gateway", "songsvc", 50052),
     ("gateway", "billingsvc", 50053),
+    # An account renamed or deleted: RenameOwner, DeleteOwnerData, DetachAccount.
+    ("usersvc", "songsvc", 50052),
+    ("usersvc", "billingsvc", 50053),
     ("songsvc", "billingsvc", 50053),
     ("songsvc-worker", "billingsvc", 50053),
     ("songsvc-worker", "triton", 8001),
@@ -49,6 +57,7 @@ DESIGN_EDGES = {
     ("songsvc", "object-store", 443),
     ("songsvc-worker", "object-store", 443),
     ("billingsvc", "payment-provider", 443),
+    SMTP_EDGE,
     *{
         (MONITORING, component, 9090)
         for component in ("usersvc", "billingsvc", "songsvc", "gateway", "edge")
@@ -65,6 +74,7 @@ def _values() -> dict[str, Any]:
             "database": EXTERNAL["database"],
             "objectStore": EXTERNAL["object-store"],
             "paymentProvider": EXTERNAL["payment-provider"],
+            "smtp": EXTERNAL["smtp"],
         }
     }
 
@@ -251,3 +261,22 @@ def test_internal_clients_reach_the_services_only_where_named() -> None:
     assert reachable == {"usersvc", "songsvc", "billingsvc"}
     # By default nobody outside the release calls them.
     assert allowed_edges(render_production(_values())) == DESIGN_EDGES
+
+
+def test_usersvc_reaches_the_smtp_server_only_when_one_is_set_on_its_port() -> None:
+    values = _values() | {"usersvc": {"mail": {"smtpHost": ""}}}
+    assert allowed_edges(render_production(values)) == DESIGN_EDGES - {SMTP_EDGE}
+    values = _values() | {"usersvc": {"mail": {"smtpPort": 465, "smtpSecurity": "tls"}}}
+    edges = allowed_edges(render_production(values))
+    assert edges == DESIGN_EDGES - {SMTP_EDGE} | {("usersvc", "smtp", 465)}
+
+
+def test_the_default_values_mail_nowhere() -> None:
+    """values.yaml sets no SMTP server: usersvc opens no connection outside the release but
+    to the database."""
+    rendered = render()
+    policy = rendered.get("NetworkPolicy", "neutone-usersvc")
+    external = [
+        rule for rule in policy["spec"]["egress"] if any("ipBlock" in peer for peer in rule["to"])
+    ]
+    assert [[entry["port"] for entry in rule["ports"]] for rule in external] == [[5432]]

@@ -46,6 +46,9 @@ def config_map(name: str, key: str | None = None) -> Reference:
 
 TRUSTED_KEYS = config_map("neutone-trusted-keys", "trusted-keys.json")
 PAGE_TOKENS = secret("neutone-page-tokens", "page-token-key")
+# The SMTP password: usersvc only, and only when it signs in to an SMTP server (the
+# production values; values.yaml sets no server).
+SMTP_PASSWORD = secret("neutone-mail", "smtp-password")
 
 
 def database(role: str) -> Reference:
@@ -56,10 +59,11 @@ def own_key(principal: str) -> Reference:
     return secret(f"neutone-key-{principal}", f"{principal}.pem")
 
 
-def expected_references(tls_secret: str) -> dict[str, set[Reference]]:
+def expected_references(tls_secret: str, *, smtp_auth: bool = True) -> dict[str, set[Reference]]:
     return {
         # usersvc pages through API keys (ListApiKeys).
-        "usersvc": {database("usersvc"), own_key("usersvc"), TRUSTED_KEYS, PAGE_TOKENS},
+        "usersvc": {database("usersvc"), own_key("usersvc"), TRUSTED_KEYS, PAGE_TOKENS}
+        | ({SMTP_PASSWORD} if smtp_auth else set()),
         "billingsvc": {
             database("billingsvc"),
             own_key("billingsvc"),
@@ -117,7 +121,7 @@ def _items(kind: Any, name: str, source: dict[str, Any]) -> set[Reference]:
 def test_each_pod_gets_exactly_the_secrets_and_config_it_uses(values: str) -> None:
     rendered = render() if values == "default" else render_production()
     tls = rendered.values.get("edge", {}).get("tls", {}).get("secretName", "neutone-tls")
-    expected = expected_references(tls)
+    expected = expected_references(tls, smtp_auth=values == "production")
     seen = {component_of(workload): references(workload) for workload in rendered.workloads()}
     assert seen == expected
 
@@ -137,6 +141,50 @@ def test_static_object_store_credentials_go_to_songsvc_and_the_worker_only() -> 
     }
 
 
+@pytest.mark.parametrize(
+    ("mail", "smtp_password"),
+    [
+        # No SMTP AUTH (a relay that trusts the pod's network): no password to read.
+        ({"smtpUsername": ""}, None),
+        # No SMTP server at all: no password either, whatever the user name.
+        ({"smtpHost": ""}, None),
+        ({}, ("neutone-mail", "smtp-password")),
+    ],
+)
+def test_the_smtp_password_reaches_usersvc_only_when_it_signs_in_to_the_server(
+    mail: dict[str, str], smtp_password: tuple[str, str] | None
+) -> None:
+    rendered = render_production({"usersvc": {"mail": mail}})
+    expected = expected_references("neutone-app-tls", smtp_auth=smtp_password is not None)
+    for workload in rendered.workloads():
+        assert references(workload) == expected[component_of(workload)], component_of(workload)
+    variables = secret_variables(rendered.workload("usersvc"))
+    assert variables.get("NEUTONE_MAIL__SMTP_PASSWORD") == smtp_password
+    assert ("neutone-mail" in rendered.notes) is (smtp_password is not None)
+
+
+def test_an_smtp_password_is_never_sent_unencrypted() -> None:
+    values = deep_merge(production_values(), {"usersvc": {"mail": {"smtpSecurity": "none"}}})
+    with (
+        helm.Chart.load(CHART_DIR) as chart,
+        pytest.raises(helm.HelmRenderError, match="the SMTP password would cross the network"),
+    ):
+        chart.render(values=values, name="neutone", namespace="neutone")
+    # A relay that asks for no password may be spoken to in the clear.
+    relay = {"smtpHost": "postfix.mail.svc", "smtpPort": 25, "smtpSecurity": "none"}
+    rendered = render_production({"usersvc": {"mail": relay | {"smtpUsername": ""}}})
+    assert "NEUTONE_MAIL__SMTP_PASSWORD" not in secret_variables(rendered.workload("usersvc"))
+
+
+def test_the_smtp_password_secret_follows_the_values() -> None:
+    rendered = render_production(
+        {"secrets": {"mail": {"name": "ses-smtp", "smtpPasswordKey": "password"}}}
+    )
+    variables = secret_variables(rendered.workload("usersvc"))
+    assert variables["NEUTONE_MAIL__SMTP_PASSWORD"] == ("ses-smtp", "password")
+    assert "Secret ses-smtp" in rendered.notes
+
+
 def secret_variables(workload: Object) -> dict[str, tuple[str, str]]:
     """The environment variables filled from Secrets: name -> (Secret, key)."""
     variables = {}
@@ -151,8 +199,14 @@ def secret_variables(workload: Object) -> dict[str, tuple[str, str]]:
 
 def test_each_secret_reaches_the_variable_its_process_reads(any_render: Rendered) -> None:
     page_tokens = {"NEUTONE_PAGE_TOKEN_KEY": ("neutone-page-tokens", "page-token-key")}
+    smtp_auth = bool(any_render.values.get("usersvc", {}).get("mail", {}).get("smtpUsername"))
+    smtp_password = {"NEUTONE_MAIL__SMTP_PASSWORD": ("neutone-mail", "smtp-password")}
     expected = {
-        "usersvc": {"NEUTONE_DATABASE_URL": ("neutone-database-usersvc", "url"), **page_tokens},
+        "usersvc": {
+            "NEUTONE_DATABASE_URL": ("neutone-database-usersvc", "url"),
+            **page_tokens,
+            **(smtp_password if smtp_auth else {}),
+        },
         "billingsvc": {
             "NEUTONE_DATABASE_URL": ("neutone-database-billingsvc", "url"),
             **page_tokens,

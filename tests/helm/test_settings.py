@@ -52,6 +52,7 @@ SECRET_VALUES = {
     },
     ("neutone-payment", "webhook-secret"): "whsec_" + base64.b64encode(b"w" * 32).decode(),
     ("neutone-payment", "polar-access-token"): "polar_oat_test",
+    ("neutone-mail", "smtp-password"): "smtp-password-0123456789",
 }
 # Non-NEUTONE variables a Python service container may carry.
 OTHER_VARIABLES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
@@ -298,3 +299,59 @@ def test_usersvc_hashes_as_many_passwords_at_once_as_fit_in_its_memory(
         }
         os.environ.update(env)
         assert settings_class("usersvc")().hashes_at_once == hashes_at_once
+
+
+def test_usersvc_mails_links_to_the_app_through_the_configured_server(
+    production_render: Rendered, pod_environment: Any, clean_environment: None
+) -> None:
+    os.environ.update(pod_environment(production_render.workload("usersvc")))
+    settings = settings_class("usersvc")()
+    assert settings.app_url == "https://neutone.app"
+    mail = settings.mail
+    assert mail.sender == "Neutone <no-reply@neutone.app>"
+    assert (mail.smtp_host, mail.smtp_port, mail.smtp_security) == (
+        "email-smtp.eu-west-1.amazonaws.com",
+        587,
+        "starttls",
+    )
+    assert mail.smtp_username == "AKIAIOSFODNN7EXAMPLE"
+    assert mail.smtp_password.get_secret_value() == SECRET_VALUES[("neutone-mail", "smtp-password")]
+
+
+def test_usersvc_mail_follows_the_values(pod_environment: Any, clean_environment: None) -> None:
+    mail = {
+        "sender": "Ops <ops@example.org>",
+        "smtpHost": "mail.example.org",
+        "smtpPort": 465,
+        "smtpSecurity": "tls",
+        "smtpUsername": "",
+    }
+    rendered = render_production(
+        {"publicUrl": "https://music.example.org", "usersvc": {"mail": mail}}
+    )
+    os.environ.update(pod_environment(rendered.workload("usersvc")))
+    settings = settings_class("usersvc")()
+    assert settings.app_url == "https://music.example.org"
+    assert (
+        settings.mail.sender,
+        settings.mail.smtp_host,
+        settings.mail.smtp_port,
+        settings.mail.smtp_security,
+    ) == ("Ops <ops@example.org>", "mail.example.org", 465, "tls")
+    # No user name: no SMTP AUTH, and no password.
+    assert settings.mail.smtp_username == ""
+    assert settings.mail.smtp_password.get_secret_value() == ""
+
+
+def test_without_an_smtp_server_usersvc_writes_mail_into_its_data_folder(
+    default_render: Rendered, pod_environment: Any, clean_environment: None
+) -> None:
+    env = pod_environment(default_render.workload("usersvc"))
+    assert not {name for name in env if name.startswith("NEUTONE_MAIL__SMTP_")}
+    os.environ.update(env)
+    settings = settings_class("usersvc")()
+    assert settings.app_url == "https://neutone.example.com"
+    assert settings.mail.smtp_host == ""
+    # The pod's writable /tmp (the root filesystem is read-only).
+    assert settings.outbox_dir == Path("/tmp/neutone/outbox")
+    assert "usersvc.mail.smtpHost is empty" in default_render.notes

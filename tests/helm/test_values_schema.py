@@ -126,6 +126,40 @@ BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
         "/migrations/createRoles",
     ),
     "extra env with a bad name": ({"songsvc": {"env": {"neutone-x": "1"}}}, "neutone-x"),
+    "unknown SMTP security": (
+        {"usersvc": {"mail": {"smtpSecurity": "ssl"}}},
+        "/usersvc/mail/smtpSecurity",
+    ),
+    # The SMTP password comes from secrets.mail, never from values.
+    "an SMTP password in values": (
+        {"usersvc": {"mail": {"smtpPassword": "hunter2"}}},
+        "at '/usersvc/mail': additional properties 'smtpPassword'",
+    ),
+    "SMTP host with its port": (
+        {"usersvc": {"mail": {"smtpHost": "smtp.example.com:587"}}},
+        "/usersvc/mail/smtpHost",
+    ),
+    "SMTP port out of range": ({"usersvc": {"mail": {"smtpPort": 0}}}, "/usersvc/mail/smtpPort"),
+    "sender without an address": (
+        {"usersvc": {"mail": {"sender": "Neutone"}}},
+        "/usersvc/mail/sender",
+    ),
+    "mail settings on another service": (
+        {"songsvc": {"mail": {"smtpHost": "smtp.example.com"}}},
+        "at '/songsvc': additional properties 'mail'",
+    ),
+    "SMTP password Secret without its key": (
+        {"secrets": {"mail": {"smtpPasswordKey": None}}},
+        "at '/secrets/mail': missing property 'smtpPasswordKey'",
+    ),
+    "SMTP reachable everywhere": (
+        {"networkPolicy": {"smtp": {"to": []}}},
+        "/networkPolicy/smtp/to",
+    ),
+    "SMTP egress with its own ports": (
+        {"networkPolicy": {"smtp": {"ports": [25]}}},
+        "at '/networkPolicy/smtp': additional properties 'ports'",
+    ),
 }
 
 

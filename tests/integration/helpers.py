@@ -4,6 +4,8 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
 
 import grpc
 import psycopg
@@ -13,7 +15,8 @@ from grpc_status import rpc_status
 from neutone.v1 import user_service_pb2, user_service_pb2_grpc
 from runtime.errors import error_reason
 from runtime.interceptors import CLIENT_ADDRESS_HEADER, PROXY_AUTHORIZATION_HEADER
-from runtime.launcher import StackKeys
+from runtime.launcher import StackKeys, stack_outbox
+from usersvc.mail import OutboxFolder, link_token
 
 __all__ = ["StackKeys", "error_reason"]
 
@@ -29,6 +32,7 @@ ONE_CLIENT_FOR_ALL_TESTS = {
     "NEUTONE_SIGN_IN_FAILURES_PER_CLIENT": "1000000",
     # Every `neutone` command of tests/integration/cli exchanges a credential.
     "NEUTONE_TOKEN_EXCHANGES_PER_CLIENT_PER_MINUTE": "1000000",
+    "NEUTONE_PASSWORD_RESETS_PER_CLIENT": "1000000",
 }
 
 
@@ -60,13 +64,53 @@ class SignedUpUser:
     metadata: Metadata
 
 
+def mail_to(
+    outbox: Path, to: str, *, where: Callable[[EmailMessage], bool], timeout: float = 10
+) -> EmailMessage:
+    """The newest message to `to` that `where` accepts, once it is there (mail goes
+    out just after the call that sends it answers)."""
+    folder = OutboxFolder(outbox, sender="")
+    deadline = time.monotonic() + timeout
+    while not (found := [message for message in folder.messages_to(to) if where(message)]):
+        assert time.monotonic() < deadline, f"no such mail to {to}"
+        time.sleep(0.05)
+    return found[-1]
+
+
+def mailed_token(outbox: Path, to: str, page: str, *, timeout: float = 10) -> str:
+    """The token of the newest link to `page` mailed to `to`."""
+    message = mail_to(
+        outbox, to, where=lambda message: link_token(message, page) is not None, timeout=timeout
+    )
+    return link_token(message, page) or ""
+
+
+def confirmed_sign_up(
+    users: user_service_pb2_grpc.UserServiceStub,
+    outbox: Path,
+    *,
+    email: str,
+    password: str = "correct horse battery",
+    display_name: str = "Test User",
+    metadata: Metadata | None = None,
+) -> user_service_pb2.ConfirmSignUpResponse:
+    """Signs up as a person does: SignUp, then the mailed link (ConfirmSignUp)."""
+    users.SignUp(
+        user_service_pb2.SignUpRequest(email=email, password=password, display_name=display_name),
+        metadata=metadata,
+    )
+    # Mail goes to the address as usersvc stores it: trimmed, lower-cased.
+    token = mailed_token(outbox, email.strip().lower(), "confirm-sign-up")
+    return users.ConfirmSignUp(
+        user_service_pb2.ConfirmSignUpRequest(token=token), metadata=metadata
+    )
+
+
 def sign_up(channel: grpc.Channel, tokens: StackKeys) -> SignedUpUser:
     users = user_service_pb2_grpc.UserServiceStub(channel)
     email = f"user-{uuid.uuid4().hex[:12]}@example.com"
     password = "correct horse battery"
-    reply = users.SignUp(
-        user_service_pb2.SignUpRequest(email=email, password=password, display_name="Test User")
-    )
+    reply = confirmed_sign_up(users, stack_outbox(tokens.directory), email=email, password=password)
     session = users.AuthenticateSession(
         user_service_pb2.AuthenticateSessionRequest(session_token=reply.session_token),
         metadata=service_identity(tokens),
@@ -93,18 +137,35 @@ def field_violations(error: grpc.RpcError) -> dict[str, str]:
     return violations
 
 
+# How long a song made READY by hand must stay so before a test goes on.
+READY_SETTLES_SECONDS = 0.3
+
+
 def make_ready(database_url: str, song_id: str, categories: list[str]) -> None:
-    """Stands in for the worker's final step, for tests of what follows it. The
-    job is ended first, in the same transaction: a worker that claimed it meanwhile
-    is fenced out and cannot write its stages over the READY song afterwards."""
-    with psycopg.connect(database_url) as db, db.transaction():
-        db.execute("UPDATE songs.jobs SET state = 'succeeded' WHERE song_id = %s", (song_id,))
-        db.execute(
-            "UPDATE songs.songs SET status = 'ready', stage = 'done', progress = 1,"
-            " categories = %s, audio_key = 'songs/' || id || '/audio.flac',"
-            " cover_key = 'songs/' || id || '/cover.png' WHERE id = %s",
-            (categories, song_id),
-        )
+    """Stands in for the worker's final step, for tests of what follows it.
+
+    The job ends first, in the same transaction, so no worker can claim or write
+    about it afterwards. A worker that claimed it before may still have one write
+    in flight, which lands after ours: the song is set again until it stays READY."""
+    with psycopg.connect(database_url) as db:
+        while True:
+            with db.transaction():
+                db.execute(
+                    "UPDATE songs.jobs SET state = 'succeeded' WHERE song_id = %s", (song_id,)
+                )
+                db.execute(
+                    "UPDATE songs.songs SET status = 'ready', stage = 'done', progress = 1,"
+                    " categories = %s, audio_key = 'songs/' || id || '/audio.flac',"
+                    " cover_key = 'songs/' || id || '/cover.png' WHERE id = %s",
+                    (categories, song_id),
+                )
+            time.sleep(READY_SETTLES_SECONDS)
+            status = db.execute(
+                "SELECT status FROM songs.songs WHERE id = %s", (song_id,)
+            ).fetchone()
+            db.commit()
+            if status is None or status[0] == "ready":
+                return
 
 
 def eventually(check: Callable[[], bool], *, timeout: float = 30, what: str) -> None:

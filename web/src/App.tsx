@@ -1,14 +1,17 @@
 // The page frame and the routes.
 import { AuthPage } from "./pages/Auth";
+import { ConfirmSignUpPage } from "./pages/ConfirmSignUp";
 import { CreatePage } from "./pages/Create";
 import { CreditsPage } from "./pages/Credits";
 import { FeedPage } from "./pages/Feed";
 import { MySongsPage } from "./pages/MySongs";
+import { ForgotPasswordPage, ResetPasswordPage } from "./pages/PasswordReset";
+import { SettingsPage } from "./pages/Settings";
 import { SongPage } from "./pages/SongPage";
 import { navigate, onLinkClick, useLocation } from "./router";
 import { useSession } from "./session";
 
-const SIGNED_IN_ONLY = ["/create", "/songs", "/credits"];
+const SIGNED_IN_ONLY = ["/create", "/songs", "/credits", "/settings"];
 
 function Nav() {
   const { user, balance, signOut } = useSession();
@@ -28,6 +31,7 @@ function Nav() {
         {user && link("/create", "Create")}
         {user && link("/songs", "My songs")}
         {user && link("/credits", balance === undefined ? "Credits" : `Credits: ${balance}`)}
+        {user && link("/settings", "Settings")}
         {user === null && link("/sign-in", "Sign in")}
         {user === null && link("/sign-up", "Sign up")}
         {user && (
@@ -56,9 +60,13 @@ function Page() {
   if (path === "/") return <FeedPage />;
   if (path === "/sign-in") return <AuthPage mode="sign-in" />;
   if (path === "/sign-up") return <AuthPage mode="sign-up" />;
+  if (path === "/confirm-sign-up") return <ConfirmSignUpPage />;
+  if (path === "/forgot-password") return <ForgotPasswordPage />;
+  if (path === "/reset-password") return <ResetPasswordPage />;
   if (path === "/create") return <CreatePage />;
   if (path === "/songs") return <MySongsPage />;
   if (path === "/credits") return <CreditsPage />;
+  if (path === "/settings") return <SettingsPage />;
   const song = path.match(/^\/songs\/([0-9a-f-]{36})$/);
   if (song) return <SongPage songId={song[1]} />;
   return (

@@ -9,6 +9,8 @@ interface Session {
   user: User | null | undefined; // undefined while loading
   balance: number | undefined;
   setUser(user: User | null): void;
+  /** Asks the gateway again who the cookie belongs to, e.g. after a call that set it. */
+  refresh(): Promise<void>;
   refreshBalance(): Promise<void>;
   signOut(): Promise<void>;
 }
@@ -19,23 +21,32 @@ export function SessionProvider({ children }: { children: React.ReactNode }) {
   const [user, setUser] = useState<User | null | undefined>(undefined);
   const [balance, setBalance] = useState<number | undefined>(undefined);
 
-  useEffect(() => {
-    users
-      .getCurrentUser({})
-      .then((reply) => setUser(reply.user ?? null))
-      .catch((error) => {
-        if (!(error instanceof ConnectError && error.code === Code.Unauthenticated)) {
-          console.error(error);
-        }
-        setUser(null);
-      });
+  // Never rejects: any failure leaves the page signed out. While it runs the
+  // user stays as it was (not undefined), so the page asking does not unmount.
+  const refresh = useCallback(async () => {
+    try {
+      const reply = await users.getCurrentUser({});
+      setUser(reply.user ?? null);
+    } catch (error) {
+      if (!(error instanceof ConnectError && error.code === Code.Unauthenticated)) {
+        console.error(error);
+      }
+      setUser(null);
+    }
   }, []);
 
+  useEffect(() => {
+    refresh();
+  }, [refresh]);
+
+  // Keyed by the account, not the User object: renaming oneself replaces the
+  // object but keeps the balance.
+  const userId = user?.id;
   const refreshBalance = useCallback(async () => {
-    if (!user) return;
+    if (!userId) return;
     const reply = await billing.getBalance({});
     setBalance(reply.balance);
-  }, [user]);
+  }, [userId]);
 
   useEffect(() => {
     setBalance(undefined);
@@ -51,7 +62,7 @@ export function SessionProvider({ children }: { children: React.ReactNode }) {
   }, []);
 
   return (
-    <SessionContext.Provider value={{ user, balance, setUser, refreshBalance, signOut }}>
+    <SessionContext.Provider value={{ user, balance, setUser, refresh, refreshBalance, signOut }}>
       {children}
     </SessionContext.Provider>
   );

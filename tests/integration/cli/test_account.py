@@ -4,12 +4,15 @@ CreateIdentityToken, never with a service's key."""
 
 import stat
 import uuid
+from pathlib import Path
 
 import grpc
 import pytest
 
 from neutone.v1 import user_service_pb2, user_service_pb2_grpc
+from runtime.launcher import stack_outbox
 from tests.integration.cli.conftest import ADDRESSES, Neutone
+from tests.integration.helpers import mail_to, mailed_token
 
 
 def test_the_cli_needs_only_service_addresses_and_its_own_credentials(neutone: Neutone) -> None:
@@ -18,10 +21,20 @@ def test_the_cli_needs_only_service_addresses_and_its_own_credentials(neutone: N
     assert list(neutone.home.iterdir()) == []  # no key file, no data folder
 
 
-def test_sign_up_in_and_out(make_neutone, new_user, users_channel: grpc.Channel) -> None:
+def test_sign_up_in_and_out(
+    make_neutone, new_user, users_channel: grpc.Channel, keys_dir: Path
+) -> None:
     neutone: Neutone = make_neutone()
     email = f"cli-{uuid.uuid4().hex[:12]}@example.com"
     ran = neutone("signup", "--email", email, "--name", "Cli", stdin="correct horse battery\n")
+    assert ran.status == 0, ran.stderr
+    assert f"a confirmation link was mailed to {email}" in ran.stdout
+    assert not neutone.session_file.exists()
+    link = mail_to(
+        stack_outbox(keys_dir), email, where=lambda message: "confirm-sign-up" in str(message)
+    )
+    url = next(word for word in link.get_content().split() if "/confirm-sign-up?token=" in word)
+    ran = neutone("confirm", url)
     assert ran.status == 0, ran.stderr
     assert f"signed in as {email}" in ran.stdout
     assert neutone.json("balance") == {"balance": 3}
@@ -86,3 +99,35 @@ def test_public_reads_need_no_credentials(neutone: Neutone) -> None:
     assert "songs" in neutone.json("feed", "--page-size", "1")
     ran = neutone("balance")
     assert ran.status == 1 and "not signed in" in ran.stderr
+
+
+def test_managing_the_account(make_neutone, new_user, keys_dir: Path) -> None:
+    user = new_user()
+    neutone: Neutone = make_neutone().signed_in(user)
+    elsewhere: Neutone = make_neutone().signed_in(user)
+    renamed = neutone.json("rename-account", "DJ Cli")
+    assert renamed["user"]["display_name"] == "DJ Cli"
+
+    ran = neutone("passwd", stdin=f"{user.password}\na new password\n")
+    assert ran.status == 0, ran.stderr
+    assert "your other sessions have ended" in ran.stdout
+    assert neutone.json("whoami")["user"]["display_name"] == "DJ Cli"
+
+    # A forgotten password, reset through the mailed link.
+    assert neutone.json("forgot-password", user.email) == {}
+    token = mailed_token(stack_outbox(keys_dir), user.email, "reset-password")
+    # "--": a token may begin with "-".
+    reset = neutone("reset-password", "--json", "--", token, stdin="the newest password\n")
+    assert reset.document() == {}
+    fresh: Neutone = make_neutone()
+    assert fresh("signin", "--email", user.email, stdin="the newest password\n").status == 0
+    assert fresh.json("signout", "--everywhere") == {}
+    assert not fresh.session_file.exists()
+
+    ran = fresh("delete-account")
+    assert ran.status == 1 and "--yes" in ran.stderr
+    fresh.ok("signin", "--email", user.email, stdin="the newest password\n")
+    assert fresh.json("delete-account", "--yes", stdin="the newest password\n") == {}
+    ran = make_neutone()("signin", "--email", user.email, stdin="the newest password\n")
+    assert ran.status == 1 and "UNAUTHENTICATED" in ran.stderr
+    assert elsewhere("whoami").status == 1

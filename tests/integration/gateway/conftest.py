@@ -2,6 +2,7 @@
 billingsvc, songsvc on the filesystem store, and the gateway) so that nothing
 here disturbs, or depends on, the other suites' processes and queues."""
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -13,10 +14,10 @@ import pytest
 
 from neutone.v1 import user_service_pb2
 from runtime import database
-from runtime.launcher import Stack, free_address, isolated_env
+from runtime.launcher import Stack, free_address, isolated_env, stack_outbox
 from runtime.objectstore import FilesystemStore
-from tests.integration.gateway.grpcweb import call
-from tests.integration.helpers import ONE_CLIENT_FOR_ALL_TESTS, TESTS_PRINCIPAL
+from tests.integration.gateway.grpcweb import Reply, call
+from tests.integration.helpers import ONE_CLIENT_FOR_ALL_TESTS, TESTS_PRINCIPAL, mailed_token
 
 # Small enough that the oversized-message tests send little.
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -33,6 +34,8 @@ class Gateway:
     webhook_secret: str
     store: FilesystemStore
     stack: Stack
+    # Where usersvc's mail goes (sign-up and reset links).
+    outbox: Path
 
 
 @pytest.fixture(scope="session")
@@ -97,6 +100,7 @@ def gateway(
                 signing_key=env["NEUTONE_OBJECT_STORE__MEDIA_SIGNING_KEY"].encode(),
             ),
             stack=stack,
+            outbox=stack_outbox(keys_dir),
         )
     finally:
         stack.stop_all()
@@ -123,16 +127,40 @@ def sign_up(gateway: Gateway, http: httpx.AsyncClient) -> Callable[[], Awaitable
     async def make() -> BrowserUser:
         email = f"web-{uuid.uuid4().hex[:12]}@example.com"
         password = "correct horse battery"
-        reply = await call(
-            http,
-            "/neutone.v1.UserService/SignUp",
-            user_service_pb2.SignUpRequest(email=email, password=password, display_name="Web"),
-            origin=gateway.origin,
-        )
-        assert reply.status == 0, reply.message
+        reply = await browser_sign_up(http, gateway, email=email, password=password)
         return BrowserUser(email, password, session_cookie(reply.headers))
 
     return make
+
+
+async def browser_sign_up(
+    http: httpx.AsyncClient,
+    gateway: Gateway,
+    *,
+    email: str,
+    password: str,
+    headers: dict[str, str] | None = None,
+) -> Reply:
+    """SignUp, then the mailed link's ConfirmSignUp, as the browser app makes them;
+    the ConfirmSignUp reply (which sets the session cookie)."""
+    signed_up = await call(
+        http,
+        "/neutone.v1.UserService/SignUp",
+        user_service_pb2.SignUpRequest(email=email, password=password, display_name="Web"),
+        origin=gateway.origin,
+        headers=headers,
+    )
+    assert signed_up.status == 0, signed_up.message
+    token = await asyncio.to_thread(mailed_token, gateway.outbox, email, "confirm-sign-up")
+    confirmed = await call(
+        http,
+        "/neutone.v1.UserService/ConfirmSignUp",
+        user_service_pb2.ConfirmSignUpRequest(token=token),
+        origin=gateway.origin,
+        headers=headers,
+    )
+    assert confirmed.status == 0, confirmed.message
+    return confirmed
 
 
 def session_cookie(headers: httpx.Headers) -> str:

@@ -20,6 +20,7 @@ from tests.integration.gateway.conftest import (
     MAX_MESSAGE_BYTES,
     STREAM_MAX_SECONDS,
     Gateway,
+    browser_sign_up,
     session_cookie,
 )
 from tests.integration.gateway.grpcweb import BINARY, TEXT, call, frame, parse
@@ -51,16 +52,8 @@ async def test_sign_up_moves_the_session_token_into_an_http_only_cookie(
     gateway: Gateway, http: httpx.AsyncClient
 ) -> None:
     email = f"web-{uuid.uuid4().hex[:12]}@example.com"
-    reply = await call(
-        http,
-        "/neutone.v1.UserService/SignUp",
-        user_service_pb2.SignUpRequest(
-            email=email, password="correct horse battery", display_name="Web"
-        ),
-        origin=gateway.origin,
-    )
-    assert reply.status == OK, reply.message
-    response = user_service_pb2.SignUpResponse.FromString(reply.messages[0])
+    reply = await browser_sign_up(http, gateway, email=email, password="correct horse battery")
+    response = user_service_pb2.ConfirmSignUpResponse.FromString(reply.messages[0])
     assert response.user.email == email
     assert response.session_token == "", "the page's script must never see the session token"
     set_cookie = next(

@@ -9,12 +9,11 @@ import httpx
 import psycopg
 
 from neutone.v1 import user_service_pb2
-from tests.integration.gateway.conftest import Gateway
+from tests.integration.gateway.conftest import Gateway, browser_sign_up
 from tests.integration.gateway.grpcweb import call
 from tests.integration.helpers import StackKeys
 from usersvc.limits import known_client_key
 
-SIGN_UP = "/neutone.v1.UserService/SignUp"
 SIGN_IN = "/neutone.v1.UserService/SignIn"
 OK, RESOURCE_EXHAUSTED, UNAUTHENTICATED = 0, 8, 16
 PASSWORD = "correct horse battery"
@@ -30,15 +29,10 @@ async def test_sign_ins_are_counted_per_browser_address(
     gateway: Gateway, http: httpx.AsyncClient, tokens: StackKeys
 ) -> None:
     email = f"web-{uuid.uuid4().hex[:12]}@example.com"
-    signed_up = await call(
-        http,
-        SIGN_UP,
-        user_service_pb2.SignUpRequest(email=email, password=PASSWORD, display_name="Web"),
-        origin=gateway.origin,
-        headers=browser_at("203.0.113.20"),
+    confirmed = await browser_sign_up(
+        http, gateway, email=email, password=PASSWORD, headers=browser_at("203.0.113.20")
     )
-    assert signed_up.status == OK
-    account = user_service_pb2.SignUpResponse.FromString(signed_up.messages[0]).user.id
+    account = user_service_pb2.ConfirmSignUpResponse.FromString(confirmed.messages[0]).user.id
 
     async def sign_in(password: str, browser: str) -> int:
         reply = await call(

@@ -14,7 +14,8 @@ from neutone.v1 import user_service_pb2 as pb
 from runtime.identity import Identity, IdentityIssuer, PrincipalKind
 from runtime.interceptors import CLIENT_ADDRESS_HEADER, PROXY_AUTHORIZATION_HEADER
 from runtime.keys import SigningKey
-from tests.integration.helpers import StackKeys, from_client
+from runtime.launcher import stack_outbox
+from tests.integration.helpers import StackKeys, confirmed_sign_up, from_client
 from tests.integration.users.conftest import StartUserService
 from usersvc.limits import known_client_key
 
@@ -62,8 +63,12 @@ def test_the_known_client_is_the_forwarded_address_only_when_the_gateway_vouches
     usersvc, tokens: StackKeys
 ) -> None:
     email = f"known-{uuid.uuid4().hex[:12]}@example.com"
-    account = usersvc.users.SignUp(
-        pb.SignUpRequest(email=email, password=PASSWORD, display_name="Known")
+    account = confirmed_sign_up(
+        usersvc.users,
+        stack_outbox(tokens.directory),
+        email=email,
+        password=PASSWORD,
+        display_name="Known",
     ).user.id
     request = pb.SignInRequest(email=email, password=PASSWORD)
 

@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import grpc
 import jwt
@@ -20,8 +21,8 @@ from neutone.v1 import (
     user_service_pb2_grpc,
 )
 from neutone.v1 import user_service_pb2 as pb
-from runtime.launcher import StackKeys
-from tests.integration.helpers import bearer, error_reason, field_violations
+from runtime.launcher import StackKeys, stack_outbox
+from tests.integration.helpers import bearer, confirmed_sign_up, error_reason, field_violations
 
 PASSWORD = "correct horse battery"
 # Services poll revocations each second (NEUTONE_REVOCATION_POLL_SECONDS).
@@ -41,9 +42,14 @@ def clients(
     )
 
 
-def signed_up(users) -> tuple[str, str]:
+@pytest.fixture
+def outbox(keys_dir: Path) -> Path:
+    return stack_outbox(keys_dir)
+
+
+def signed_up(users, outbox: Path) -> tuple[str, str]:
     email = f"client-{uuid.uuid4().hex[:12]}@example.com"
-    reply = users.SignUp(pb.SignUpRequest(email=email, password=PASSWORD, display_name="Client"))
+    reply = confirmed_sign_up(users, outbox, email=email, password=PASSWORD, display_name="Client")
     return email, reply.session_token
 
 
@@ -72,9 +78,9 @@ def seconds_until_refused(call: Callable[[], object]) -> float:
     raise AssertionError(f"still accepted after {REVOCATION_BOUND_SECONDS} s")
 
 
-def test_a_session_token_buys_identity_tokens_for_every_user_rpc(clients) -> None:
+def test_a_session_token_buys_identity_tokens_for_every_user_rpc(outbox, clients) -> None:
     users, billing, songs = clients
-    _, session = signed_up(users)
+    _, session = signed_up(users, outbox)
     me = exchange(users, session_token=session)
     assert billing.GetBalance(billing_service_pb2.GetBalanceRequest(), metadata=me).balance == 3
     songs.ListMySongs(song_service_pb2.ListMySongsRequest(), metadata=me)
@@ -109,9 +115,9 @@ def test_unknown_credentials_and_bad_requests_are_refused(clients) -> None:
     assert field_violations(error) == {"api_key": "must be at most 128 characters"}
 
 
-def test_an_api_key_is_shown_once_used_and_revoked_at_once(clients) -> None:
+def test_an_api_key_is_shown_once_used_and_revoked_at_once(outbox, clients) -> None:
     users, billing, _ = clients
-    _, session = signed_up(users)
+    _, session = signed_up(users, outbox)
     me = exchange(users, session_token=session)
     created = users.CreateApiKey(pb.CreateApiKeyRequest(display_name="nightly job"), metadata=me)
     assert created.secret.startswith("ntk_") and len(created.secret) == 47
@@ -145,7 +151,7 @@ def test_an_api_key_is_shown_once_used_and_revoked_at_once(clients) -> None:
     )
     # Revoking again changes nothing; another person's key is not found.
     users.RevokeApiKey(pb.RevokeApiKeyRequest(api_key_id=created.api_key.id), metadata=me)
-    _, other_session = signed_up(users)
+    _, other_session = signed_up(users, outbox)
     other = exchange(users, session_token=other_session)
     error = refused(
         lambda: users.RevokeApiKey(
@@ -155,9 +161,9 @@ def test_an_api_key_is_shown_once_used_and_revoked_at_once(clients) -> None:
     assert error.code() == grpc.StatusCode.NOT_FOUND
 
 
-def test_api_key_requests_are_checked(clients) -> None:
+def test_api_key_requests_are_checked(outbox, clients) -> None:
     users, _, _ = clients
-    _, session = signed_up(users)
+    _, session = signed_up(users, outbox)
     me = exchange(users, session_token=session)
     past = Timestamp()
     past.FromDatetime(datetime.now(UTC) - timedelta(minutes=1))
@@ -180,9 +186,11 @@ def test_api_key_requests_are_checked(clients) -> None:
     assert len(page.api_keys) == 15 and len(rest.api_keys) == 5 and not rest.next_page_token
 
 
-def test_signing_out_ends_the_sessions_tokens_on_every_service_within_seconds(clients) -> None:
+def test_signing_out_ends_the_sessions_tokens_on_every_service_within_seconds(
+    outbox, clients
+) -> None:
     users, billing, songs = clients
-    _, session = signed_up(users)
+    _, session = signed_up(users, outbox)
     me = exchange(users, session_token=session)
     users.SignOut(pb.SignOutRequest(), metadata=me)
     error = refused(lambda: exchange(users, session_token=session))

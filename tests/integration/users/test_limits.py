@@ -13,7 +13,14 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from neutone.v1 import user_service_pb2 as pb
-from tests.integration.helpers import Metadata, StackKeys, error_reason, from_client
+from runtime.launcher import stack_outbox
+from tests.integration.helpers import (
+    Metadata,
+    StackKeys,
+    confirmed_sign_up,
+    error_reason,
+    from_client,
+)
 from tests.integration.users.conftest import OwnUserService, StartUserService
 
 PASSWORD = "correct horse battery"
@@ -32,8 +39,12 @@ def client_address() -> str:
 
 def sign_up(users, tokens: StackKeys) -> str:
     email = f"owner-{uuid.uuid4().hex[:12]}@example.com"
-    users.SignUp(
-        pb.SignUpRequest(email=email, password=PASSWORD, display_name="Owner"),
+    confirmed_sign_up(
+        users,
+        stack_outbox(tokens.directory),
+        email=email,
+        password=PASSWORD,
+        display_name="Owner",
         metadata=from_client(tokens, client_address()),
     )
     return email

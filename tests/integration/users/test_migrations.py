@@ -56,6 +56,9 @@ def test_downgrade_keeps_what_the_previous_release_needs(scratch_url: str) -> No
         "known_clients",
         "api_keys",
         "revoked_credentials",
+        "sign_ups",
+        "password_resets",
+        "outbox",
     }
     database.downgrade(scratch_url, ["usersvc"], "0001")
     assert user_tables(scratch_url) == {"accounts", "sessions", "sign_in_failures"}

@@ -10,7 +10,8 @@ from pathlib import Path
 import grpc
 
 from neutone.v1 import user_service_pb2 as pb
-from tests.integration.helpers import error_reason, from_client
+from runtime.launcher import stack_outbox
+from tests.integration.helpers import confirmed_sign_up, error_reason, from_client
 from tests.integration.users.conftest import StartUserService
 
 MIB = 1024 * 1024
@@ -114,7 +115,7 @@ def test_guesses_refused_for_busy_hashing_do_not_count(
         sign_in_failures_per_account="100",
     )
     email = f"busy-{uuid.uuid4().hex[:12]}@example.com"
-    assert sign_up(usersvc.users, tokens, email=email) == "OK"
+    confirmed_sign_up(usersvc.users, stack_outbox(tokens.directory), email=email)
     guesser = from_client(tokens, "203.0.113.77")
     # Measured with unknown emails from another client: they check a decoy hash,
     # and count against neither this account nor the guesser.

@@ -11,7 +11,16 @@ from neutone.v1 import user_service_pb2 as pb
 from neutone.v1 import user_service_pb2_grpc
 from runtime.identity import IdentityIssuer
 from runtime.keys import SigningKey
-from tests.integration.helpers import StackKeys, bearer, error_reason, service_identity
+from runtime.launcher import stack_outbox
+from tests.integration.helpers import (
+    StackKeys,
+    bearer,
+    confirmed_sign_up,
+    error_reason,
+    mail_to,
+    mailed_token,
+    service_identity,
+)
 
 
 @pytest.fixture
@@ -20,10 +29,12 @@ def users(users_channel: grpc.Channel) -> user_service_pb2_grpc.UserServiceStub:
 
 
 def test_sign_up_sign_in_authenticate_sign_out(users, tokens: StackKeys) -> None:
-    signed_up = users.SignUp(
-        pb.SignUpRequest(
-            email="  Ada@Example.COM ", password="analytical engine", display_name=" Ada "
-        )
+    signed_up = confirmed_sign_up(
+        users,
+        stack_outbox(tokens.directory),
+        email="  Ada@Example.COM ",
+        password="analytical engine",
+        display_name=" Ada ",
     )
     assert signed_up.user.email == "ada@example.com"
     assert signed_up.user.display_name == "Ada"
@@ -60,16 +71,33 @@ def test_sign_up_sign_in_authenticate_sign_out(users, tokens: StackKeys) -> None
     )
 
 
-def test_email_is_unique_case_insensitively(users, new_user) -> None:
+def test_a_sign_up_link_works_once_and_a_taken_email_is_not_told(
+    users, new_user, tokens: StackKeys
+) -> None:
+    outbox = stack_outbox(tokens.directory)
     existing = new_user()
-    with pytest.raises(grpc.RpcError) as taken:
-        users.SignUp(
-            pb.SignUpRequest(
-                email=existing.email.upper(), password="another password", display_name="Twin"
-            )
+    email = f"new-{existing.email}"
+    # A new address and a taken one (in other letters) get the same answer.
+    for address in (email, existing.email.upper()):
+        reply = users.SignUp(
+            pb.SignUpRequest(email=address, password="another password", display_name="Twin")
         )
-    assert taken.value.code() == grpc.StatusCode.ALREADY_EXISTS
-    assert error_reason(taken.value) == "EMAIL_TAKEN"
+        assert reply == pb.SignUpResponse()
+    # The owner of the taken address is told instead; no account is made.
+    notice = mail_to(
+        outbox,
+        existing.email,
+        where=lambda message: message["Subject"] == "You already have a Neutone account",
+    )
+    assert "/forgot-password" in notice.get_content()
+    token = mailed_token(outbox, email, "confirm-sign-up")
+    confirmed = users.ConfirmSignUp(pb.ConfirmSignUpRequest(token=token))
+    assert confirmed.user.email == email and confirmed.session_token
+    for used_or_made_up in (token, "x" * 43):
+        with pytest.raises(grpc.RpcError) as refused:
+            users.ConfirmSignUp(pb.ConfirmSignUpRequest(token=used_or_made_up))
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert error_reason(refused.value) == "SIGN_UP_TOKEN_INVALID"
 
 
 def test_unknown_email_and_wrong_password_look_the_same(users, new_user) -> None:

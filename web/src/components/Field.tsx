@@ -1,6 +1,7 @@
 // A labelled control with the server's complaint about it (a BadRequest field
 // violation) right below, announced to screen readers.
 import { useId } from "react";
+import type { Problem } from "../api";
 
 interface FieldProps {
   label: string;
@@ -43,4 +44,12 @@ export function ErrorBanner({ message }: { message: string | undefined }) {
       {message}
     </p>
   );
+}
+
+/** The banner for what no field shows: the message, or the unknown fields' notes. */
+export function generalProblem(problem: Problem | null, shown: string[]): string | undefined {
+  if (!problem) return undefined;
+  const others = Object.entries(problem.fields).filter(([field]) => !shown.includes(field));
+  if (Object.keys(problem.fields).length === 0) return problem.message;
+  return others.map(([field, text]) => `${field} ${text}`).join("; ") || undefined;
 }

@@ -7,7 +7,7 @@ import { problemOf, songs, type Problem } from "../api";
 import type { SongSourceSchema } from "../gen/neutone/v1/song_pb";
 import { navigate } from "../router";
 import { useSession } from "../session";
-import { ErrorBanner, Field } from "./Field";
+import { ErrorBanner, Field, generalProblem } from "./Field";
 import { Waveform, type Section } from "./Waveform";
 
 type Source = MessageInitShape<typeof SongSourceSchema>["source"];
@@ -90,14 +90,6 @@ function useEdit() {
   }
 
   return { send, problem, busy, fields: problem?.fields ?? {} };
-}
-
-/** The banner for what no field shows: the message, or the unknown fields' notes. */
-function generalProblem(problem: Problem | null, shown: string[]): string | undefined {
-  if (!problem) return undefined;
-  const others = Object.entries(problem.fields).filter(([field]) => !shown.includes(field));
-  if (Object.keys(problem.fields).length === 0) return problem.message;
-  return others.map(([field, text]) => `${field} ${text}`).join("; ") || undefined;
 }
 
 function ExtendForm({ source, title }: WorkOnSongProps) {

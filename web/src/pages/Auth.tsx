@@ -1,5 +1,6 @@
-// Sign up and sign in. The gateway keeps the session token in an HttpOnly
-// cookie; the page only learns who the user is.
+// Sign up and sign in. Signing up only mails a link to confirm the address
+// (ConfirmSignUpPage finishes it); signing in opens a session, whose token the
+// gateway keeps in an HttpOnly cookie, so the page only learns who the user is.
 import { useState } from "react";
 import { problemOf, users, type Problem } from "../api";
 import { ErrorBanner, Field } from "../components/Field";
@@ -13,6 +14,8 @@ export function AuthPage({ mode }: { mode: "sign-in" | "sign-up" }) {
   const [displayName, setDisplayName] = useState("");
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
+  // The address a confirmation link was mailed to.
+  const [sentTo, setSentTo] = useState<string>();
   const signingUp = mode === "sign-up";
 
   async function submit(event: React.FormEvent) {
@@ -20,11 +23,17 @@ export function AuthPage({ mode }: { mode: "sign-in" | "sign-up" }) {
     setBusy(true);
     setProblem(null);
     try {
-      const reply = signingUp
-        ? await users.signUp({ email, password, displayName })
-        : await users.signIn({ email, password });
-      setUser(reply.user ?? null);
-      navigate("/songs");
+      if (signingUp) {
+        // The same answer whether or not the address has an account, so the
+        // page says only that a link went out; nobody is signed in yet.
+        await users.signUp({ email, password, displayName });
+        setPassword("");
+        setSentTo(email.trim());
+      } else {
+        const reply = await users.signIn({ email, password });
+        setUser(reply.user ?? null);
+        navigate("/songs");
+      }
     } catch (error) {
       setProblem(problemOf(error));
     } finally {
@@ -34,6 +43,25 @@ export function AuthPage({ mode }: { mode: "sign-in" | "sign-up" }) {
 
   const fields = problem?.fields ?? {};
   const general = problem && Object.keys(fields).length === 0 ? problem.message : undefined;
+  if (signingUp && sentTo !== undefined) {
+    return (
+      <section className="narrow">
+        <h1>Create your account</h1>
+        <div className="banner ok" role="status">
+          <h2>Check your email</h2>
+          <p>
+            We sent a link to <strong>{sentTo}</strong> to confirm the address and create your
+            account. The link works for 24 hours.
+          </p>
+        </div>
+        <p>
+          <button type="button" className="link" onClick={() => setSentTo(undefined)}>
+            Sign up with another email
+          </button>
+        </p>
+      </section>
+    );
+  }
   return (
     <section className="narrow">
       <h1>{signingUp ? "Create your account" : "Sign in"}</h1>
@@ -105,6 +133,13 @@ export function AuthPage({ mode }: { mode: "sign-in" | "sign-up" }) {
           </>
         )}
       </p>
+      {!signingUp && (
+        <p>
+          <a href="/forgot-password" onClick={onLinkClick}>
+            Forgot password?
+          </a>
+        </p>
+      )}
     </section>
   );
 }

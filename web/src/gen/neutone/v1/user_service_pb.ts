@@ -4,8 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import { file_neutone_v1_access } from "./access_pb";
 import type { ApiKey } from "./api_key_pb";
 import { file_neutone_v1_api_key } from "./api_key_pb";
@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file neutone/v1/user_service.proto.
  */
 export const file_neutone_v1_user_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1uZXV0b25lL3YxL3VzZXJfc2VydmljZS5wcm90bxIKbmV1dG9uZS52MSJGCg1TaWduVXBSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCSJ4Cg5TaWduVXBSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAubmV1dG9uZS52MS5Vc2VyEhUKDXNlc3Npb25fdG9rZW4YAiABKAkSLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjAKDVNpZ25JblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkieAoOU2lnbkluUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLm5ldXRvbmUudjEuVXNlchIVCg1zZXNzaW9uX3Rva2VuGAIgASgJEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIQCg5TaWduT3V0UmVxdWVzdCIRCg9TaWduT3V0UmVzcG9uc2UiFwoVR2V0Q3VycmVudFVzZXJSZXF1ZXN0IjgKFkdldEN1cnJlbnRVc2VyUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLm5ldXRvbmUudjEuVXNlciIzChpBdXRoZW50aWNhdGVTZXNzaW9uUmVxdWVzdBIVCg1zZXNzaW9uX3Rva2VuGAEgASgJIoYBChtBdXRoZW50aWNhdGVTZXNzaW9uUmVzcG9uc2USFgoOaWRlbnRpdHlfdG9rZW4YASABKAkSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh4KBHVzZXIYAyABKAsyEC5uZXV0b25lLnYxLlVzZXIiVgoaQ3JlYXRlSWRlbnRpdHlUb2tlblJlcXVlc3QSFwoNc2Vzc2lvbl90b2tlbhgBIAEoCUgAEhEKB2FwaV9rZXkYAiABKAlIAEIMCgpjcmVkZW50aWFsIoYBChtDcmVhdGVJZGVudGl0eVRva2VuUmVzcG9uc2USFgoOaWRlbnRpdHlfdG9rZW4YASABKAkSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh4KBHVzZXIYAyABKAsyEC5uZXV0b25lLnYxLlVzZXIiXAoTQ3JlYXRlQXBpS2V5UmVxdWVzdBIUCgxkaXNwbGF5X25hbWUYASABKAkSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIksKFENyZWF0ZUFwaUtleVJlc3BvbnNlEiMKB2FwaV9rZXkYASABKAsyEi5uZXV0b25lLnYxLkFwaUtleRIOCgZzZWNyZXQYAiABKAkiOwoSTGlzdEFwaUtleXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlQKE0xpc3RBcGlLZXlzUmVzcG9uc2USJAoIYXBpX2tleXMYASADKAsyEi5uZXV0b25lLnYxLkFwaUtleRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKQoTUmV2b2tlQXBpS2V5UmVxdWVzdBISCgphcGlfa2V5X2lkGAEgASgJIjsKFFJldm9rZUFwaUtleVJlc3BvbnNlEiMKB2FwaV9rZXkYASABKAsyEi5uZXV0b25lLnYxLkFwaUtleTK0BgoLVXNlclNlcnZpY2USRQoGU2lnblVwEhkubmV1dG9uZS52MS5TaWduVXBSZXF1ZXN0GhoubmV1dG9uZS52MS5TaWduVXBSZXNwb25zZSIEiLUYARJFCgZTaWduSW4SGS5uZXV0b25lLnYxLlNpZ25JblJlcXVlc3QaGi5uZXV0b25lLnYxLlNpZ25JblJlc3BvbnNlIgSItRgBEkgKB1NpZ25PdXQSGi5uZXV0b25lLnYxLlNpZ25PdXRSZXF1ZXN0GhsubmV1dG9uZS52MS5TaWduT3V0UmVzcG9uc2UiBIi1GAISYAoOR2V0Q3VycmVudFVzZXISIS5uZXV0b25lLnYxLkdldEN1cnJlbnRVc2VyUmVxdWVzdBoiLm5ldXRvbmUudjEuR2V0Q3VycmVudFVzZXJSZXNwb25zZSIHkAIBiLUYAhJsChNDcmVhdGVJZGVudGl0eVRva2VuEiYubmV1dG9uZS52MS5DcmVhdGVJZGVudGl0eVRva2VuUmVxdWVzdBonLm5ldXRvbmUudjEuQ3JlYXRlSWRlbnRpdHlUb2tlblJlc3BvbnNlIgSItRgBElcKDENyZWF0ZUFwaUtleRIfLm5ldXRvbmUudjEuQ3JlYXRlQXBpS2V5UmVxdWVzdBogLm5ldXRvbmUudjEuQ3JlYXRlQXBpS2V5UmVzcG9uc2UiBIi1GAISVwoLTGlzdEFwaUtleXMSHi5uZXV0b25lLnYxLkxpc3RBcGlLZXlzUmVxdWVzdBofLm5ldXRvbmUudjEuTGlzdEFwaUtleXNSZXNwb25zZSIHkAIBiLUYAhJaCgxSZXZva2VBcGlLZXkSHy5uZXV0b25lLnYxLlJldm9rZUFwaUtleVJlcXVlc3QaIC5uZXV0b25lLnYxLlJldm9rZUFwaUtleVJlc3BvbnNlIgeQAgKItRgCEm8KE0F1dGhlbnRpY2F0ZVNlc3Npb24SJi5uZXV0b25lLnYxLkF1dGhlbnRpY2F0ZVNlc3Npb25SZXF1ZXN0GicubmV1dG9uZS52MS5BdXRoZW50aWNhdGVTZXNzaW9uUmVzcG9uc2UiB5ACAYi1GANiBnByb3RvMw", [file_google_protobuf_timestamp, file_neutone_v1_access, file_neutone_v1_api_key, file_neutone_v1_user]);
+  fileDesc("Ch1uZXV0b25lL3YxL3VzZXJfc2VydmljZS5wcm90bxIKbmV1dG9uZS52MSJGCg1TaWduVXBSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCSJECg5TaWduVXBSZXNwb25zZUoECAEQAkoECAIQA0oECAMQBFIEdXNlclINc2Vzc2lvbl90b2tlblILZXhwaXJlX3RpbWUiJQoUQ29uZmlybVNpZ25VcFJlcXVlc3QSDQoFdG9rZW4YASABKAkifwoVQ29uZmlybVNpZ25VcFJlc3BvbnNlEh4KBHVzZXIYASABKAsyEC5uZXV0b25lLnYxLlVzZXISFQoNc2Vzc2lvbl90b2tlbhgCIAEoCRIvCgtleHBpcmVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMAoNU2lnbkluUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSJ4Cg5TaWduSW5SZXNwb25zZRIeCgR1c2VyGAEgASgLMhAubmV1dG9uZS52MS5Vc2VyEhUKDXNlc3Npb25fdG9rZW4YAiABKAkSLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhAKDlNpZ25PdXRSZXF1ZXN0IhEKD1NpZ25PdXRSZXNwb25zZSIaChhTaWduT3V0RXZlcnl3aGVyZVJlcXVlc3QiGwoZU2lnbk91dEV2ZXJ5d2hlcmVSZXNwb25zZSJrChhVcGRhdGVDdXJyZW50VXNlclJlcXVlc3QSHgoEdXNlchgBIAEoCzIQLm5ldXRvbmUudjEuVXNlchIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siOwoZVXBkYXRlQ3VycmVudFVzZXJSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAubmV1dG9uZS52MS5Vc2VyIkcKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIYChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJEhQKDG5ld19wYXNzd29yZBgCIAEoCSIYChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlIigKFERlbGV0ZUFjY291bnRSZXF1ZXN0EhAKCHBhc3N3b3JkGAEgASgJIhcKFURlbGV0ZUFjY291bnRSZXNwb25zZSIsChtSZXF1ZXN0UGFzc3dvcmRSZXNldFJlcXVlc3QSDQoFZW1haWwYASABKAkiHgocUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXNwb25zZSI7ChRSZXNldFBhc3N3b3JkUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIUCgxuZXdfcGFzc3dvcmQYAiABKAkiFwoVUmVzZXRQYXNzd29yZFJlc3BvbnNlIhcKFUdldEN1cnJlbnRVc2VyUmVxdWVzdCI4ChZHZXRDdXJyZW50VXNlclJlc3BvbnNlEh4KBHVzZXIYASABKAsyEC5uZXV0b25lLnYxLlVzZXIiMwoaQXV0aGVudGljYXRlU2Vzc2lvblJlcXVlc3QSFQoNc2Vzc2lvbl90b2tlbhgBIAEoCSKGAQobQXV0aGVudGljYXRlU2Vzc2lvblJlc3BvbnNlEhYKDmlkZW50aXR5X3Rva2VuGAEgASgJEi8KC2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIeCgR1c2VyGAMgASgLMhAubmV1dG9uZS52MS5Vc2VyIlYKGkNyZWF0ZUlkZW50aXR5VG9rZW5SZXF1ZXN0EhcKDXNlc3Npb25fdG9rZW4YASABKAlIABIRCgdhcGlfa2V5GAIgASgJSABCDAoKY3JlZGVudGlhbCKGAQobQ3JlYXRlSWRlbnRpdHlUb2tlblJlc3BvbnNlEhYKDmlkZW50aXR5X3Rva2VuGAEgASgJEi8KC2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIeCgR1c2VyGAMgASgLMhAubmV1dG9uZS52MS5Vc2VyIlwKE0NyZWF0ZUFwaUtleVJlcXVlc3QSFAoMZGlzcGxheV9uYW1lGAEgASgJEi8KC2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJLChRDcmVhdGVBcGlLZXlSZXNwb25zZRIjCgdhcGlfa2V5GAEgASgLMhIubmV1dG9uZS52MS5BcGlLZXkSDgoGc2VjcmV0GAIgASgJIjsKEkxpc3RBcGlLZXlzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJUChNMaXN0QXBpS2V5c1Jlc3BvbnNlEiQKCGFwaV9rZXlzGAEgAygLMhIubmV1dG9uZS52MS5BcGlLZXkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIikKE1Jldm9rZUFwaUtleVJlcXVlc3QSEgoKYXBpX2tleV9pZBgBIAEoCSI7ChRSZXZva2VBcGlLZXlSZXNwb25zZRIjCgdhcGlfa2V5GAEgASgLMhIubmV1dG9uZS52MS5BcGlLZXky6AsKC1VzZXJTZXJ2aWNlEkUKBlNpZ25VcBIZLm5ldXRvbmUudjEuU2lnblVwUmVxdWVzdBoaLm5ldXRvbmUudjEuU2lnblVwUmVzcG9uc2UiBIi1GAESWgoNQ29uZmlybVNpZ25VcBIgLm5ldXRvbmUudjEuQ29uZmlybVNpZ25VcFJlcXVlc3QaIS5uZXV0b25lLnYxLkNvbmZpcm1TaWduVXBSZXNwb25zZSIEiLUYARJFCgZTaWduSW4SGS5uZXV0b25lLnYxLlNpZ25JblJlcXVlc3QaGi5uZXV0b25lLnYxLlNpZ25JblJlc3BvbnNlIgSItRgBEkgKB1NpZ25PdXQSGi5uZXV0b25lLnYxLlNpZ25PdXRSZXF1ZXN0GhsubmV1dG9uZS52MS5TaWduT3V0UmVzcG9uc2UiBIi1GAISZgoRU2lnbk91dEV2ZXJ5d2hlcmUSJC5uZXV0b25lLnYxLlNpZ25PdXRFdmVyeXdoZXJlUmVxdWVzdBolLm5ldXRvbmUudjEuU2lnbk91dEV2ZXJ5d2hlcmVSZXNwb25zZSIEiLUYAhJmChFVcGRhdGVDdXJyZW50VXNlchIkLm5ldXRvbmUudjEuVXBkYXRlQ3VycmVudFVzZXJSZXF1ZXN0GiUubmV1dG9uZS52MS5VcGRhdGVDdXJyZW50VXNlclJlc3BvbnNlIgSItRgCEl0KDkNoYW5nZVBhc3N3b3JkEiEubmV1dG9uZS52MS5DaGFuZ2VQYXNzd29yZFJlcXVlc3QaIi5uZXV0b25lLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2UiBIi1GAISWgoNRGVsZXRlQWNjb3VudBIgLm5ldXRvbmUudjEuRGVsZXRlQWNjb3VudFJlcXVlc3QaIS5uZXV0b25lLnYxLkRlbGV0ZUFjY291bnRSZXNwb25zZSIEiLUYAhJvChRSZXF1ZXN0UGFzc3dvcmRSZXNldBInLm5ldXRvbmUudjEuUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXF1ZXN0GigubmV1dG9uZS52MS5SZXF1ZXN0UGFzc3dvcmRSZXNldFJlc3BvbnNlIgSItRgBEloKDVJlc2V0UGFzc3dvcmQSIC5uZXV0b25lLnYxLlJlc2V0UGFzc3dvcmRSZXF1ZXN0GiEubmV1dG9uZS52MS5SZXNldFBhc3N3b3JkUmVzcG9uc2UiBIi1GAESYAoOR2V0Q3VycmVudFVzZXISIS5uZXV0b25lLnYxLkdldEN1cnJlbnRVc2VyUmVxdWVzdBoiLm5ldXRvbmUudjEuR2V0Q3VycmVudFVzZXJSZXNwb25zZSIHkAIBiLUYAhJsChNDcmVhdGVJZGVudGl0eVRva2VuEiYubmV1dG9uZS52MS5DcmVhdGVJZGVudGl0eVRva2VuUmVxdWVzdBonLm5ldXRvbmUudjEuQ3JlYXRlSWRlbnRpdHlUb2tlblJlc3BvbnNlIgSItRgBElcKDENyZWF0ZUFwaUtleRIfLm5ldXRvbmUudjEuQ3JlYXRlQXBpS2V5UmVxdWVzdBogLm5ldXRvbmUudjEuQ3JlYXRlQXBpS2V5UmVzcG9uc2UiBIi1GAISVwoLTGlzdEFwaUtleXMSHi5uZXV0b25lLnYxLkxpc3RBcGlLZXlzUmVxdWVzdBofLm5ldXRvbmUudjEuTGlzdEFwaUtleXNSZXNwb25zZSIHkAIBiLUYAhJaCgxSZXZva2VBcGlLZXkSHy5uZXV0b25lLnYxLlJldm9rZUFwaUtleVJlcXVlc3QaIC5uZXV0b25lLnYxLlJldm9rZUFwaUtleVJlc3BvbnNlIgeQAgKItRgCEm8KE0F1dGhlbnRpY2F0ZVNlc3Npb24SJi5uZXV0b25lLnYxLkF1dGhlbnRpY2F0ZVNlc3Npb25SZXF1ZXN0GicubmV1dG9uZS52MS5BdXRoZW50aWNhdGVTZXNzaW9uUmVzcG9uc2UiB5ACAYi1GANiBnByb3RvMw", [file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_neutone_v1_access, file_neutone_v1_api_key, file_neutone_v1_user]);
 
 /**
  * SignUpRequest is the new account's credentials and name.
@@ -55,11 +55,47 @@ export const SignUpRequestSchema: GenMessage<SignUpRequest> = /*@__PURE__*/
   messageDesc(file_neutone_v1_user_service, 0);
 
 /**
- * SignUpResponse is the new account and its first session.
+ * SignUpResponse has no fields: the next step is the emailed link.
  *
  * @generated from message neutone.v1.SignUpResponse
  */
 export type SignUpResponse = Message<"neutone.v1.SignUpResponse"> & {
+};
+
+/**
+ * Describes the message neutone.v1.SignUpResponse.
+ * Use `create(SignUpResponseSchema)` to create a new message.
+ */
+export const SignUpResponseSchema: GenMessage<SignUpResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 1);
+
+/**
+ * ConfirmSignUpRequest carries the token of a sign-up's emailed link.
+ *
+ * @generated from message neutone.v1.ConfirmSignUpRequest
+ */
+export type ConfirmSignUpRequest = Message<"neutone.v1.ConfirmSignUpRequest"> & {
+  /**
+   * The token from the link; 1-128 characters.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+};
+
+/**
+ * Describes the message neutone.v1.ConfirmSignUpRequest.
+ * Use `create(ConfirmSignUpRequestSchema)` to create a new message.
+ */
+export const ConfirmSignUpRequestSchema: GenMessage<ConfirmSignUpRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 2);
+
+/**
+ * ConfirmSignUpResponse is the new account and its first session.
+ *
+ * @generated from message neutone.v1.ConfirmSignUpResponse
+ */
+export type ConfirmSignUpResponse = Message<"neutone.v1.ConfirmSignUpResponse"> & {
   /**
    * The created account.
    *
@@ -83,11 +119,11 @@ export type SignUpResponse = Message<"neutone.v1.SignUpResponse"> & {
 };
 
 /**
- * Describes the message neutone.v1.SignUpResponse.
- * Use `create(SignUpResponseSchema)` to create a new message.
+ * Describes the message neutone.v1.ConfirmSignUpResponse.
+ * Use `create(ConfirmSignUpResponseSchema)` to create a new message.
  */
-export const SignUpResponseSchema: GenMessage<SignUpResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_user_service, 1);
+export const ConfirmSignUpResponseSchema: GenMessage<ConfirmSignUpResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 3);
 
 /**
  * SignInRequest is an account's credentials.
@@ -115,7 +151,7 @@ export type SignInRequest = Message<"neutone.v1.SignInRequest"> & {
  * Use `create(SignInRequestSchema)` to create a new message.
  */
 export const SignInRequestSchema: GenMessage<SignInRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_user_service, 2);
+  messageDesc(file_neutone_v1_user_service, 4);
 
 /**
  * SignInResponse is the signed-in account and its new session.
@@ -150,7 +186,7 @@ export type SignInResponse = Message<"neutone.v1.SignInResponse"> & {
  * Use `create(SignInResponseSchema)` to create a new message.
  */
 export const SignInResponseSchema: GenMessage<SignInResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_user_service, 3);
+  messageDesc(file_neutone_v1_user_service, 5);
 
 /**
  * SignOutRequest has no fields: the session comes from the identity token.
@@ -165,7 +201,7 @@ export type SignOutRequest = Message<"neutone.v1.SignOutRequest"> & {
  * Use `create(SignOutRequestSchema)` to create a new message.
  */
 export const SignOutRequestSchema: GenMessage<SignOutRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_user_service, 4);
+  messageDesc(file_neutone_v1_user_service, 6);
 
 /**
  * SignOutResponse has no fields.
@@ -180,7 +216,244 @@ export type SignOutResponse = Message<"neutone.v1.SignOutResponse"> & {
  * Use `create(SignOutResponseSchema)` to create a new message.
  */
 export const SignOutResponseSchema: GenMessage<SignOutResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_user_service, 5);
+  messageDesc(file_neutone_v1_user_service, 7);
+
+/**
+ * SignOutEverywhereRequest has no fields: the account comes from the identity token.
+ *
+ * @generated from message neutone.v1.SignOutEverywhereRequest
+ */
+export type SignOutEverywhereRequest = Message<"neutone.v1.SignOutEverywhereRequest"> & {
+};
+
+/**
+ * Describes the message neutone.v1.SignOutEverywhereRequest.
+ * Use `create(SignOutEverywhereRequestSchema)` to create a new message.
+ */
+export const SignOutEverywhereRequestSchema: GenMessage<SignOutEverywhereRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 8);
+
+/**
+ * SignOutEverywhereResponse has no fields.
+ *
+ * @generated from message neutone.v1.SignOutEverywhereResponse
+ */
+export type SignOutEverywhereResponse = Message<"neutone.v1.SignOutEverywhereResponse"> & {
+};
+
+/**
+ * Describes the message neutone.v1.SignOutEverywhereResponse.
+ * Use `create(SignOutEverywhereResponseSchema)` to create a new message.
+ */
+export const SignOutEverywhereResponseSchema: GenMessage<SignOutEverywhereResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 9);
+
+/**
+ * UpdateCurrentUserRequest carries the changed fields of the caller's account.
+ *
+ * @generated from message neutone.v1.UpdateCurrentUserRequest
+ */
+export type UpdateCurrentUserRequest = Message<"neutone.v1.UpdateCurrentUserRequest"> & {
+  /**
+   * The new values; `display_name`: 1-50 characters after trimming.
+   *
+   * @generated from field: neutone.v1.User user = 1;
+   */
+  user?: User | undefined;
+
+  /**
+   * The fields to change; only `display_name` may be named. Required.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
+};
+
+/**
+ * Describes the message neutone.v1.UpdateCurrentUserRequest.
+ * Use `create(UpdateCurrentUserRequestSchema)` to create a new message.
+ */
+export const UpdateCurrentUserRequestSchema: GenMessage<UpdateCurrentUserRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 10);
+
+/**
+ * UpdateCurrentUserResponse is the changed account.
+ *
+ * @generated from message neutone.v1.UpdateCurrentUserResponse
+ */
+export type UpdateCurrentUserResponse = Message<"neutone.v1.UpdateCurrentUserResponse"> & {
+  /**
+   * The account as it is now.
+   *
+   * @generated from field: neutone.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message neutone.v1.UpdateCurrentUserResponse.
+ * Use `create(UpdateCurrentUserResponseSchema)` to create a new message.
+ */
+export const UpdateCurrentUserResponseSchema: GenMessage<UpdateCurrentUserResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 11);
+
+/**
+ * ChangePasswordRequest has the current password and the new one.
+ *
+ * @generated from message neutone.v1.ChangePasswordRequest
+ */
+export type ChangePasswordRequest = Message<"neutone.v1.ChangePasswordRequest"> & {
+  /**
+   * The current password, at most 128 characters.
+   *
+   * @generated from field: string current_password = 1;
+   */
+  currentPassword: string;
+
+  /**
+   * The new password: 8-128 characters.
+   *
+   * @generated from field: string new_password = 2;
+   */
+  newPassword: string;
+};
+
+/**
+ * Describes the message neutone.v1.ChangePasswordRequest.
+ * Use `create(ChangePasswordRequestSchema)` to create a new message.
+ */
+export const ChangePasswordRequestSchema: GenMessage<ChangePasswordRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 12);
+
+/**
+ * ChangePasswordResponse has no fields: the caller's session goes on.
+ *
+ * @generated from message neutone.v1.ChangePasswordResponse
+ */
+export type ChangePasswordResponse = Message<"neutone.v1.ChangePasswordResponse"> & {
+};
+
+/**
+ * Describes the message neutone.v1.ChangePasswordResponse.
+ * Use `create(ChangePasswordResponseSchema)` to create a new message.
+ */
+export const ChangePasswordResponseSchema: GenMessage<ChangePasswordResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 13);
+
+/**
+ * DeleteAccountRequest confirms the deletion with the password.
+ *
+ * @generated from message neutone.v1.DeleteAccountRequest
+ */
+export type DeleteAccountRequest = Message<"neutone.v1.DeleteAccountRequest"> & {
+  /**
+   * The account's password, at most 128 characters.
+   *
+   * @generated from field: string password = 1;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message neutone.v1.DeleteAccountRequest.
+ * Use `create(DeleteAccountRequestSchema)` to create a new message.
+ */
+export const DeleteAccountRequestSchema: GenMessage<DeleteAccountRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 14);
+
+/**
+ * DeleteAccountResponse has no fields: the account is gone.
+ *
+ * @generated from message neutone.v1.DeleteAccountResponse
+ */
+export type DeleteAccountResponse = Message<"neutone.v1.DeleteAccountResponse"> & {
+};
+
+/**
+ * Describes the message neutone.v1.DeleteAccountResponse.
+ * Use `create(DeleteAccountResponseSchema)` to create a new message.
+ */
+export const DeleteAccountResponseSchema: GenMessage<DeleteAccountResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 15);
+
+/**
+ * RequestPasswordResetRequest names the account's email.
+ *
+ * @generated from message neutone.v1.RequestPasswordResetRequest
+ */
+export type RequestPasswordResetRequest = Message<"neutone.v1.RequestPasswordResetRequest"> & {
+  /**
+   * An email address, at most 254 characters; matched case-insensitively.
+   *
+   * @generated from field: string email = 1;
+   */
+  email: string;
+};
+
+/**
+ * Describes the message neutone.v1.RequestPasswordResetRequest.
+ * Use `create(RequestPasswordResetRequestSchema)` to create a new message.
+ */
+export const RequestPasswordResetRequestSchema: GenMessage<RequestPasswordResetRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 16);
+
+/**
+ * RequestPasswordResetResponse has no fields: the same answer for every email.
+ *
+ * @generated from message neutone.v1.RequestPasswordResetResponse
+ */
+export type RequestPasswordResetResponse = Message<"neutone.v1.RequestPasswordResetResponse"> & {
+};
+
+/**
+ * Describes the message neutone.v1.RequestPasswordResetResponse.
+ * Use `create(RequestPasswordResetResponseSchema)` to create a new message.
+ */
+export const RequestPasswordResetResponseSchema: GenMessage<RequestPasswordResetResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 17);
+
+/**
+ * ResetPasswordRequest carries a reset link's token and the new password.
+ *
+ * @generated from message neutone.v1.ResetPasswordRequest
+ */
+export type ResetPasswordRequest = Message<"neutone.v1.ResetPasswordRequest"> & {
+  /**
+   * The token from the link; 1-128 characters.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * The new password: 8-128 characters.
+   *
+   * @generated from field: string new_password = 2;
+   */
+  newPassword: string;
+};
+
+/**
+ * Describes the message neutone.v1.ResetPasswordRequest.
+ * Use `create(ResetPasswordRequestSchema)` to create a new message.
+ */
+export const ResetPasswordRequestSchema: GenMessage<ResetPasswordRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 18);
+
+/**
+ * ResetPasswordResponse has no fields: sign in with the new password.
+ *
+ * @generated from message neutone.v1.ResetPasswordResponse
+ */
+export type ResetPasswordResponse = Message<"neutone.v1.ResetPasswordResponse"> & {
+};
+
+/**
+ * Describes the message neutone.v1.ResetPasswordResponse.
+ * Use `create(ResetPasswordResponseSchema)` to create a new message.
+ */
+export const ResetPasswordResponseSchema: GenMessage<ResetPasswordResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_user_service, 19);
 
 /**
  * GetCurrentUserRequest has no fields: the account comes from the identity token.
@@ -195,7 +468,7 @@ export type GetCurrentUserRequest = Message<"neutone.v1.GetCurrentUserRequest"> 
  * Use `create(GetCurrentUserRequestSchema)` to create a new message.
  */
 export const GetCurrentUserRequestSchema: GenMessage<GetCurrentUserRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_user_service, 6);
+  messageDesc(file_neutone_v1_user_service, 20);
 
 /**
  * GetCurrentUserResponse is the caller's account.
@@ -216,7 +489,7 @@ export type GetCurrentUserResponse = Message<"neutone.v1.GetCurrentUserResponse"
  * Use `create(GetCurrentUserResponseSchema)` to create a new message.
  */
 export const GetCurrentUserResponseSchema: GenMessage<GetCurrentUserResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_user_service, 7);
+  messageDesc(file_neutone_v1_user_service, 21);
 
 /**
  * AuthenticateSessionRequest carries a session token to exchange.
@@ -225,7 +498,7 @@ export const GetCurrentUserResponseSchema: GenMessage<GetCurrentUserResponse> = 
  */
 export type AuthenticateSessionRequest = Message<"neutone.v1.AuthenticateSessionRequest"> & {
   /**
-   * The session token from SignUp or SignIn; 1-128 characters.
+   * The session token from ConfirmSignUp or SignIn; 1-128 characters.
    *
    * @generated from field: string session_token = 1;
    */
@@ -237,7 +510,7 @@ export type AuthenticateSessionRequest = Message<"neutone.v1.AuthenticateSession
  * Use `create(AuthenticateSessionRequestSchema)` to create a new message.
  */
 export const AuthenticateSessionRequestSchema: GenMessage<AuthenticateSessionRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_user_service, 8);
+  messageDesc(file_neutone_v1_user_service, 22);
 
 /**
  * AuthenticateSessionResponse is an identity token for the session's account.
@@ -272,7 +545,7 @@ export type AuthenticateSessionResponse = Message<"neutone.v1.AuthenticateSessio
  * Use `create(AuthenticateSessionResponseSchema)` to create a new message.
  */
 export const AuthenticateSessionResponseSchema: GenMessage<AuthenticateSessionResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_user_service, 9);
+  messageDesc(file_neutone_v1_user_service, 23);
 
 /**
  * CreateIdentityTokenRequest names the credential to exchange.
@@ -287,7 +560,7 @@ export type CreateIdentityTokenRequest = Message<"neutone.v1.CreateIdentityToken
    */
   credential: {
     /**
-     * A session token from SignIn or SignUp; 1-128 characters.
+     * A session token from SignIn or ConfirmSignUp; 1-128 characters.
      *
      * @generated from field: string session_token = 1;
      */
@@ -309,7 +582,7 @@ export type CreateIdentityTokenRequest = Message<"neutone.v1.CreateIdentityToken
  * Use `create(CreateIdentityTokenRequestSchema)` to create a new message.
  */
 export const CreateIdentityTokenRequestSchema: GenMessage<CreateIdentityTokenRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_user_service, 10);
+  messageDesc(file_neutone_v1_user_service, 24);
 
 /**
  * CreateIdentityTokenResponse is an identity token for the credential's account.
@@ -344,7 +617,7 @@ export type CreateIdentityTokenResponse = Message<"neutone.v1.CreateIdentityToke
  * Use `create(CreateIdentityTokenResponseSchema)` to create a new message.
  */
 export const CreateIdentityTokenResponseSchema: GenMessage<CreateIdentityTokenResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_user_service, 11);
+  messageDesc(file_neutone_v1_user_service, 25);
 
 /**
  * CreateApiKeyRequest describes the new key.
@@ -373,7 +646,7 @@ export type CreateApiKeyRequest = Message<"neutone.v1.CreateApiKeyRequest"> & {
  * Use `create(CreateApiKeyRequestSchema)` to create a new message.
  */
 export const CreateApiKeyRequestSchema: GenMessage<CreateApiKeyRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_user_service, 12);
+  messageDesc(file_neutone_v1_user_service, 26);
 
 /**
  * CreateApiKeyResponse is the new key and its secret.
@@ -401,7 +674,7 @@ export type CreateApiKeyResponse = Message<"neutone.v1.CreateApiKeyResponse"> & 
  * Use `create(CreateApiKeyResponseSchema)` to create a new message.
  */
 export const CreateApiKeyResponseSchema: GenMessage<CreateApiKeyResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_user_service, 13);
+  messageDesc(file_neutone_v1_user_service, 27);
 
 /**
  * ListApiKeysRequest pages through the caller's keys.
@@ -429,7 +702,7 @@ export type ListApiKeysRequest = Message<"neutone.v1.ListApiKeysRequest"> & {
  * Use `create(ListApiKeysRequestSchema)` to create a new message.
  */
 export const ListApiKeysRequestSchema: GenMessage<ListApiKeysRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_user_service, 14);
+  messageDesc(file_neutone_v1_user_service, 28);
 
 /**
  * ListApiKeysResponse is one page of keys.
@@ -457,7 +730,7 @@ export type ListApiKeysResponse = Message<"neutone.v1.ListApiKeysResponse"> & {
  * Use `create(ListApiKeysResponseSchema)` to create a new message.
  */
 export const ListApiKeysResponseSchema: GenMessage<ListApiKeysResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_user_service, 15);
+  messageDesc(file_neutone_v1_user_service, 29);
 
 /**
  * RevokeApiKeyRequest names the key to revoke.
@@ -478,7 +751,7 @@ export type RevokeApiKeyRequest = Message<"neutone.v1.RevokeApiKeyRequest"> & {
  * Use `create(RevokeApiKeyRequestSchema)` to create a new message.
  */
 export const RevokeApiKeyRequestSchema: GenMessage<RevokeApiKeyRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_user_service, 16);
+  messageDesc(file_neutone_v1_user_service, 30);
 
 /**
  * RevokeApiKeyResponse is the revoked key.
@@ -499,7 +772,7 @@ export type RevokeApiKeyResponse = Message<"neutone.v1.RevokeApiKeyResponse"> & 
  * Use `create(RevokeApiKeyResponseSchema)` to create a new message.
  */
 export const RevokeApiKeyResponseSchema: GenMessage<RevokeApiKeyResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_user_service, 17);
+  messageDesc(file_neutone_v1_user_service, 31);
 
 /**
  * UserService owns accounts and sessions, and mints the short-lived identity
@@ -509,10 +782,12 @@ export const RevokeApiKeyResponseSchema: GenMessage<RevokeApiKeyResponse> = /*@_
  */
 export const UserService: GenService<{
   /**
-   * SignUp creates an account and signs it in. ALREADY_EXISTS when the email
-   * is taken; INVALID_ARGUMENT with field violations for bad input;
-   * RESOURCE_EXHAUSTED (with RetryInfo) after too many sign-ups from the client
-   * (reason SIGN_UP_RATE_LIMITED) or when passwords are being hashed at the
+   * SignUp starts an account: it mails a link to confirm the address
+   * (ConfirmSignUp), valid for 24 hours. The answer is the same whether or not
+   * the email already has an account (its owner is mailed a note instead), so it
+   * never tells who is registered. INVALID_ARGUMENT with field violations for bad
+   * input; RESOURCE_EXHAUSTED (with RetryInfo) after too many sign-ups from the
+   * client (reason SIGN_UP_RATE_LIMITED) or when passwords are being hashed at the
    * service's limit and the call's deadline leaves no time to wait its turn
    * (reason PASSWORD_CHECKS_BUSY).
    *
@@ -522,6 +797,19 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof SignUpRequestSchema;
     output: typeof SignUpResponseSchema;
+  },
+  /**
+   * ConfirmSignUp creates the account from a sign-up's emailed token and signs it
+   * in. A token works once. FAILED_PRECONDITION with reason SIGN_UP_TOKEN_INVALID
+   * when it is unknown, used or expired (sign up again), or EMAIL_TAKEN when the
+   * address got an account meanwhile.
+   *
+   * @generated from rpc neutone.v1.UserService.ConfirmSignUp
+   */
+  confirmSignUp: {
+    methodKind: "unary";
+    input: typeof ConfirmSignUpRequestSchema;
+    output: typeof ConfirmSignUpResponseSchema;
   },
   /**
    * SignIn opens a session. UNAUTHENTICATED with the same message for an
@@ -549,6 +837,83 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof SignOutRequestSchema;
     output: typeof SignOutResponseSchema;
+  },
+  /**
+   * SignOutEverywhere ends every session of the caller's account, this one
+   * included; tokens minted from them stop working within seconds. API keys are
+   * not sessions and keep working. Only a session may do this.
+   *
+   * @generated from rpc neutone.v1.UserService.SignOutEverywhere
+   */
+  signOutEverywhere: {
+    methodKind: "unary";
+    input: typeof SignOutEverywhereRequestSchema;
+    output: typeof SignOutEverywhereResponseSchema;
+  },
+  /**
+   * UpdateCurrentUser changes the caller's display name (the only field the mask
+   * may name: `display_name`); the caller's songs show the new name within
+   * seconds. Only a session may do this.
+   *
+   * @generated from rpc neutone.v1.UserService.UpdateCurrentUser
+   */
+  updateCurrentUser: {
+    methodKind: "unary";
+    input: typeof UpdateCurrentUserRequestSchema;
+    output: typeof UpdateCurrentUserResponseSchema;
+  },
+  /**
+   * ChangePassword sets a new password once the current one is given; every
+   * other session of the account ends. UNAUTHENTICATED (reason BAD_CREDENTIALS)
+   * for a wrong current password, which counts as a failed sign-in of the
+   * caller's client. Only a session may do this.
+   *
+   * @generated from rpc neutone.v1.UserService.ChangePassword
+   */
+  changePassword: {
+    methodKind: "unary";
+    input: typeof ChangePasswordRequestSchema;
+    output: typeof ChangePasswordResponseSchema;
+  },
+  /**
+   * DeleteAccount deletes the caller's account for good once its password is
+   * given: its sessions and API keys end at once; its songs, their files, its
+   * uploads, likes and plays are deleted within seconds; the billing ledger is
+   * kept, detached from the person. UNAUTHENTICATED (reason BAD_CREDENTIALS) for
+   * a wrong password. Only a session may do this.
+   *
+   * @generated from rpc neutone.v1.UserService.DeleteAccount
+   */
+  deleteAccount: {
+    methodKind: "unary";
+    input: typeof DeleteAccountRequestSchema;
+    output: typeof DeleteAccountResponseSchema;
+  },
+  /**
+   * RequestPasswordReset mails a link to set a new password (ResetPassword),
+   * valid for 30 minutes and once, when the email has an account. The answer is
+   * the same either way. RESOURCE_EXHAUSTED (reason PASSWORD_RESETS_RATE_LIMITED,
+   * with RetryInfo) after too many requests from the client or for the email.
+   *
+   * @generated from rpc neutone.v1.UserService.RequestPasswordReset
+   */
+  requestPasswordReset: {
+    methodKind: "unary";
+    input: typeof RequestPasswordResetRequestSchema;
+    output: typeof RequestPasswordResetResponseSchema;
+  },
+  /**
+   * ResetPassword sets a new password with a reset link's token, and ends every
+   * session of the account. FAILED_PRECONDITION (reason RESET_TOKEN_INVALID) when
+   * the token is unknown, used, expired, or older than the account's latest
+   * password change.
+   *
+   * @generated from rpc neutone.v1.UserService.ResetPassword
+   */
+  resetPassword: {
+    methodKind: "unary";
+    input: typeof ResetPasswordRequestSchema;
+    output: typeof ResetPasswordResponseSchema;
   },
   /**
    * GetCurrentUser returns the caller's account.

@@ -1,0 +1,143 @@
+// Forgotten passwords: ask for a link by email (/forgot-password), then set a
+// new password with the link's token (/reset-password?token=...).
+import { useState } from "react";
+import { problemOf, users, type Problem } from "../api";
+import { ErrorBanner, Field, generalProblem } from "../components/Field";
+import { onLinkClick, useLocation } from "../router";
+import { useSession } from "../session";
+
+export function ForgotPasswordPage() {
+  const [email, setEmail] = useState("");
+  // The address the link was asked for; the answer is the same for every
+  // address, so the page cannot say more than "if an account exists".
+  const [sentTo, setSentTo] = useState<string>();
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: React.FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setProblem(null);
+    try {
+      await users.requestPasswordReset({ email });
+      setSentTo(email.trim());
+    } catch (error) {
+      setProblem(problemOf(error));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="narrow">
+      <h1>Reset your password</h1>
+      {sentTo !== undefined ? (
+        <p className="banner ok" role="status">
+          If an account exists for {sentTo}, we sent a link to reset its password; it works for 30
+          minutes.
+        </p>
+      ) : (
+        <form onSubmit={submit} noValidate aria-label="Request a password reset">
+          <ErrorBanner message={generalProblem(problem, ["email"])} />
+          <Field
+            label="Email"
+            hint="We mail a link to set a new password to this address."
+            error={problem?.fields.email}
+          >
+            {(props) => (
+              <input
+                {...props}
+                type="email"
+                autoComplete="email"
+                maxLength={254}
+                value={email}
+                onChange={(e) => setEmail(e.target.value)}
+              />
+            )}
+          </Field>
+          <button type="submit" disabled={busy}>
+            Send reset link
+          </button>
+        </form>
+      )}
+      <p>
+        <a href="/sign-in" onClick={onLinkClick}>
+          Back to sign in
+        </a>
+      </p>
+    </section>
+  );
+}
+
+export function ResetPasswordPage() {
+  const token = useLocation().searchParams.get("token") ?? "";
+  const { refresh } = useSession();
+  const [password, setPassword] = useState("");
+  const [done, setDone] = useState(false);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: React.FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setProblem(null);
+    try {
+      await users.resetPassword({ token, newPassword: password });
+      setPassword("");
+      setDone(true);
+      // Every session of the account ended; if this browser had one, the nav
+      // should stop claiming to be signed in.
+      refresh();
+    } catch (error) {
+      setProblem(problemOf(error));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  // A spent, expired or missing token needs a new link, not another try.
+  const needsNewLink = !token || problem?.reason === "RESET_TOKEN_INVALID";
+  return (
+    <section className="narrow">
+      <h1>Choose a new password</h1>
+      {done ? (
+        <p className="banner ok" role="status">
+          Your password is set, and every session of the account was signed out.{" "}
+          <a href="/sign-in" onClick={onLinkClick}>
+            Sign in with your new password
+          </a>
+        </p>
+      ) : (
+        <form onSubmit={submit} noValidate aria-label="Reset password">
+          <ErrorBanner
+            message={
+              token ? generalProblem(problem, ["new_password"]) : "This link is incomplete: it has no token."
+            }
+          />
+          <Field label="New password" hint="8-128 characters." error={problem?.fields.new_password}>
+            {(props) => (
+              <input
+                {...props}
+                type="password"
+                autoComplete="new-password"
+                maxLength={128}
+                value={password}
+                onChange={(e) => setPassword(e.target.value)}
+              />
+            )}
+          </Field>
+          <button type="submit" disabled={busy || !token}>
+            Set password
+          </button>
+        </form>
+      )}
+      {needsNewLink && !done && (
+        <p>
+          <a href="/forgot-password" onClick={onLinkClick}>
+            Request a new link
+          </a>
+        </p>
+      )}
+    </section>
+  );
+}
