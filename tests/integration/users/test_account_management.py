@@ -253,7 +253,11 @@ def test_deleting_an_account_leaves_nothing_of_the_person(
     eventually(lambda: not token_works(users, person.metadata), "the person's tokens stop")
 
     def nothing_left() -> bool:
-        print("LEFT", rows_about(database_url, ("users", "songs"), (person.id, person.email)), s3_client.list_objects_v2(Bucket=BUCKET, Prefix=f"songs/{own[0]}/").get("KeyCount"))
+        print(
+            "LEFT",
+            rows_about(database_url, ("users", "songs"), (person.id, person.email)),
+            s3_client.list_objects_v2(Bucket=BUCKET, Prefix=f"songs/{own[0]}/").get("KeyCount"),
+        )
         listed = s3_client.list_objects_v2(Bucket=BUCKET, Prefix=f"songs/{own[0]}/")
         return (
             not rows_about(database_url, ("users", "songs"), (person.id, person.email))
