@@ -8,6 +8,7 @@ On a platform of its own without the worker, Triton, or background deliveries,
 so the only writes are the calls' own."""
 
 import os
+import time
 from collections.abc import Iterator
 
 import grpc
@@ -56,6 +57,8 @@ PASSWORD = "correct horse battery"
 # Tables that record refused calls on purpose (counting failed sign-ins is what
 # makes the limit work); everything else must be untouched by a refusal.
 RECORDS_REFUSALS = {"users.sign_in_failures", "users.rate_limits", "users.known_clients"}
+# usersvc delivers its outbox at once, and polls it every 2 s.
+OUTBOX_DRAINS_SECONDS = 10
 EXAMPLES_PER_METHOD = int(os.environ.get("NEUTONE_FUZZ_EXAMPLES", "30"))
 STREAM_MESSAGES_READ = 2
 
@@ -134,8 +137,14 @@ def person(channels: dict[str, grpc.Channel], fuzz_platform: Product) -> dict[st
 
 
 def snapshot(database_url: str) -> dict[str, str]:
-    """A digest of every row of every table (but those that record refusals)."""
-    with psycopg.connect(database_url) as db:
+    """A digest of every row of every table (but those that record refusals), once
+    usersvc's outbox is drained: an earlier call's mail, delivered in the
+    background, must not count as written by this one."""
+    with psycopg.connect(database_url, autocommit=True) as db:
+        deadline = time.monotonic() + OUTBOX_DRAINS_SECONDS
+        while db.execute("SELECT count(*) FROM users.outbox").fetchone()[0]:
+            assert time.monotonic() < deadline, "usersvc's outbox does not drain"
+            time.sleep(0.05)
         tables = [
             f"{schema}.{name}"
             for schema, name in db.execute(

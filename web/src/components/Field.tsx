@@ -37,6 +37,61 @@ export function Field({ label, hint, error, children }: FieldProps) {
   );
 }
 
+type InputAttributes = Pick<
+  React.InputHTMLAttributes<HTMLInputElement>,
+  "type" | "autoComplete" | "maxLength" | "inputMode" | "min" | "max" | "step" | "placeholder"
+>;
+
+interface InputFieldProps extends InputAttributes {
+  label: string;
+  hint?: string;
+  error?: string;
+  // A number is rendered as the input's text, as React does for any input.
+  value: string | number;
+  onChange(value: string): void;
+  /** A textarea of this many rows instead of a one-line input (type, min, max
+   * and step are then not used). */
+  multiline?: { rows: number };
+}
+
+/** A Field around a plain controlled input or textarea: what the user types is
+ * handed to onChange as is. */
+export function InputField({
+  label,
+  hint,
+  error,
+  value,
+  onChange,
+  multiline,
+  ...attributes
+}: InputFieldProps) {
+  return (
+    <Field label={label} hint={hint} error={error}>
+      {(props) =>
+        multiline ? (
+          <textarea
+            {...props}
+            rows={multiline.rows}
+            autoComplete={attributes.autoComplete}
+            maxLength={attributes.maxLength}
+            inputMode={attributes.inputMode}
+            placeholder={attributes.placeholder}
+            value={value}
+            onChange={(e) => onChange(e.target.value)}
+          />
+        ) : (
+          <input
+            {...props}
+            {...attributes}
+            value={value}
+            onChange={(e) => onChange(e.target.value)}
+          />
+        )
+      }
+    </Field>
+  );
+}
+
 export function ErrorBanner({ message }: { message: string | undefined }) {
   if (!message) return null;
   return (

@@ -7,7 +7,7 @@ import { problemOf, songs, type Problem } from "../api";
 import type { SongSourceSchema } from "../gen/neutone/v1/song_pb";
 import { navigate } from "../router";
 import { useSession } from "../session";
-import { ErrorBanner, Field, generalProblem } from "./Field";
+import { ErrorBanner, Field, generalProblem, InputField } from "./Field";
 import { Waveform, type Section } from "./Waveform";
 
 type Source = MessageInitShape<typeof SongSourceSchema>["source"];
@@ -118,23 +118,17 @@ function ExtendForm({ source, title }: WorkOnSongProps) {
       }}
     >
       <ErrorBanner message={generalProblem(edit.problem, shown)} />
-      <Field
+      <InputField
         label="Seconds to add"
         hint={`${EXTENSION.min}-${EXTENSION.max} seconds.`}
         error={edit.fields.extension_seconds}
-      >
-        {(props) => (
-          <input
-            {...props}
-            type="number"
-            inputMode="decimal"
-            min={EXTENSION.min}
-            max={EXTENSION.max}
-            value={seconds}
-            onChange={(e) => setSeconds(e.target.value)}
-          />
-        )}
-      </Field>
+        type="number"
+        inputMode="decimal"
+        min={EXTENSION.min}
+        max={EXTENSION.max}
+        value={seconds}
+        onChange={setSeconds}
+      />
       <label className="switch">
         <input
           type="checkbox"
@@ -144,21 +138,15 @@ function ExtendForm({ source, title }: WorkOnSongProps) {
         />
         Add it before the start
       </label>
-      <Field
+      <InputField
         label="Lyrics for the new part"
         hint={`Optional; without lyrics the new part is instrumental. Up to ${LYRICS} characters.`}
         error={edit.fields.lyrics}
-      >
-        {(props) => (
-          <textarea
-            {...props}
-            rows={4}
-            maxLength={LYRICS}
-            value={lyrics}
-            onChange={(e) => setLyrics(e.target.value)}
-          />
-        )}
-      </Field>
+        multiline={{ rows: 4 }}
+        maxLength={LYRICS}
+        value={lyrics}
+        onChange={setLyrics}
+      />
       <StyleField value={prompt} onChange={setPrompt} error={edit.fields.prompt} optional />
       <button type="submit" disabled={edit.busy}>
         Extend (1 credit)
@@ -206,50 +194,38 @@ function RepaintForm({ source, title, durationSeconds, audioUrl }: WorkOnSongPro
         label={`Waveform of ${title}, section ${section.start}-${section.end} s chosen`}
       />
       <div className="pair">
-        <Field label="Section start (s)" error={edit.fields.start_seconds}>
-          {(props) => (
-            <input
-              {...props}
-              type="number"
-              inputMode="decimal"
-              step="0.1"
-              min={0}
-              max={durationSeconds}
-              value={Number.isNaN(section.start) ? "" : section.start}
-              onChange={(e) => setSection({ ...section, start: bound(e.target.value) })}
-            />
-          )}
-        </Field>
-        <Field label="Section end (s)" error={edit.fields.end_seconds}>
-          {(props) => (
-            <input
-              {...props}
-              type="number"
-              inputMode="decimal"
-              step="0.1"
-              min={0}
-              max={durationSeconds}
-              value={Number.isNaN(section.end) ? "" : section.end}
-              onChange={(e) => setSection({ ...section, end: bound(e.target.value) })}
-            />
-          )}
-        </Field>
+        <InputField
+          label="Section start (s)"
+          error={edit.fields.start_seconds}
+          type="number"
+          inputMode="decimal"
+          step="0.1"
+          min={0}
+          max={durationSeconds}
+          value={Number.isNaN(section.start) ? "" : section.start}
+          onChange={(value) => setSection({ ...section, start: bound(value) })}
+        />
+        <InputField
+          label="Section end (s)"
+          error={edit.fields.end_seconds}
+          type="number"
+          inputMode="decimal"
+          step="0.1"
+          min={0}
+          max={durationSeconds}
+          value={Number.isNaN(section.end) ? "" : section.end}
+          onChange={(value) => setSection({ ...section, end: bound(value) })}
+        />
       </div>
-      <Field
+      <InputField
         label="New lyrics for the section"
         hint={`Optional; otherwise the song's own. Up to ${LYRICS} characters.`}
         error={edit.fields.lyrics}
-      >
-        {(props) => (
-          <textarea
-            {...props}
-            rows={3}
-            maxLength={LYRICS}
-            value={lyrics}
-            onChange={(e) => setLyrics(e.target.value)}
-          />
-        )}
-      </Field>
+        multiline={{ rows: 3 }}
+        maxLength={LYRICS}
+        value={lyrics}
+        onChange={setLyrics}
+      />
       <StyleField value={prompt} onChange={setPrompt} error={edit.fields.prompt} optional />
       <button type="submit" disabled={edit.busy}>
         Repaint (1 credit)
@@ -300,21 +276,15 @@ function CoverForm({ source, title }: WorkOnSongProps) {
           />
         )}
       </Field>
-      <Field
+      <InputField
         label="Lyrics to sing"
         hint={`Optional; otherwise the original's. Up to ${LYRICS} characters.`}
         error={edit.fields.lyrics}
-      >
-        {(props) => (
-          <textarea
-            {...props}
-            rows={3}
-            maxLength={LYRICS}
-            value={lyrics}
-            onChange={(e) => setLyrics(e.target.value)}
-          />
-        )}
-      </Field>
+        multiline={{ rows: 3 }}
+        maxLength={LYRICS}
+        value={lyrics}
+        onChange={setLyrics}
+      />
       <button type="submit" disabled={edit.busy}>
         Make a cover (1 credit)
       </button>
@@ -353,19 +323,13 @@ function StyleField({
   optional?: boolean;
 }) {
   return (
-    <Field
+    <InputField
       label={optional ? "New style" : "Style of the new version"}
       hint={`${optional ? "Optional; otherwise the song's own. " : ""}Up to ${TEXT} characters.`}
       error={error}
-    >
-      {(props) => (
-        <input
-          {...props}
-          maxLength={TEXT}
-          value={value}
-          onChange={(e) => onChange(e.target.value)}
-        />
-      )}
-    </Field>
+      maxLength={TEXT}
+      value={value}
+      onChange={onChange}
+    />
   );
 }

@@ -3,7 +3,7 @@
 // gateway keeps in an HttpOnly cookie, so the page only learns who the user is.
 import { useState } from "react";
 import { problemOf, users, type Problem } from "../api";
-import { ErrorBanner, Field } from "../components/Field";
+import { ErrorBanner, InputField } from "../components/Field";
 import { navigate, onLinkClick } from "../router";
 import { useSession } from "../session";
 
@@ -67,50 +67,35 @@ export function AuthPage({ mode }: { mode: "sign-in" | "sign-up" }) {
       <h1>{signingUp ? "Create your account" : "Sign in"}</h1>
       <form onSubmit={submit} noValidate aria-label={signingUp ? "Sign up" : "Sign in"}>
         <ErrorBanner message={general} />
-        <Field label="Email" error={fields.email}>
-          {(props) => (
-            <input
-              {...props}
-              type="email"
-              autoComplete="email"
-              maxLength={254}
-              value={email}
-              onChange={(e) => setEmail(e.target.value)}
-            />
-          )}
-        </Field>
-        <Field
+        <InputField
+          label="Email"
+          error={fields.email}
+          type="email"
+          autoComplete="email"
+          maxLength={254}
+          value={email}
+          onChange={setEmail}
+        />
+        <InputField
           label="Password"
           hint={signingUp ? "8-128 characters." : undefined}
           error={fields.password}
-        >
-          {(props) => (
-            <input
-              {...props}
-              type="password"
-              autoComplete={signingUp ? "new-password" : "current-password"}
-              maxLength={128}
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-            />
-          )}
-        </Field>
+          type="password"
+          autoComplete={signingUp ? "new-password" : "current-password"}
+          maxLength={128}
+          value={password}
+          onChange={setPassword}
+        />
         {signingUp && (
-          <Field
+          <InputField
             label="Display name"
             hint="Shown on the songs you publish; 1-50 characters."
             error={fields.display_name}
-          >
-            {(props) => (
-              <input
-                {...props}
-                autoComplete="nickname"
-                maxLength={50}
-                value={displayName}
-                onChange={(e) => setDisplayName(e.target.value)}
-              />
-            )}
-          </Field>
+            autoComplete="nickname"
+            maxLength={50}
+            value={displayName}
+            onChange={setDisplayName}
+          />
         )}
         <button type="submit" disabled={busy}>
           {signingUp ? "Sign up" : "Sign in"}

@@ -3,7 +3,7 @@
 // working on it. Limits as documented in song_service.proto.
 import { useEffect, useState } from "react";
 import { problemOf, songs, type Problem } from "../api";
-import { ErrorBanner, Field } from "../components/Field";
+import { ErrorBanner, Field, InputField } from "../components/Field";
 import { UploadAudio, type Uploaded } from "../components/Upload";
 import { WorkOnSong } from "../components/WorkOnSong";
 import { navigate, onLinkClick, useLocation } from "../router";
@@ -313,39 +313,27 @@ function NewSongForm({
         </fieldset>
 
         {mode === "description" ? (
-          <Field
+          <InputField
             label="Song description"
             hint={`What the song should be like, up to ${LIMITS.text} characters.`}
             error={fields.description}
-          >
-            {(props) => (
-              <textarea
-                {...props}
-                rows={4}
-                maxLength={LIMITS.text}
-                value={description}
-                onChange={(e) => setDescription(e.target.value)}
-              />
-            )}
-          </Field>
+            multiline={{ rows: 4 }}
+            maxLength={LIMITS.text}
+            value={description}
+            onChange={setDescription}
+          />
         ) : (
-          <Field
+          <InputField
             label="Style prompt"
             hint={`The musical style, e.g. "dreamy synth-pop, 100 bpm"; up to ${LIMITS.text} characters.`}
             error={fields[`${mode}.prompt`]}
-          >
-            {(props) => (
-              <input
-                {...props}
-                maxLength={LIMITS.text}
-                value={prompt}
-                onChange={(e) => setPrompt(e.target.value)}
-              />
-            )}
-          </Field>
+            maxLength={LIMITS.text}
+            value={prompt}
+            onChange={setPrompt}
+          />
         )}
         {mode !== "description" && !instrumental && (
-          <Field
+          <InputField
             label={mode === "described_lyrics" ? "What the lyrics are about" : "Lyrics"}
             hint={
               mode === "described_lyrics"
@@ -353,17 +341,11 @@ function NewSongForm({
                 : `Optional [verse]/[chorus] tags; up to ${LIMITS.lyrics} characters.`
             }
             error={fields[`${mode}.${lyricsField}`]}
-          >
-            {(props) => (
-              <textarea
-                {...props}
-                rows={mode === "custom_lyrics" ? 8 : 3}
-                maxLength={mode === "custom_lyrics" ? LIMITS.lyrics : LIMITS.text}
-                value={lyrics}
-                onChange={(e) => setLyrics(e.target.value)}
-              />
-            )}
-          </Field>
+            multiline={{ rows: mode === "custom_lyrics" ? 8 : 3 }}
+            maxLength={mode === "custom_lyrics" ? LIMITS.lyrics : LIMITS.text}
+            value={lyrics}
+            onChange={setLyrics}
+          />
         )}
         <label className="switch">
           <input
@@ -402,23 +384,17 @@ function NewSongForm({
         <details className="advanced">
           <summary>Musical controls</summary>
           <p className="hint">Anything left empty is chosen to fit the description.</p>
-          <Field
+          <InputField
             label="Tempo (bpm)"
             hint={`${BPM.min}-${BPM.max}.`}
             error={fields["controls.bpm"]}
-          >
-            {(props) => (
-              <input
-                {...props}
-                type="number"
-                inputMode="numeric"
-                min={BPM.min}
-                max={BPM.max}
-                value={bpm}
-                onChange={(e) => setBpm(e.target.value)}
-              />
-            )}
-          </Field>
+            type="number"
+            inputMode="numeric"
+            min={BPM.min}
+            max={BPM.max}
+            value={bpm}
+            onChange={setBpm}
+          />
           <Field label="Key" error={fields["controls.key_scale"]}>
             {(props) => (
               <select {...props} value={keyScale} onChange={(e) => setKeyScale(e.target.value)}>
@@ -463,23 +439,17 @@ function NewSongForm({
 
         <details className="advanced">
           <summary>Advanced settings</summary>
-          <Field
+          <InputField
             label="Duration (seconds)"
             hint={`${LIMITS.duration.min}-${LIMITS.duration.max}; default ${LIMITS.duration.default}.`}
             error={fields["params.duration_seconds"]}
-          >
-            {(props) => (
-              <input
-                {...props}
-                type="number"
-                inputMode="decimal"
-                min={LIMITS.duration.min}
-                max={LIMITS.duration.max}
-                value={duration}
-                onChange={(e) => setDuration(e.target.value)}
-              />
-            )}
-          </Field>
+            type="number"
+            inputMode="decimal"
+            min={LIMITS.duration.min}
+            max={LIMITS.duration.max}
+            value={duration}
+            onChange={setDuration}
+          />
           <Field
             label="Seed"
             hint="0 picks a random seed; the same seed and inputs give the same song."
@@ -495,41 +465,29 @@ function NewSongForm({
               />
             )}
           </Field>
-          <Field
+          <InputField
             label="Guidance scale"
             hint={`${LIMITS.guidance.min}-${LIMITS.guidance.max} (1 turns guidance off); default ${LIMITS.guidance.default}.`}
             error={fields["params.guidance_scale"]}
-          >
-            {(props) => (
-              <input
-                {...props}
-                type="number"
-                inputMode="decimal"
-                step="0.5"
-                min={LIMITS.guidance.min}
-                max={LIMITS.guidance.max}
-                value={guidance}
-                onChange={(e) => setGuidance(e.target.value)}
-              />
-            )}
-          </Field>
-          <Field
+            type="number"
+            inputMode="decimal"
+            step="0.5"
+            min={LIMITS.guidance.min}
+            max={LIMITS.guidance.max}
+            value={guidance}
+            onChange={setGuidance}
+          />
+          <InputField
             label="Inference steps"
             hint={`${LIMITS.steps.min}-${LIMITS.steps.max}; default ${LIMITS.steps.default}. More steps take longer.`}
             error={fields["params.inference_steps"]}
-          >
-            {(props) => (
-              <input
-                {...props}
-                type="number"
-                inputMode="numeric"
-                min={LIMITS.steps.min}
-                max={LIMITS.steps.max}
-                value={steps}
-                onChange={(e) => setSteps(e.target.value)}
-              />
-            )}
-          </Field>
+            type="number"
+            inputMode="numeric"
+            min={LIMITS.steps.min}
+            max={LIMITS.steps.max}
+            value={steps}
+            onChange={setSteps}
+          />
         </details>
         <button type="submit" disabled={busy}>
           {takeCount > 1

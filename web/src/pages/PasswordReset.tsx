@@ -2,7 +2,7 @@
 // new password with the link's token (/reset-password?token=...).
 import { useState } from "react";
 import { problemOf, users, type Problem } from "../api";
-import { ErrorBanner, Field, generalProblem } from "../components/Field";
+import { ErrorBanner, generalProblem, InputField } from "../components/Field";
 import { onLinkClick, useLocation } from "../router";
 import { useSession } from "../session";
 
@@ -39,22 +39,16 @@ export function ForgotPasswordPage() {
       ) : (
         <form onSubmit={submit} noValidate aria-label="Request a password reset">
           <ErrorBanner message={generalProblem(problem, ["email"])} />
-          <Field
+          <InputField
             label="Email"
             hint="We mail a link to set a new password to this address."
             error={problem?.fields.email}
-          >
-            {(props) => (
-              <input
-                {...props}
-                type="email"
-                autoComplete="email"
-                maxLength={254}
-                value={email}
-                onChange={(e) => setEmail(e.target.value)}
-              />
-            )}
-          </Field>
+            type="email"
+            autoComplete="email"
+            maxLength={254}
+            value={email}
+            onChange={setEmail}
+          />
           <button type="submit" disabled={busy}>
             Send reset link
           </button>
@@ -114,18 +108,16 @@ export function ResetPasswordPage() {
               token ? generalProblem(problem, ["new_password"]) : "This link is incomplete: it has no token."
             }
           />
-          <Field label="New password" hint="8-128 characters." error={problem?.fields.new_password}>
-            {(props) => (
-              <input
-                {...props}
-                type="password"
-                autoComplete="new-password"
-                maxLength={128}
-                value={password}
-                onChange={(e) => setPassword(e.target.value)}
-              />
-            )}
-          </Field>
+          <InputField
+            label="New password"
+            hint="8-128 characters."
+            error={problem?.fields.new_password}
+            type="password"
+            autoComplete="new-password"
+            maxLength={128}
+            value={password}
+            onChange={setPassword}
+          />
           <button type="submit" disabled={busy || !token}>
             Set password
           </button>

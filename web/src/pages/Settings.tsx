@@ -10,7 +10,7 @@ import {
   type Timestamp,
 } from "@bufbuild/protobuf/wkt";
 import { problemOf, users, type Problem } from "../api";
-import { ErrorBanner, Field, generalProblem } from "../components/Field";
+import { ErrorBanner, Field, generalProblem, InputField } from "../components/Field";
 import type { ApiKey } from "../gen/neutone/v1/api_key_pb";
 import type { User } from "../gen/neutone/v1/user_pb";
 import { navigate } from "../router";
@@ -108,21 +108,15 @@ function ProfileSection({ user }: { user: User }) {
               Saved.
             </p>
           )}
-          <Field
+          <InputField
             label="Display name"
             hint="Shown on the songs you publish; 1-50 characters."
             error={action.fields["user.display_name"]}
-          >
-            {(props) => (
-              <input
-                {...props}
-                autoComplete="nickname"
-                maxLength={50}
-                value={name}
-                onChange={(e) => setName(e.target.value)}
-              />
-            )}
-          </Field>
+            autoComplete="nickname"
+            maxLength={50}
+            value={name}
+            onChange={setName}
+          />
           <div className="actions">
             <button type="submit" disabled={action.busy}>
               Save
@@ -161,30 +155,25 @@ function PasswordSection() {
               Password changed; your other sessions were signed out.
             </p>
           )}
-          <Field label="Current password" error={action.fields.current_password}>
-            {(props) => (
-              <input
-                {...props}
-                type="password"
-                autoComplete="current-password"
-                maxLength={128}
-                value={current}
-                onChange={(e) => setCurrent(e.target.value)}
-              />
-            )}
-          </Field>
-          <Field label="New password" hint="8-128 characters." error={action.fields.new_password}>
-            {(props) => (
-              <input
-                {...props}
-                type="password"
-                autoComplete="new-password"
-                maxLength={128}
-                value={next}
-                onChange={(e) => setNext(e.target.value)}
-              />
-            )}
-          </Field>
+          <InputField
+            label="Current password"
+            error={action.fields.current_password}
+            type="password"
+            autoComplete="current-password"
+            maxLength={128}
+            value={current}
+            onChange={setCurrent}
+          />
+          <InputField
+            label="New password"
+            hint="8-128 characters."
+            error={action.fields.new_password}
+            type="password"
+            autoComplete="new-password"
+            maxLength={128}
+            value={next}
+            onChange={setNext}
+          />
           <div className="actions">
             <button type="submit" disabled={action.busy}>
               Change password
@@ -312,37 +301,25 @@ function ApiKeysSection() {
             }}
           >
             <ErrorBanner message={making.banner(["display_name", "expire_time"])} />
-            <Field
+            <InputField
               label="Key name"
               hint="What the key is for, e.g. the script that uses it; 1-50 characters."
               error={making.fields.display_name}
-            >
-              {(props) => (
-                <input
-                  {...props}
-                  maxLength={50}
-                  autoComplete="off"
-                  value={name}
-                  onChange={(e) => setName(e.target.value)}
-                />
-              )}
-            </Field>
-            <Field
+              maxLength={50}
+              autoComplete="off"
+              value={name}
+              onChange={setName}
+            />
+            <InputField
               label="Expires on"
               hint={`Optional; the key stops working when that day begins, at most ${KEY_MAX_DAYS} days from now. Without a date it works until you revoke it.`}
               error={making.fields.expire_time}
-            >
-              {(props) => (
-                <input
-                  {...props}
-                  type="date"
-                  min={dayFromToday(1)}
-                  max={dayFromToday(KEY_MAX_DAYS)}
-                  value={expires}
-                  onChange={(e) => setExpires(e.target.value)}
-                />
-              )}
-            </Field>
+              type="date"
+              min={dayFromToday(1)}
+              max={dayFromToday(KEY_MAX_DAYS)}
+              value={expires}
+              onChange={setExpires}
+            />
             <div className="actions">
               <button type="submit" disabled={making.busy}>
                 Create key
@@ -497,18 +474,15 @@ function DeleteAccountSection() {
             This deletes your account for good: your songs and their files, your uploads, likes and
             plays, your sessions and your API keys. It cannot be undone.
           </p>
-          <Field label="Password" error={action.fields.password}>
-            {(props) => (
-              <input
-                {...props}
-                type="password"
-                autoComplete="current-password"
-                maxLength={128}
-                value={password}
-                onChange={(e) => setPassword(e.target.value)}
-              />
-            )}
-          </Field>
+          <InputField
+            label="Password"
+            error={action.fields.password}
+            type="password"
+            autoComplete="current-password"
+            maxLength={128}
+            value={password}
+            onChange={setPassword}
+          />
           <label className="choice">
             <input
               type="checkbox"
