@@ -65,6 +65,8 @@ def main() -> None:
         "NEUTONE_WELCOME_GRANT_CREDITS": "1000",
         "NEUTONE_MAX_SONGS_IN_FLIGHT": str(args.heavy + 1),
         "NEUTONE_WORKER_CONCURRENCY": str(args.concurrency),
+        # A follows each of its songs with a stream of its own, B one more.
+        "NEUTONE_WATCH_STREAMS_PER_USER": str(args.heavy + 1),
     }
     with bench_stack(SERVICES, extra_env=extra) as (stack, _):
         params = song_pb2.GenerationParams(duration_seconds=args.duration)
