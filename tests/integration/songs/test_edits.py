@@ -190,3 +190,19 @@ def test_a_missing_source_fails_the_edit_and_gives_the_credit_back(
     assert failed.status == song_pb2.SONG_STATUS_FAILED
     assert "source" in failed.failure_reason
     assert balance(billing_channel, user) == before
+
+
+def test_takes_of_one_request_are_different_songs(songs, worker, new_user) -> None:
+    user = new_user()
+    takes = songs.CreateSong(
+        pb.CreateSongRequest(
+            custom_lyrics=pb.CustomLyrics(prompt="lofi piano", lyrics="[verse]\nrain on glass"),
+            takes=2,
+            params=song_pb2.GenerationParams(duration_seconds=10, inference_steps=2, seed=11),
+        ),
+        metadata=user.metadata,
+    ).songs
+    first, second = (master(songs, user, ready(songs, user, take.id).id)[0] for take in takes)
+    # Same request, own seeds: the same length, other music.
+    assert first.shape == second.shape
+    assert np.abs(first - second).mean() > 0.005
