@@ -33,7 +33,9 @@ class Mail:
         message["From"] = sender
         message["To"] = self.to
         message["Subject"] = self.subject
-        message.set_content(self.body)
+        # 8bit, not quoted-printable: a link stays whole on its line, for mail
+        # clients and for people reading the outbox's files alike.
+        message.set_content(self.body, cte="8bit")
         return message
 
 
