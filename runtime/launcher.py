@@ -315,14 +315,14 @@ def main() -> None:
                 print(f"neutone: triton serving gRPC on {stack.triton_url}", flush=True)
             elif service == "gateway":
                 print(f"neutone: open http://{stack.address(service)} in a browser", flush=True)
-            elif service == "usersvc" and not os.environ.get("NEUTONE_MAIL__SMTP_HOST"):
+            elif SERVICES[service].address_setting is not None:
+                print(f"neutone: {service} serving gRPC on {stack.address(service)}", flush=True)
+            if service == "usersvc" and not os.environ.get("NEUTONE_MAIL__SMTP_HOST"):
                 outbox = os.environ.get("NEUTONE_MAIL__OUTBOX_DIR") or settings.data_dir / "outbox"
                 print(
                     f"neutone: mail (sign-up and password reset links) is written to {outbox}",
                     flush=True,
                 )
-            elif SERVICES[service].address_setting is not None:
-                print(f"neutone: {service} serving gRPC on {stack.address(service)}", flush=True)
         print("neutone: running; Ctrl-C stops everything", flush=True)
         while not stopping.wait(0.5):
             exited = [
