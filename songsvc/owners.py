@@ -17,7 +17,8 @@ from songsvc import files, releases, store
 from songsvc.plays import Listeners
 from songsvc.records import Song, Status
 from songsvc.releases import CreditReleases
-from songsvc.tables import idempotency_keys, likes, listens, songs, uploads
+from songsvc.tables import idempotency_keys, likes, listens, songs
+from songsvc.uploads import Uploads
 
 # Songs deleted per transaction.
 BATCH = 50
@@ -29,11 +30,13 @@ class Owners:
         database: Database,
         objects: ObjectStore,
         *,
+        uploads: Uploads,
         releases: CreditReleases,
         listeners: Listeners,
     ) -> None:
         self._db = database
         self._objects = objects
+        self._uploads = uploads
         self._releases = releases
         self._listeners = listeners
 
@@ -61,7 +64,7 @@ class Owners:
                 await files.delete_all(self._objects, song.id)
             await self._delete_songs(batch)
             deleted += len(batch)
-        await self._delete_uploads(owner_id)
+        await self._uploads.delete_owned(owner_id)
         return deleted
 
     async def _take_back_likes(self, owner_id: UUID) -> None:
@@ -91,17 +94,3 @@ class Owners:
                     unfinished.append(song.id)
         for song_id in unfinished:
             await self._releases.deliver(song_id)
-
-    async def _delete_uploads(self, owner_id: UUID) -> None:
-        async with self._db.connection() as db:
-            found = (
-                await db.execute(
-                    sa.select(uploads.c.id, uploads.c.object_key).where(
-                        uploads.c.owner_id == owner_id
-                    )
-                )
-            ).all()
-        for upload_id, object_key in found:
-            await self._objects.delete(object_key)
-            async with self._db.transaction() as db:
-                await db.execute(sa.delete(uploads).where(uploads.c.id == upload_id))

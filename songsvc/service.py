@@ -82,7 +82,9 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
     ) -> None:
         self._db = database
         self._listeners = Listeners(settings.page_token_key)
-        self._owners = Owners(database, objects, releases=releases, listeners=self._listeners)
+        self._owners = Owners(
+            database, objects, uploads=uploads, releases=releases, listeners=self._listeners
+        )
         self._creator = SongCreator(
             database=database,
             credits=credits,

@@ -207,13 +207,22 @@ class Uploads:
 
     async def prune(self) -> int:
         """Deletes expired uploads no song was made from; how many."""
+        return await self._delete_found(_expired_unused())
+
+    async def delete_owned(self, owner_id: UUID) -> int:
+        """Deletes every upload of the owner's (a deleted account); how many."""
+        return await self._delete_found(sa.select(uploads).where(uploads.c.owner_id == owner_id))
+
+    async def _delete_found(self, query: sa.Select) -> int:
+        """Deletes the uploads `query` finds, each file before its row: a row that is
+        gone leaves no file behind."""
         async with self._db.connection() as db:
-            expired = [Upload.from_row(row) for row in await db.execute(_expired_unused())]
-        for upload in expired:
+            found = [Upload.from_row(row) for row in await db.execute(query)]
+        for upload in found:
             await self._objects.delete(upload.object_key)
             async with self._db.transaction() as db:
                 await _delete(db, upload.id)
-        return len(expired)
+        return len(found)
 
     async def _owned(self, owner_id: UUID, upload_id: UUID, *, field: str) -> Upload:
         async with self._db.connection() as db:

@@ -103,6 +103,14 @@ def check_future_time(
     return moment
 
 
+def check_email(check: Violations, field: str, value: str) -> str:
+    """An email address as stored: trimmed and lower-cased."""
+    email = normalise_email(check.text(field, value, max_length=MAX_EMAIL_LENGTH))
+    if email and len(email) <= MAX_EMAIL_LENGTH and not EMAIL_PATTERN.match(email):
+        check.add(field, "must be an email address like name@example.com")
+    return email
+
+
 def check_new_password(check: Violations, field: str, password: str) -> None:
     check.text(
         field, password, min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH, strip=False
@@ -150,9 +158,7 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
         self, request: user_service_pb2.SignUpRequest, context: grpc.aio.ServicerContext
     ) -> user_service_pb2.SignUpResponse:
         check = Violations()
-        email = normalise_email(check.text("email", request.email, max_length=MAX_EMAIL_LENGTH))
-        if email and len(email) <= MAX_EMAIL_LENGTH and not EMAIL_PATTERN.match(email):
-            check.add("email", "must be an email address like name@example.com")
+        email = check_email(check, "email", request.email)
         check_new_password(check, "password", request.password)
         display_name = check.text(
             "display_name", request.display_name, max_length=MAX_DISPLAY_NAME_LENGTH
@@ -163,35 +169,31 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
         await self._limits.admit_sign_up(call.client_address)
         # Hashed whether or not the email is taken: both answers take as long.
         password_hash = await self._passwords.hash(request.password, finish_by=call.deadline)
-        mail_allowed = (await self._limits.may_mail(email)).allowed
         task_ids = []
-        async with self._db.transaction() as db:
-            account = await store.find_account_by_email(db, email)
-            if not mail_allowed:
-                # Too much mail to this address lately: nothing is sent or kept, and
-                # the answer is the same, so neither tells who is registered.
-                pass
-            elif account is None:
-                token = secrets.token_urlsafe(32)
-                hours = self._settings.sign_up_link_hours
-                await store.create_sign_up(
-                    db,
-                    token=token,
-                    email=email,
-                    display_name=display_name,
-                    password_hash=password_hash,
-                    expire_time=datetime.now(UTC) + timedelta(hours=hours),
-                )
-                message = mail.confirm_sign_up(
-                    to=email, link=self._link("confirm-sign-up", token), hours=hours
-                )
-                task_ids.append(await schedule_mail(db, message))
-            else:
-                message = mail.already_registered(
-                    to=email,
-                    sign_in_link=self._link("sign-in"),
-                    reset_link=self._link("forgot-password"),
-                )
+        # Beyond the address's mail limit nothing is sent or kept, and the answer is
+        # the same: neither tells who is registered.
+        if (await self._limits.may_mail(email)).allowed:
+            async with self._db.transaction() as db:
+                if await store.find_account_by_email(db, email) is None:
+                    token = secrets.token_urlsafe(32)
+                    hours = self._settings.sign_up_link_hours
+                    await store.create_sign_up(
+                        db,
+                        token=token,
+                        email=email,
+                        display_name=display_name,
+                        password_hash=password_hash,
+                        expire_time=datetime.now(UTC) + timedelta(hours=hours),
+                    )
+                    message = mail.confirm_sign_up(
+                        to=email, link=self._link("confirm-sign-up", token), hours=hours
+                    )
+                else:
+                    message = mail.already_registered(
+                        to=email,
+                        sign_in_link=self._link("sign-in"),
+                        reset_link=self._link("forgot-password"),
+                    )
                 task_ids.append(await schedule_mail(db, message))
         self._outbox.deliver_soon(task_ids)
         return user_service_pb2.SignUpResponse()
@@ -199,7 +201,9 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
     async def ConfirmSignUp(
         self, request: user_service_pb2.ConfirmSignUpRequest, context: grpc.aio.ServicerContext
     ) -> user_service_pb2.ConfirmSignUpResponse:
-        token = self._link_token(request.token)
+        check = Violations()
+        token = check.text("token", request.token, max_length=MAX_SECRET_LENGTH)
+        check.raise_if_any()
         await self._limits.check_token_exchange(this_call().client_address)
         async with self._db.transaction() as db:
             pending = await store.take_sign_up(db, token)
@@ -235,28 +239,10 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
         call = this_call()
 
         async with self._db.connection() as db:
-            account = await store.find_account_by_email(db, email)
-        attempt = await self._limits.admit_sign_in(
-            email=email,
-            account_id=account.id if account else None,
-            client_address=call.client_address,
-            # Leave time for the password check after a wait for the attempt's turn.
-            start_by=None if call.deadline is None else call.deadline - self._passwords.margin,
+            found = await store.find_account_by_email(db, email)
+        account = await self._checked_password(
+            email, found, request.password, wrong=BAD_CREDENTIALS
         )
-        stored_hash = account.password_hash if account else None
-        try:
-            matched = await self._passwords.matches(
-                stored_hash, request.password, finish_by=call.deadline
-            )
-        except ResourceExhausted:
-            # Nothing was learnt about the password: the attempt does not count.
-            await self._limits.not_checked(attempt)
-            raise
-        if not matched:
-            raise Unauthenticated(BAD_CREDENTIALS, reason="BAD_CREDENTIALS")
-        assert account is not None  # a password cannot match a missing account
-
-        await self._limits.signed_in(attempt, account.id)
         new_hash = None
         if self._passwords.needs_rehash(account.password_hash):
             # Optional: when hashing is busy, the next sign-in upgrades the hash.
@@ -363,9 +349,7 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
         context: grpc.aio.ServicerContext,
     ) -> user_service_pb2.RequestPasswordResetResponse:
         check = Violations()
-        email = normalise_email(check.text("email", request.email, max_length=MAX_EMAIL_LENGTH))
-        if email and len(email) <= MAX_EMAIL_LENGTH and not EMAIL_PATTERN.match(email):
-            check.add("email", "must be an email address like name@example.com")
+        email = check_email(check, "email", request.email)
         check.raise_if_any()
         await self._limits.admit_password_reset(this_call().client_address)
         decision = await self._limits.may_mail(email)
@@ -560,28 +544,40 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
         )
 
     async def _verify_password(self, account_id: UUID, password: str) -> store.Account:
-        """The caller's account once `password` is its password, counted and limited
-        like a sign-in from the caller's client."""
+        """The caller's account once `password` is its password."""
         async with self._db.connection() as db:
             account = await store.get_account(db, account_id)
         if account is None:
             raise Unauthenticated("the account no longer exists")
+        return await self._checked_password(
+            account.email, account, password, wrong="the password is incorrect"
+        )
+
+    async def _checked_password(
+        self, email: str, account: store.Account | None, password: str, *, wrong: str
+    ) -> store.Account:
+        """`account` once `password` is its password, counted and limited as a
+        sign-in from the caller's client; UNAUTHENTICATED with `wrong` otherwise.
+        Without an account a decoy is checked, so the answer takes as long."""
         call = this_call()
         attempt = await self._limits.admit_sign_in(
-            email=account.email,
-            account_id=account.id,
+            email=email,
+            account_id=account.id if account else None,
             client_address=call.client_address,
+            # Leave time for the password check after a wait for the attempt's turn.
             start_by=None if call.deadline is None else call.deadline - self._passwords.margin,
         )
         try:
             matched = await self._passwords.matches(
-                account.password_hash, password, finish_by=call.deadline
+                account.password_hash if account else None, password, finish_by=call.deadline
             )
         except ResourceExhausted:
+            # Nothing was learnt about the password: the attempt does not count.
             await self._limits.not_checked(attempt)
             raise
         if not matched:
-            raise Unauthenticated("the password is incorrect", reason="BAD_CREDENTIALS")
+            raise Unauthenticated(wrong, reason="BAD_CREDENTIALS")
+        assert account is not None  # a password cannot match a missing account
         await self._limits.signed_in(attempt, account.id)
         return account
 
@@ -589,12 +585,6 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
         """A link into the browser app, as mail carries it."""
         link = f"{self._settings.app_url.rstrip('/')}/{page}"
         return f"{link}?token={token}" if token else link
-
-    def _link_token(self, token: str) -> str:
-        check = Violations()
-        token = check.text("token", token, max_length=MAX_SECRET_LENGTH)
-        check.raise_if_any()
-        return token
 
     async def _open_session(
         self, db: AsyncConnection, account_id: UUID

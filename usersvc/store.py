@@ -123,33 +123,27 @@ async def find_live_session(db: AsyncConnection, token: str) -> tuple[Session, A
 async def revoke_session(db: AsyncConnection, *, session_id: UUID, account_id: UUID) -> None:
     """Ends the session; tokens already minted from it stop working everywhere
     within seconds (runtime.revocations)."""
-    revoked = (
-        await db.execute(
-            sa.update(sessions)
-            .where(
-                sessions.c.id == session_id,
-                sessions.c.account_id == account_id,
-                sessions.c.revoke_time.is_(None),
-            )
-            .values(revoke_time=sa.func.now())
-            .returning(sessions.c.id)
-        )
-    ).scalars()
-    await _record_revoked(db, [credential(CredentialKind.SESSION, row) for row in revoked])
+    await _revoke_sessions_where(
+        db, sa.and_(sessions.c.id == session_id, sessions.c.account_id == account_id)
+    )
 
 
 async def revoke_sessions(
     db: AsyncConnection, account_id: UUID, *, keep: UUID | None = None
 ) -> int:
     """Ends every live session of the account but `keep`; how many."""
-    condition = sa.and_(sessions.c.account_id == account_id, sessions.c.revoke_time.is_(None))
+    condition = sessions.c.account_id == account_id
     if keep is not None:
         condition = sa.and_(condition, sessions.c.id != keep)
+    return await _revoke_sessions_where(db, condition)
+
+
+async def _revoke_sessions_where(db: AsyncConnection, condition: sa.ColumnElement[bool]) -> int:
     revoked = list(
         (
             await db.execute(
                 sa.update(sessions)
-                .where(condition)
+                .where(condition, sessions.c.revoke_time.is_(None))
                 .values(revoke_time=sa.func.now())
                 .returning(sessions.c.id)
             )
@@ -179,25 +173,18 @@ async def set_password(db: AsyncConnection, account_id: UUID, password_hash: str
     await db.execute(sa.delete(password_resets).where(password_resets.c.account_id == account_id))
 
 
-async def delete_account(db: AsyncConnection, account_id: UUID) -> bool:
+async def delete_account(db: AsyncConnection, account_id: UUID) -> None:
     """Deletes the account with its sessions, keys, links and known clients; tokens
     minted from its credentials stop working everywhere within seconds."""
-    sessions_ = select_ids(sessions, account_id)
-    keys = select_ids(api_keys, account_id)
     revoked = [
-        *(
-            credential(CredentialKind.SESSION, row)
-            for row in (await db.execute(sessions_)).scalars()
-        ),
-        *(credential(CredentialKind.API_KEY, row) for row in (await db.execute(keys)).scalars()),
+        credential(kind, credential_id)
+        for kind, table in ((CredentialKind.SESSION, sessions), (CredentialKind.API_KEY, api_keys))
+        for credential_id in (
+            await db.execute(sa.select(table.c.id).where(table.c.account_id == account_id))
+        ).scalars()
     ]
     await _record_revoked(db, revoked)
-    deleted = await db.execute(sa.delete(accounts).where(accounts.c.id == account_id))
-    return bool(deleted.rowcount)
-
-
-def select_ids(table: sa.Table, account_id: UUID) -> sa.Select:
-    return sa.select(table.c.id).where(table.c.account_id == account_id)
+    await db.execute(sa.delete(accounts).where(accounts.c.id == account_id))
 
 
 async def _record_revoked(db: AsyncConnection, revoked: list[str]) -> None:

@@ -2,25 +2,13 @@
 queued from a song or an upload, refusals naming the field, the songs made from
 one, and downloads in each format under the song's title."""
 
-import io
-
-import numpy as np
 import psycopg
 import soundfile
 
 from tests.integration.cli.conftest import Neutone
 from tests.integration.cli.test_songs import ready_song
 from tests.integration.conftest import BUCKET
-
-RATE = 48_000
-
-
-def tone(seconds: float, file_format: str) -> bytes:
-    frames = int(seconds * RATE)
-    wave = 0.2 * np.sin(np.linspace(0, 440 * 2 * np.pi * seconds, frames, dtype=np.float32))
-    out = io.BytesIO()
-    soundfile.write(out, np.stack([wave, wave], axis=1), RATE, format=file_format)
-    return out.getvalue()
+from tests.integration.songs.test_song_work import audio
 
 
 def a_real_song(database_url: str, s3_client, owner_id: str, *, title: str) -> str:
@@ -29,7 +17,7 @@ def a_real_song(database_url: str, s3_client, owner_id: str, *, title: str) -> s
     s3_client.put_object(
         Bucket=BUCKET,
         Key=f"songs/{song_id}/audio.flac",
-        Body=tone(12, "FLAC"),
+        Body=audio(12, file_format="FLAC"),
         ContentType="audio/flac",
     )
     with psycopg.connect(database_url, autocommit=True) as db:
@@ -59,7 +47,7 @@ def test_edits_of_a_song_and_of_an_upload(make_neutone, new_user, database_url, 
     assert failure["code"] == "INVALID_ARGUMENT"
     assert "end_seconds" in {violation["field"] for violation in failure["field_violations"]}
 
-    (owner.home / "take.wav").write_bytes(tone(11, "WAV"))
+    (owner.home / "take.wav").write_bytes(audio(11))
     uploaded = owner.json("upload", "take.wav")["upload"]
     assert uploaded["status"] == "UPLOAD_STATUS_READY"
     assert 10.9 < uploaded["duration_seconds"] < 11.1

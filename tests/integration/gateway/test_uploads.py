@@ -3,23 +3,13 @@ gateway receives the form songsvc signed, stores at most the signed size at the
 signed key, and refuses anything else without storing it."""
 
 import asyncio
-import io
 
 import httpx
-import numpy as np
-import soundfile
 
 from neutone.v1 import song_service_pb2, upload_pb2
 from tests.integration.gateway.conftest import Gateway
 from tests.integration.gateway.grpcweb import call
-
-RATE = 48_000
-
-
-def wav(seconds: float) -> bytes:
-    out = io.BytesIO()
-    soundfile.write(out, np.zeros((int(seconds * RATE), 2), dtype=np.float32), RATE, format="WAV")
-    return out.getvalue()
+from tests.integration.songs.test_song_work import audio
 
 
 async def _songs(http: httpx.AsyncClient, gateway: Gateway, cookie: str, method: str, request):
@@ -74,7 +64,7 @@ async def test_a_browser_posts_its_upload_through_the_gateway(
     gateway: Gateway, http: httpx.AsyncClient, sign_up
 ) -> None:
     user = await sign_up()
-    data = wav(11)
+    data = audio(11)
     created = await _create_upload(http, gateway, user.cookie, data)
     assert created.upload_url == f"{gateway.url}/uploads"
     posted = await http.post(
@@ -98,7 +88,7 @@ async def test_uploads_beyond_the_signed_form_are_refused_and_not_stored(
     gateway: Gateway, http: httpx.AsyncClient, sign_up
 ) -> None:
     user = await sign_up()
-    data = wav(1)
+    data = audio(1)
     created = await _create_upload(http, gateway, user.cookie, data)
     fields = dict(created.form_fields)
 

@@ -2,7 +2,6 @@
 password change, signing out everywhere, and deleting the account with
 everything of the person's, in every table and in the object store."""
 
-import time
 import uuid
 from collections.abc import Callable
 
@@ -24,6 +23,7 @@ from tests.integration.conftest import BUCKET
 from tests.integration.helpers import (
     bearer,
     error_reason,
+    eventually,
     field_violations,
     insert_song,
 )
@@ -51,13 +51,6 @@ def refused(call: Callable[[], object]) -> grpc.RpcError:
     with pytest.raises(grpc.RpcError) as caught:
         call()
     return caught.value
-
-
-def eventually(check: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WITHIN_SECONDS
-    while not check():
-        assert time.monotonic() < deadline, f"not within {WITHIN_SECONDS} s: {what}"
-        time.sleep(0.1)
 
 
 def token_works(users, metadata) -> bool:
@@ -104,7 +97,7 @@ def test_a_new_display_name_shows_on_the_persons_songs(users, songs, new_user, d
         )
         return song.song.owner_display_name == "DJ Ada"
 
-    eventually(renamed, "the song shows the new name")
+    eventually(renamed, timeout=WITHIN_SECONDS, what="the song shows the new name")
 
 
 def test_a_password_change_ends_the_other_sessions_only(users, new_user) -> None:
@@ -130,7 +123,11 @@ def test_a_password_change_ends_the_other_sessions_only(users, new_user) -> None
         pb.ChangePasswordRequest(current_password=person.password, new_password="a new password"),
         metadata=person.metadata,
     )
-    eventually(lambda: not token_works(users, elsewhere), "the other session ends")
+    eventually(
+        lambda: not token_works(users, elsewhere),
+        timeout=WITHIN_SECONDS,
+        what="the other session ends",
+    )
     assert token_works(users, person.metadata)
     assert (
         refused(
@@ -161,7 +158,8 @@ def test_signing_out_everywhere_ends_every_session_but_not_api_keys(users, new_u
     users.SignOutEverywhere(pb.SignOutEverywhereRequest(), metadata=person.metadata)
     eventually(
         lambda: not token_works(users, person.metadata) and not token_works(users, elsewhere),
-        "every session ends",
+        timeout=WITHIN_SECONDS,
+        what="every session ends",
     )
     assert token_works(users, by_key)
 
@@ -250,7 +248,11 @@ def test_deleting_an_account_leaves_nothing_of_the_person(
         ).code()
         == grpc.StatusCode.UNAUTHENTICATED
     )
-    eventually(lambda: not token_works(users, person.metadata), "the person's tokens stop")
+    eventually(
+        lambda: not token_works(users, person.metadata),
+        timeout=WITHIN_SECONDS,
+        what="the person's tokens stop",
+    )
 
     def nothing_left() -> bool:
         print(
@@ -264,14 +266,18 @@ def test_deleting_an_account_leaves_nothing_of_the_person(
             and listed.get("KeyCount", 0) == 0
         )
 
-    eventually(nothing_left, "no row or file about the person")
+    eventually(nothing_left, timeout=WITHIN_SECONDS, what="no row or file about the person")
     for prefix in [*(f"songs/{song_id}/" for song_id in own), f"uploads/{upload.id}/"]:
         assert s3_client.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("KeyCount", 0) == 0
     seen = songs.GetSong(song_service_pb2.GetSongRequest(song_id=liked), metadata=fan_of.metadata)
     assert seen.song.like_count == 0
     # The ledger stays, detached: the person's entries (the queued song's charge
     # given back), no personal data in the payment events.
-    eventually(lambda: not rows_about(database_url, ("billing",), (person.email,)), "billing")
+    eventually(
+        lambda: not rows_about(database_url, ("billing",), (person.email,)),
+        timeout=WITHIN_SECONDS,
+        what="billing",
+    )
     with psycopg.connect(database_url) as db:
         detached, entries = db.execute(
             "SELECT a.detach_time IS NOT NULL, count(e.id) FROM billing.accounts a"
