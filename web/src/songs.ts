@@ -149,9 +149,15 @@ export interface Media {
   cover: string;
 }
 
-/** A READY song's time-limited audio and cover URLs (undefined until known). */
-export function useSongMedia(songId: string, ready: boolean): { media?: Media; error?: string } {
-  const [state, setState] = useState<{ media?: Media; error?: string }>({});
+export interface SongMedia {
+  media?: Media;
+  error?: string;
+}
+
+/** A READY song's time-limited audio and cover URLs (undefined until known).
+ * Fetched once per page: the player and the tools beside it share them. */
+export function useSongMedia(songId: string, ready: boolean): SongMedia {
+  const [state, setState] = useState<SongMedia>({});
   useEffect(() => {
     if (!ready) return;
     let live = true;

@@ -3,10 +3,16 @@
 import { useRef, useState } from "react";
 import { songs } from "../api";
 import type { Song } from "../gen/neutone/v1/song_pb";
-import { useSongMedia } from "../songs";
+import type { SongMedia } from "../songs";
 
-export function Player({ song, onPlayed }: { song: Song; onPlayed?(count: bigint): void }) {
-  const { media, error } = useSongMedia(song.id, true);
+interface PlayerProps {
+  song: Song;
+  // The song's media URLs (useSongMedia), shared with whatever else shows them.
+  media: SongMedia;
+  onPlayed?(count: bigint): void;
+}
+
+export function Player({ song, media: { media, error }, onPlayed }: PlayerProps) {
   const [duration, setDuration] = useState<number>();
   const counted = useRef(false);
 

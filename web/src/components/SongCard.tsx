@@ -5,7 +5,7 @@ import { problemOf, songs } from "../api";
 import { SongStatus, type Song } from "../gen/neutone/v1/song_pb";
 import { onLinkClick } from "../router";
 import { useSession } from "../session";
-import { useWatchedSong, workLabel } from "../songs";
+import { useSongMedia, useWatchedSong, workLabel } from "../songs";
 import { Player } from "./Player";
 import { StatusLine } from "./SongStatus";
 
@@ -13,6 +13,8 @@ export function SongCard({ song: initial, showOwner }: { song: Song; showOwner: 
   const progress = useWatchedSong(initial);
   const song = progress.song;
   const [plays, setPlays] = useState(song.playCount);
+  const ready = song.status === SongStatus.READY;
+  const media = useSongMedia(song.id, ready);
   return (
     <article className="card" aria-labelledby={`title-${song.id}`}>
       <header>
@@ -32,7 +34,7 @@ export function SongCard({ song: initial, showOwner }: { song: Song; showOwner: 
         )}
       </header>
       <StatusLine progress={progress} />
-      {song.status === SongStatus.READY && <Player song={song} onPlayed={setPlays} />}
+      {ready && <Player song={song} media={media} onPlayed={setPlays} />}
       {song.published && (
         <footer className="counts">
           <LikeButton song={song} />

@@ -8,7 +8,14 @@ import { UploadAudio, type Uploaded } from "../components/Upload";
 import { WorkOnSong } from "../components/WorkOnSong";
 import { navigate, onLinkClick, useLocation } from "../router";
 import { useSession } from "../session";
-import { BPM, KEY_SCALES, TIME_SIGNATURES, VOCAL_LANGUAGES, languageName } from "../songs";
+import {
+  BPM,
+  KEY_SCALES,
+  TIME_SIGNATURES,
+  VOCAL_LANGUAGES,
+  languageName,
+  useSongMedia,
+} from "../songs";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { SongStatus, type Song } from "../gen/neutone/v1/song_pb";
 import type { CreateSongRequestSchema } from "../gen/neutone/v1/song_service_pb";
@@ -122,17 +129,14 @@ function FromMySong() {
 }
 
 function SongTools({ song }: { song: Song }) {
-  const [audioUrl, setAudioUrl] = useState<string>();
-  useEffect(() => {
-    songs.getSongMedia({ songId: song.id }).then((reply) => setAudioUrl(reply.audioUrl));
-  }, [song.id]);
+  const { media } = useSongMedia(song.id, true);
   return (
     <WorkOnSong
       key={song.id}
       source={{ case: "songId", value: song.id }}
       title={song.title || "this song"}
       durationSeconds={song.audioDurationSeconds}
-      audioUrl={audioUrl}
+      audioUrl={media?.audio}
       canEdit
       canCover
     />

@@ -42,7 +42,7 @@ function SongDetail({ initial }: { initial: Song }) {
   const song = edits ? { ...watched.song, ...edits } : watched.song;
   const [plays, setPlays] = useState(song.playCount);
   const ready = song.status === SongStatus.READY;
-  const { media } = useSongMedia(song.id, ready);
+  const media = useSongMedia(song.id, ready);
   const controls = controlsText(song.controls);
 
   return (
@@ -61,7 +61,7 @@ function SongDetail({ initial }: { initial: Song }) {
         </ul>
       )}
       <StatusLine progress={watched} />
-      {ready && <Player song={song} onPlayed={setPlays} />}
+      {ready && <Player song={song} media={media} onPlayed={setPlays} />}
       {ready && <Download song={song} />}
       {song.published && (
         <p className="counts">
@@ -80,7 +80,7 @@ function SongDetail({ initial }: { initial: Song }) {
           source={{ case: "songId", value: song.id }}
           title={song.title || "this song"}
           durationSeconds={song.audioDurationSeconds}
-          audioUrl={media?.audio}
+          audioUrl={media.media?.audio}
           canEdit={isOwner}
           canCover={isOwner || (song.published && song.remixAllowed)}
         />
