@@ -22,7 +22,7 @@ FROM ${PYTHON_IMAGE} AS python-build
 # pyproject.toml is the one list of pins. The engines share the project, so it also lists the
 # model stack; the services import none of it (tests/helm checks that), so it stays out of
 # these images.
-ARG MODEL_ONLY_PACKAGES="torch transformers diffusers pillow soxr grpcio-tools"
+ARG MODEL_ONLY_PACKAGES="torch transformers diffusers accelerate huggingface-hub pillow soxr grpcio-tools"
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \

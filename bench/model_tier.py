@@ -346,13 +346,13 @@ class InProcess:
 
     def music(self) -> None:
         from engines import random_models
-        from engines.music import MusicGenerator
+        from engines.music import MusicGenerator, MusicSettings
         from engines.schema import MusicRequest
 
         with self.device:
             pipeline = random_models.build_acestep(self.size, seed=0, dtype=self.dtype)
         decode_batch = 4 if self.device.type == "cuda" else 1
-        generator = MusicGenerator(pipeline, decode_batch_size=decode_batch)
+        generator = MusicGenerator(pipeline, MusicSettings(decode_batch_size=decode_batch))
         parameters = pipeline.transformer.num_parameters() / 1e9
         print(
             f"\nacestep: DiT {parameters:.2f}B parameters (ACE-Step 1.5 at full size), "

@@ -2,8 +2,9 @@
 
     python -m engines.build_tiny --out var/models [--seed 0] [--force]
 
-Writes <out>/planner, <out>/acestep and <out>/cover with `save_pretrained` (the layout real
-checkpoints have, read back by the same `from_pretrained` code) and <out>/build.json. Nothing
+Writes <out>/planner, <out>/acestep (ACE-Step's base checkpoint), <out>/acestep-turbo (its
+turbo one) and <out>/cover with `save_pretrained` (the layout real checkpoints have, read
+back by the same `from_pretrained` code) and <out>/build.json. Nothing
 is rebuilt when build.json already matches this recipe and seed, so callers may run it
 unconditionally; a lock file makes concurrent callers build once.
 """
@@ -82,6 +83,9 @@ def _write_models(out: Path, seed: int) -> None:
     model.save_pretrained(out / "planner")
     tokenizer.save_pretrained(out / "planner")
     random_models.build_acestep(ModelSize.TINY, seed=seed).save_pretrained(out / "acestep")
+    random_models.build_acestep(ModelSize.TINY, seed=seed, turbo=True).save_pretrained(
+        out / "acestep-turbo"
+    )
     random_models.build_cover(ModelSize.TINY, seed=seed).save_pretrained(out / "cover")
 
 

@@ -12,6 +12,7 @@ import torch
 from diffusers import StableDiffusionXLPipeline
 from PIL.Image import Image
 
+from engines import checkpoints
 from engines.schema import CoverRequest
 
 MIN_STEPS = 1
@@ -49,9 +50,13 @@ class CoverArtist:
         inference_steps: int = 1,
         image_size: int | None = None,
     ) -> "CoverArtist":
-        pipeline = StableDiffusionXLPipeline.from_pretrained(
-            weights_dir, torch_dtype=dtype, add_watermarker=False
-        ).to(device)
+        pipeline = checkpoints.load_pipeline(
+            StableDiffusionXLPipeline,
+            weights_dir,
+            device=device,
+            dtype=dtype,
+            add_watermarker=False,
+        )
         return cls(pipeline, inference_steps=inference_steps, image_size=image_size)
 
     def paint(self, requests: Sequence[CoverRequest]) -> list[bytes]:
@@ -72,8 +77,17 @@ class CoverArtist:
 
 
 def cover_prompt(request: CoverRequest) -> str:
-    subject = f' for the song "{request.title}"' if request.title else ""
-    return f"Album cover art{subject}. {request.prompt}"
+    """An image of the music's mood and style; the title stays out of it.
+
+    A title in the prompt (quoted above all) invites SDXL to letter it, garbled. A negative
+    prompt cannot keep text out either: SDXL-Turbo runs without classifier-free guidance,
+    which is what would apply one. So the prompt names no words to paint, and opens with the
+    kind of image, as CLIP reads only its first 77 tokens.
+    """
+    return (
+        "Painterly square artwork, atmospheric, cinematic light, rich colours, "
+        f"evoking the mood of this music: {request.prompt}"
+    )
 
 
 def _png(image: Image) -> bytes:

@@ -264,7 +264,8 @@ PLANNER_SPECS = {
         num_attention_heads=2,
         num_key_value_heads=1,
     ),
-    # Qwen2.5-7B-Instruct.
+    # Qwen2.5-7B-Instruct: huggingface.co/Qwen/Qwen2.5-7B-Instruct, config.json (quoted whole
+    # in Lightning-AI/lightning-thunder's benchmarks and verl's FLOPs-counter tests).
     ModelSize.FULL: PlannerSpec(
         hidden_size=3584,
         intermediate_size=18944,
@@ -337,7 +338,12 @@ ACESTEP_SPECS = {
             "sliding_window": 16,
         },
     ),
-    # ACE-Step 1.5 turbo (DiT, condition encoder, Oobleck VAE) with Qwen3-Embedding-0.6B.
+    # ACE-Step 1.5 turbo (DiT, condition encoder, Oobleck VAE) with Qwen3-Embedding-0.6B:
+    # huggingface.co/ACE-Step/Ace-Step1.5, acestep-v15-turbo/config.json (split into the DiT
+    # and condition encoder as diffusers' scripts/convert_ace_step_to_diffusers.py does;
+    # vllm-project/vllm-omni's ACE-Step tests pin the same values), vae/config.json and
+    # Qwen3-Embedding-0.6B/config.json. Written out rather than left to diffusers' defaults,
+    # which could change under us.
     ModelSize.FULL: AceStepSpec(
         text_encoder={
             "hidden_size": 1024,
@@ -349,8 +355,31 @@ ACESTEP_SPECS = {
             "max_position_embeddings": 32768,
             "vocab_size": 151669,
         },
-        condition_encoder={"text_hidden_dim": 1024, "timbre_hidden_dim": 64},
-        transformer={"audio_acoustic_hidden_dim": 64, "in_channels": 192, "is_turbo": True},
+        condition_encoder={
+            "hidden_size": 2048,
+            "intermediate_size": 6144,
+            "text_hidden_dim": 1024,
+            "timbre_hidden_dim": 64,
+            "num_lyric_encoder_hidden_layers": 8,
+            "num_timbre_encoder_hidden_layers": 4,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 8,
+            "head_dim": 128,
+            "sliding_window": 128,
+        },
+        transformer={
+            "hidden_size": 2048,
+            "intermediate_size": 6144,
+            "num_hidden_layers": 24,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 8,
+            "head_dim": 128,
+            "in_channels": 192,
+            "audio_acoustic_hidden_dim": 64,
+            "patch_size": 2,
+            "sliding_window": 128,
+            "is_turbo": True,
+        },
         vae={
             "encoder_hidden_size": 128,
             "downsampling_ratios": [2, 4, 4, 6, 10],
@@ -411,7 +440,9 @@ COVER_SPECS = {
             "hidden_act": "gelu",
         },
     ),
-    # SDXL-Turbo: the SDXL UNet at 512x512 (64x64 latents), SDXL VAE, CLIP-L and bigG.
+    # SDXL-Turbo: the SDXL UNet at 512x512 (64x64 latents), SDXL VAE, CLIP-L and bigG:
+    # huggingface.co/stabilityai/sdxl-turbo, unet/, vae/, text_encoder/ and text_encoder_2/
+    # config.json (SDXL 1.0's architecture; the UNet's sample_size is 64, not 128).
     ModelSize.FULL: CoverSpec(
         unet={
             "sample_size": 64,
@@ -486,9 +517,15 @@ def build_planner(
 
 
 def build_acestep(
-    size: ModelSize, *, seed: int, dtype: torch.dtype = torch.float32
+    size: ModelSize, *, seed: int, turbo: bool | None = None, dtype: torch.dtype = torch.float32
 ) -> AceStepPipeline:
+    """The recipe as written (FULL is the turbo checkpoint, TINY the base one), or marked
+    base or turbo as ACE-Step 1.5's checkpoints are: `is_turbo` in the DiT's config, which
+    AceStepPipeline reads (turbo: guidance distilled into the weights, no CFG)."""
     spec = ACESTEP_SPECS[size]
+    transformer_config = (
+        spec.transformer if turbo is None else {**spec.transformer, "is_turbo": turbo}
+    )
     tokenizer = build_qwen_tokenizer()
     text_config = {"vocab_size": _padded_vocab(tokenizer), **spec.text_encoder}
     torch.manual_seed(seed)
@@ -496,7 +533,7 @@ def build_acestep(
     torch.manual_seed(seed + 1)
     condition_encoder = AceStepConditionEncoder(**spec.condition_encoder)
     torch.manual_seed(seed + 2)
-    transformer = AceStepTransformer1DModel(**spec.transformer)
+    transformer = AceStepTransformer1DModel(**transformer_config)
     torch.manual_seed(seed + 3)
     vae = AutoencoderOobleck(**spec.vae)
     # With random weights each layer shrinks the signal while biases (and Snake's sin^2 terms
@@ -520,7 +557,9 @@ def build_acestep(
         transformer=transformer,
         condition_encoder=condition_encoder,
         # ACE-Step computes its own sigma schedule and feeds it through set_timesteps.
-        scheduler=FlowMatchEulerDiscreteScheduler(num_train_timesteps=1, shift=1.0),
+        scheduler=_scheduler(
+            FlowMatchEulerDiscreteScheduler, {"num_train_timesteps": 1, "shift": 1.0}
+        ),
         audio_tokenizer=audio_tokenizer,
         audio_token_detokenizer=audio_token_detokenizer,
     )
@@ -554,10 +593,20 @@ def build_cover(
         tokenizer=tokenizer,
         tokenizer_2=tokenizer,
         unet=unet,
-        scheduler=EulerAncestralDiscreteScheduler(**spec.scheduler),
+        scheduler=_scheduler(EulerAncestralDiscreteScheduler, spec.scheduler),
         add_watermarker=False,
     )
     return _cast(pipeline, dtype)
+
+
+_Scheduler = TypeVar("_Scheduler")
+
+
+def _scheduler(kind: type[_Scheduler], config: dict[str, Any]) -> _Scheduler:
+    # Schedulers compute their tables through numpy: built under a `torch.device("cuda")`
+    # context (models made straight on the GPU) they would fail, so they stay on the CPU.
+    with torch.device("cpu"):
+        return kind(**config)
 
 
 _Castable = TypeVar("_Castable", torch.nn.Module, DiffusionPipeline)

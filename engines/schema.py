@@ -45,8 +45,15 @@ class PlanRequest:
     prompt: str = ""
     lyrics: str = ""
     instrumental: bool = False
+    # How long the song lasts (written lyrics follow it) and the seed its texts are
+    # sampled with.
+    duration_seconds: float = limits.DEFAULT_DURATION_SECONDS
+    seed: int = limits.DEFAULT_SEED
 
     def __post_init__(self) -> None:
+        check_duration(self.duration_seconds)
+        check_seed(self.seed)
+        object.__setattr__(self, "duration_seconds", float(self.duration_seconds))
         if self.mode is SongMode.DESCRIPTION:
             description = limits.check_text(
                 "DESCRIPTION",

@@ -5,6 +5,7 @@ through NEUTONE_ environment variables; this module just supplies development
 keys and the embedded PostgreSQL, migrates, starts, and stops them."""
 
 import base64
+import json
 import os
 import secrets
 import signal
@@ -220,6 +221,18 @@ def _development_key(path: Path) -> str:
 LOCAL_MODEL_TIER = {"NEUTONE_STEMS_SUPPORTED": "true"}
 
 
+def local_model_tier() -> dict[str, str]:
+    """LOCAL_MODEL_TIER, unless NEUTONE_MODELS_DIR holds prepared real weights
+    (`python -m engines.prepare`): only a base ACE-Step splits stems, and ACE-Step 1.5
+    turbo, the usual choice, is not one."""
+    models_dir = os.environ.get("NEUTONE_MODELS_DIR")
+    config = Path(models_dir, "acestep", "transformer", "config.json") if models_dir else None
+    if config is None or not config.is_file():
+        return LOCAL_MODEL_TIER
+    turbo = json.loads(config.read_text()).get("is_turbo", False)
+    return {"NEUTONE_STEMS_SUPPORTED": "false" if turbo else "true"}
+
+
 def development_env(settings: DatabaseSettings) -> dict[str, str]:
     """What a one-machine run needs beyond the defaults: every principal's identity
     key, the page-token and media-URL keys (all kept, so that tokens and URLs
@@ -239,7 +252,7 @@ def development_env(settings: DatabaseSettings) -> dict[str, str]:
         "NEUTONE_LOG_FORMAT": os.environ.get("NEUTONE_LOG_FORMAT", "console"),
         "NEUTONE_PAYMENT_WEBHOOK_SECRET": os.environ.get("NEUTONE_PAYMENT_WEBHOOK_SECRET")
         or development_webhook_secret(),
-        **LOCAL_MODEL_TIER,
+        **local_model_tier(),
     }
 
 

@@ -28,6 +28,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_SECONDS = 300.0
+# engines.prepare.MANIFEST (not imported: this script runs before the model stack is needed).
+PREPARED_MANIFEST = "prepared.json"
 
 
 def pytriton_dist() -> tuple[Path, Path]:
@@ -104,8 +106,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--models-dir",
         type=Path,
-        default=REPO / "var" / "models",
-        help="weights directory (NEUTONE_MODELS_DIR); tiny models are built there",
+        default=os.environ.get("NEUTONE_MODELS_DIR") or REPO / "var" / "models",
+        help="weights directory (default: $NEUTONE_MODELS_DIR, else var/models); tiny models "
+        "are built there unless it holds weights from `python -m engines.prepare`",
     )
     parser.add_argument(
         "--no-build", action="store_true", help="use --models-dir as is (real checkpoints)"
@@ -116,7 +119,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="for the generated backend and repository copies (default: a temporary directory)",
     )
     parser.add_argument(
-        "--gpu", action="store_true", help="keep KIND_GPU instance groups (default: all on CPU)"
+        "--gpu",
+        action="store_true",
+        default=os.environ.get("NEUTONE_TRITON_GPU", "").lower() in ("1", "true", "yes"),
+        help="keep KIND_GPU instance groups (default: $NEUTONE_TRITON_GPU, else all on CPU)",
     )
     parser.add_argument("--log-verbose", type=int, default=0)
     parser.add_argument("--ready-timeout", type=float, default=READY_TIMEOUT_SECONDS)
@@ -147,7 +153,9 @@ def serve(
     # Weights come from NEUTONE_MODELS_DIR only; never from the hub.
     env["HF_HUB_OFFLINE"] = "1"
 
-    if not args.no_build:
+    # Prepared real weights carry engines.prepare's manifest; building tiny models there
+    # would replace them.
+    if not args.no_build and not (models_dir / PREPARED_MANIFEST).is_file():
         build_tiny_models(models_dir, env)
     backends = prepare_backends(dist, workdir)
     repository = prepare_repository(args.repository.resolve(), workdir, gpu=args.gpu)

@@ -9,7 +9,7 @@ import triton_python_backend_utils as pb_utils
 
 from engines import limits, runtime, serving
 from engines.audio import AudioFormat, Clip, decode_audio, encode_audio
-from engines.music import MusicGenerator
+from engines.music import MusicGenerator, MusicSettings
 from engines.schema import MusicalControls, MusicRequest, MusicTask, Stem
 
 INPUTS = (
@@ -42,13 +42,14 @@ class TritonPythonModel:
             parameters["weights_dir"],
             device=device,
             dtype=instance.dtype,
-            decode_batch_size=int(parameters["decode_batch_size"]),
+            settings=MusicSettings.from_parameters(parameters),
         )
         self.audio_format = AudioFormat(parameters["audio_format"])
         self.encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode")
         pb_utils.Logger.log_info(
             f"acestep: {parameters['weights_dir']} on {device}, "
-            f"{self.generator.sample_rate} Hz {self.audio_format.value}"
+            f"{'turbo, ' if self.generator.pipeline.is_turbo else ''}"
+            f"{self.generator.sample_rate} Hz {self.audio_format.value}, {self.generator.settings}"
         )
 
     def execute(self, requests: list[Any]) -> list[Any]:

@@ -5,11 +5,11 @@ from typing import Any
 import torch
 import triton_python_backend_utils as pb_utils
 
-from engines import runtime, serving
+from engines import limits, runtime, serving
 from engines.planner import Planner, PlannerSettings
 from engines.schema import PlanRequest, SongMode, SongPlan
 
-INPUTS = ("MODE", "DESCRIPTION", "PROMPT", "LYRICS", "INSTRUMENTAL")
+INPUTS = ("MODE", "DESCRIPTION", "PROMPT", "LYRICS", "INSTRUMENTAL", "DURATION_SECONDS", "SEED")
 
 
 class TritonPythonModel:
@@ -23,7 +23,11 @@ class TritonPythonModel:
             settings=PlannerSettings(
                 prompt_tokens=int(parameters["prompt_tokens"]),
                 lyrics_tokens=int(parameters["lyrics_tokens"]),
+                lyrics_tokens_per_line=int(parameters["lyrics_tokens_per_line"]),
                 title_tokens=int(parameters["title_tokens"]),
+                temperature=float(parameters["temperature"]),
+                top_p=float(parameters["top_p"]),
+                repetition_penalty=float(parameters["repetition_penalty"]),
             ),
         )
         pb_utils.Logger.log_info(f"planner: {parameters['weights_dir']} on {device}")
@@ -53,13 +57,17 @@ def _parse(inputs: serving.Inputs) -> list[PlanRequest]:
             prompt=prompt,
             lyrics=lyrics,
             instrumental=bool(instrumental),
+            duration_seconds=duration,
+            seed=seed,
         )
-        for mode, description, prompt, lyrics, instrumental in zip(
+        for mode, description, prompt, lyrics, instrumental, duration, seed in zip(
             inputs.texts("MODE"),
             inputs.texts("DESCRIPTION"),
             inputs.texts("PROMPT"),
             inputs.texts("LYRICS"),
             inputs.values("INSTRUMENTAL", default=False),
+            inputs.values("DURATION_SECONDS", default=limits.DEFAULT_DURATION_SECONDS),
+            inputs.values("SEED", default=limits.DEFAULT_SEED),
             strict=True,
         )
     ]

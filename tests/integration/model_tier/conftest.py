@@ -1,4 +1,5 @@
-"""One real tritonserver for the session, started by triton/launch.py on free ports.
+"""One real tritonserver for the session, started by triton/launch.py on free ports (and a
+second one, for the tests that ask for it, whose acestep runs the turbo checkpoint).
 
 It serves model_repository/ on CPU with the tiny random-weight models in var/models (built
 there, or reused when up to date).
@@ -10,11 +11,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import tritonclient.grpc as grpcclient
+
+from engines import build_tiny
 
 REPO = Path(__file__).resolve().parents[3]
 MODELS_DIR = REPO / "var" / "models"
@@ -38,7 +42,25 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def model_tier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelTier]:
-    workdir = tmp_path_factory.mktemp("triton")
+    with _serving(tmp_path_factory.mktemp("triton"), MODELS_DIR) as tier:
+        yield tier
+
+
+@pytest.fixture(scope="session")
+def turbo_model_tier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelTier]:
+    """A second server whose acestep runs the tiny turbo checkpoint, as production does."""
+    build_tiny.build(MODELS_DIR)
+    models_dir = tmp_path_factory.mktemp("turbo-models")
+    for model in ("planner", "cover"):
+        (models_dir / model).symlink_to(MODELS_DIR / model)
+    (models_dir / "acestep").symlink_to(MODELS_DIR / "acestep-turbo")
+    with _serving(tmp_path_factory.mktemp("triton-turbo"), models_dir, build=False) as tier:
+        yield tier
+
+
+@contextmanager
+def _serving(workdir: Path, models_dir: Path, *, build: bool = True) -> Iterator[ModelTier]:
+    """tritonserver serving model_repository/ with the weights in `models_dir`."""
     http_port, grpc_port, metrics_port = free_port(), free_port(), free_port()
     log = workdir / "tritonserver.log"
     with log.open("w") as output:
@@ -49,14 +71,15 @@ def model_tier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelTier]:
                 f"--http-port={http_port}",
                 f"--grpc-port={grpc_port}",
                 f"--metrics-port={metrics_port}",
-                f"--models-dir={MODELS_DIR}",
+                f"--models-dir={models_dir}",
                 f"--workdir={workdir / 'server'}",
+                *([] if build else ["--no-build"]),
             ],
             cwd=REPO,
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    tier = ModelTier(f"127.0.0.1:{grpc_port}", http_port, metrics_port, MODELS_DIR, log)
+    tier = ModelTier(f"127.0.0.1:{grpc_port}", http_port, metrics_port, models_dir, log)
     try:
         _wait_until_ready(launcher, tier)
         yield tier

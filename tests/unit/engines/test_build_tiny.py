@@ -29,6 +29,15 @@ def test_up_to_date_builds_are_skipped_and_forced_ones_redone(tiny_models: Path)
 def test_layout_is_what_real_checkpoints_look_like(tiny_models: Path) -> None:
     assert (tiny_models / "planner" / "config.json").is_file()
     assert (tiny_models / "planner" / "tokenizer.json").is_file()
-    for pipeline in ("acestep", "cover"):
+    for pipeline in ("acestep", "acestep-turbo", "cover"):
         assert (tiny_models / pipeline / "model_index.json").is_file()
-    assert {p.name for p in tiny_models.iterdir()} >= {"planner", "acestep", "cover"}
+    assert {p.name for p in tiny_models.iterdir()} >= {
+        "planner",
+        "acestep",
+        "acestep-turbo",
+        "cover",
+    }
+    # Marked turbo as ACE-Step 1.5's turbo checkpoints are, in the DiT's config.
+    for name, turbo in (("acestep", False), ("acestep-turbo", True)):
+        config = json.loads((tiny_models / name / "transformer" / "config.json").read_text())
+        assert config["is_turbo"] is turbo

@@ -49,8 +49,9 @@ def test_configured_size_and_step_limits(artist: CoverArtist) -> None:
         CoverArtist(artist.pipeline, inference_steps=5)
 
 
-def test_cover_prompt_names_the_song() -> None:
-    assert cover_prompt(CoverRequest(title="Rain", prompt="lo-fi")) == (
-        'Album cover art for the song "Rain". lo-fi'
-    )
-    assert cover_prompt(CoverRequest(title="", prompt="lo-fi")) == "Album cover art. lo-fi"
+def test_cover_prompt_paints_the_mood_not_the_title() -> None:
+    prompt = cover_prompt(CoverRequest(title="Neon Heartbreak", prompt="dreamy synthwave, 90 bpm"))
+    # A title in the prompt gets lettered onto the image, garbled.
+    assert "neon" not in prompt.lower() and '"' not in prompt
+    assert prompt.endswith("dreamy synthwave, 90 bpm")
+    assert prompt == cover_prompt(CoverRequest(title="", prompt="dreamy synthwave, 90 bpm"))

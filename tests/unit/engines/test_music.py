@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engines.music import MusicGenerator
+from engines.music import MusicGenerator, MusicSettings
 from engines.schema import MusicRequest
 
 
@@ -67,6 +67,6 @@ def test_requests_are_grouped_by_settings(generator: MusicGenerator) -> None:
     ]
 
 
-def test_decode_batch_size_must_be_positive(generator: MusicGenerator) -> None:
+def test_decode_batch_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="decode_batch_size"):
-        MusicGenerator(generator.pipeline, decode_batch_size=0)
+        MusicSettings(decode_batch_size=0)
