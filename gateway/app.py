@@ -15,25 +15,23 @@ from gateway.bridge import REQUEST_ID_HEADER, Bridge, CookiePolicy
 from gateway.media import Media
 from gateway.methods import browser_methods, upstream_addresses
 from gateway.metrics import metrics
+from gateway.previews import SongPreviews
 from gateway.public_replies import PublicReplies
 from gateway.sessions import Sessions
 from gateway.settings import GatewaySettings
 from gateway.static import web_app
 from gateway.webhooks import PaymentWebhooks
-from neutone.v1 import billing_service_pb2_grpc, user_service_pb2_grpc
-from runtime.clients import ServiceCredentials, service_channel
+from neutone.v1 import (
+    billing_service_pb2_grpc,
+    song_service_pb2,
+    song_service_pb2_grpc,
+    user_service_pb2_grpc,
+)
+from runtime.clients import CHANNEL_OPTIONS, ServiceCredentials, service_channel
 from runtime.identity import load_issuer
 from runtime.objectstore import FilesystemStore, open_object_store
-from runtime.server import MAX_MESSAGE_BYTES
 
 SERVICE_NAME = "gateway"
-# Round-robin over every address a name resolves to: with a headless Kubernetes
-# Service (dns:///songsvc-headless:50052) one gateway spreads calls over all pods.
-CHANNEL_OPTIONS = (
-    ("grpc.lb_policy_name", "round_robin"),
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-)
 
 
 async def healthz(_: Request) -> PlainTextResponse:
@@ -52,7 +50,8 @@ def create_app(settings: GatewaySettings) -> Starlette:
     )
     # One long-lived channel per upstream for the browsers' calls, which carry the
     # user's identity, and one per upstream with the gateway's own service identity
-    # for its internal calls (AuthenticateSession, ApplyPaymentEvent).
+    # for its internal calls (AuthenticateSession, ApplyPaymentEvent); all balance
+    # each call over the upstream's pods (runtime.clients).
     browser_channels = {
         service: grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
         for service, address in addresses.items()
@@ -97,6 +96,22 @@ def create_app(settings: GatewaySettings) -> Starlette:
         media = Media(store, max_upload_bytes=settings.max_upload_bytes)
         routes.append(Route("/media/{key:path}", media.handle, methods=["GET", "HEAD"]))
         routes.append(Route("/uploads", media.receive, methods=["POST"]))
+    index_html = settings.web_dir / "index.html"
+    if index_html.is_file():
+        songsvc = song_service_pb2.DESCRIPTOR.services_by_name["SongService"].full_name
+        previews = SongPreviews(
+            song_service_pb2_grpc.SongServiceStub(browser_channels[songsvc]),
+            index_html=index_html,
+            public_url=settings.public_url,
+            cache_seconds=settings.song_preview_seconds,
+            max_entries=settings.public_reply_entries,
+        )
+        # A shared song's page, with link-preview meta, and its media at stable addresses.
+        routes += [
+            Route("/songs/{song_id}", previews.page, methods=["GET", "HEAD"]),
+            Route("/songs/{song_id}/cover.png", previews.cover, methods=["GET", "HEAD"]),
+            Route("/songs/{song_id}/audio", previews.audio, methods=["GET", "HEAD"]),
+        ]
     routes += [
         # Every grpc-web call: /<package.Service>/<Method>.
         Route("/{service}/{method}", bridge.handle, methods=["POST"]),

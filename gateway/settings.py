@@ -36,6 +36,9 @@ class GatewaySettings(ServiceSettings):
     # is reused for the next ones (0: never), and how many such replies are kept.
     public_reply_seconds: float = Field(default=1.0, ge=0, le=60)
     public_reply_entries: int = Field(default=4096, ge=1)
+    # How long a published song's page with its link-preview meta (/songs/<id>) is
+    # reused, here and by caches (a rename shows in previews after this).
+    song_preview_seconds: float = Field(default=60.0, ge=0, le=3600)
     # The longest a server stream (WatchSong) runs through the gateway, whatever
     # grpc-timeout the browser asks for; then it ends (DEADLINE_EXCEEDED) and the app
     # reconnects. Keep it above songsvc's NEUTONE_WATCH_MAX_SECONDS, which ends
@@ -64,6 +67,12 @@ class GatewaySettings(ServiceSettings):
             return tuple(origin.rstrip("/") for origin in self.allowed_origins)
         port = self.gateway_address.rpartition(":")[2]
         return (f"http://{self.gateway_address}", f"http://localhost:{port}")
+
+    @property
+    def public_url(self) -> str:
+        """Where people open the app (absolute links in link previews): the first
+        allowed origin."""
+        return self.origins[0]
 
     @property
     def secure_cookies(self) -> bool:

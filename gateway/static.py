@@ -10,6 +10,12 @@ from starlette.types import Receive, Scope, Send
 
 # Vite puts content-hashed files here: they never change under the same name.
 ASSETS = "assets/"
+# Sent with every file of the app.
+PAGE_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+}
 
 
 class SinglePageApp(StaticFiles):
@@ -25,9 +31,7 @@ class SinglePageApp(StaticFiles):
             response.headers["cache-control"] = "public, max-age=31536000, immutable"
         else:
             response.headers["cache-control"] = "no-cache"
-        response.headers["x-content-type-options"] = "nosniff"
-        response.headers["referrer-policy"] = "same-origin"
-        response.headers["x-frame-options"] = "DENY"
+        response.headers.update(PAGE_HEADERS)
         return response
 
 

@@ -1,5 +1,6 @@
 """Audio files songsvc makes from the masters the model tier delivers: other formats
-for downloads, and the whole song of a STEMS song from its stems."""
+for downloads, the whole song of a STEMS song from its stems, and the waveform
+browsers draw."""
 
 import io
 
@@ -27,6 +28,30 @@ def mix(stems: list[bytes]) -> bytes:
     rate = decoded[0][1]
     total = np.sum([samples for samples, _ in decoded], axis=0)
     return _encode(np.clip(total, -1.0, 1.0), rate, AudioFormat.FLAC)
+
+
+# A song's waveform: this many (min, max) pairs, whatever its length (GetSongMedia's
+# `peaks`): finer than any player draws, and 2 KB a song.
+PEAK_BUCKETS = 1000
+# Full scale as a signed byte: -127..127 stands for -1..1 (-128 is never used, so
+# the scale is symmetric).
+PEAK_SCALE = 127
+
+
+def peaks(flac: bytes, buckets: int = PEAK_BUCKETS) -> bytes:
+    """The waveform of the audio, its channels averaged: `buckets` (min, max) pairs,
+    interleaved, of consecutive equal spans of the audio, each a signed byte. A
+    span shorter than one sample (audio of fewer samples than buckets) is the
+    sample it starts at."""
+    samples, _ = soundfile.read(io.BytesIO(flac), dtype="float32", always_2d=True)
+    mono = samples.mean(axis=1)
+    if mono.size == 0:
+        return b""
+    starts = np.arange(buckets) * mono.size // buckets
+    lows = np.minimum.reduceat(mono, starts)
+    highs = np.maximum.reduceat(mono, starts)
+    pairs = np.stack([lows, highs], axis=1).reshape(-1)
+    return np.clip(np.round(pairs * PEAK_SCALE), -PEAK_SCALE, PEAK_SCALE).astype(np.int8).tobytes()
 
 
 def _encode(samples: np.ndarray, sample_rate: int, audio_format: AudioFormat) -> bytes:

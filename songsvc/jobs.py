@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from runtime.database import interval
 from songsvc.records import Song, Stage, Status
 from songsvc.store import notify
-from songsvc.tables import jobs, songs
+from songsvc.tables import SONG_COLUMNS, jobs, songs
 
 
 class JobState(StrEnum):
@@ -119,7 +119,7 @@ async def claim(
         .cte("claimed")
     )
     rows = await db.execute(
-        sa.select(songs, claimed.c.attempts, claimed.c.seconds_left).join(
+        sa.select(*SONG_COLUMNS, claimed.c.attempts, claimed.c.seconds_left).join(
             claimed, claimed.c.song_id == songs.c.id
         )
     )
@@ -205,3 +205,33 @@ async def retry_later(
         .values(status=Status.QUEUED, stage=Stage.QUEUED, update_time=sa.func.now())
     )
     await notify(db, held.song_id, job_queued=True)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    queued: int
+    running: int
+    # Age of the job that has waited longest (retries waiting out their backoff
+    # included); 0 with none queued.
+    oldest_queued_seconds: float
+
+
+async def queue_depth(db: AsyncConnection) -> QueueDepth:
+    """The whole queue in one statement over the jobs_claimable partial index (only
+    queued and running jobs), whatever the size of the finished history."""
+    queued = jobs.c.state == JobState.QUEUED
+    row = (
+        await db.execute(
+            sa.select(
+                sa.func.count().filter(queued),
+                sa.func.count().filter(jobs.c.state == JobState.RUNNING),
+                sa.func.coalesce(
+                    sa.extract(
+                        "epoch", sa.func.now() - sa.func.min(jobs.c.enqueue_time).filter(queued)
+                    ),
+                    0,
+                ),
+            ).where(jobs.c.state.in_([JobState.QUEUED, JobState.RUNNING]))
+        )
+    ).one()
+    return QueueDepth(queued=row[0], running=row[1], oldest_queued_seconds=float(row[2]))

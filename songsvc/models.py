@@ -17,7 +17,7 @@ import tritonclient.grpc.aio as triton_aio
 from tritonclient.utils import InferenceServerException
 
 from runtime.context import current_call
-from songsvc.records import Song, StemName, Task
+from songsvc.records import Mode, Song, StemName, Task
 
 # gRPC status codes as tritonclient spells them.
 UNAVAILABLE_STATUS = "StatusCode.UNAVAILABLE"
@@ -106,24 +106,55 @@ def _texts(result: triton.InferResult, name: str) -> list[str]:
     return [value.decode() for value in np.asarray(values).reshape(-1)]
 
 
+def _plan(result: triton.InferResult) -> Plan:
+    return Plan(
+        prompt=_texts(result, "PROMPT_USED")[0],
+        lyrics=_texts(result, "LYRICS_USED")[0],
+        title=_texts(result, "TITLE")[0],
+        categories=tuple(name for name in _texts(result, "CATEGORIES") if name),
+    )
+
+
+def _triton_channel_args() -> list[tuple[str, int | str]]:
+    """tritonclient's own channel arguments, and each request to the next of the addresses
+    the URL resolves to: with a headless Service (dns:///<triton>:8001) a worker's requests
+    spread over every Triton pod, so their dynamic batches fill evenly."""
+    keepalive = triton.KeepAliveOptions()
+    return [
+        ("grpc.max_send_message_length", triton.MAX_GRPC_MESSAGE_SIZE),
+        ("grpc.max_receive_message_length", triton.MAX_GRPC_MESSAGE_SIZE),
+        ("grpc.keepalive_time_ms", keepalive.keepalive_time_ms),
+        ("grpc.keepalive_timeout_ms", keepalive.keepalive_timeout_ms),
+        ("grpc.keepalive_permit_without_calls", keepalive.keepalive_permit_without_calls),
+        ("grpc.http2.max_pings_without_data", keepalive.http2_max_pings_without_data),
+        ("grpc.lb_policy_name", "round_robin"),
+    ]
+
+
 class TritonModels:
     def __init__(self, url: str, *, timeout_seconds: float) -> None:
-        self._client = triton_aio.InferenceServerClient(url)
+        self._client = triton_aio.InferenceServerClient(url, channel_args=_triton_channel_args())
         self._timeout = timeout_seconds
 
     async def close(self) -> None:
         await self._client.close()
 
     async def _infer(
-        self, model: str, song: Song, inputs: list[triton.InferInput]
+        self,
+        model: str,
+        inputs: list[triton.InferInput],
+        *,
+        request_id: str,
+        timeout_seconds: float | None = None,
     ) -> triton.InferResult:
         call = current_call()
+        timeout = self._timeout if timeout_seconds is None else timeout_seconds
         try:
             return await self._client.infer(
                 model,
                 inputs,
-                request_id=str(song.id),
-                client_timeout=self._timeout,
+                request_id=request_id,
+                client_timeout=timeout,
                 headers={"x-request-id": call.request_id} if call else None,
             )
         except InferenceServerException as error:
@@ -132,31 +163,59 @@ class TritonModels:
             if error.status() == INVALID_ARGUMENT_STATUS:
                 raise ModelRefused(f"{model}: {error.message()}") from error
             if error.status() == DEADLINE_EXCEEDED_STATUS:
-                raise ModelTimeout(f"{model} did not answer within {self._timeout:g} s") from error
+                raise ModelTimeout(f"{model} did not answer within {timeout:g} s") from error
             raise ModelError(f"{model}: {error.message()}") from error
         except TimeoutError as error:
-            raise ModelTimeout(f"{model} did not answer within {self._timeout:g} s") from error
+            raise ModelTimeout(f"{model} did not answer within {timeout:g} s") from error
         except OSError as error:
             raise ModelUnavailable(f"{model}: {error}") from error
 
     async def plan(self, song: Song) -> Plan:
         result = await self._infer(
             "planner",
-            song,
             [
                 _text("MODE", song.mode.value),
                 _text("DESCRIPTION", song.description),
                 _text("PROMPT", song.prompt),
                 _text("LYRICS", song.lyrics_input),
                 _scalar("INSTRUMENTAL", song.instrumental, "BOOL", np.bool_),
+                # The written lyrics follow the duration; the seed picks among them.
+                _scalar("DURATION_SECONDS", song.duration_seconds, "FP32", np.float32),
+                _scalar("SEED", song.seed, "INT64", np.int64),
             ],
+            request_id=str(song.id),
         )
-        return Plan(
-            prompt=_texts(result, "PROMPT_USED")[0],
-            lyrics=_texts(result, "LYRICS_USED")[0],
-            title=_texts(result, "TITLE")[0],
-            categories=tuple(name for name in _texts(result, "CATEGORIES") if name),
+        return _plan(result)
+
+    async def suggest_lyrics(
+        self,
+        *,
+        description: str,
+        prompt: str,
+        duration_seconds: float,
+        seed: int,
+        request_id: str,
+        timeout_seconds: float,
+    ) -> Plan:
+        """The planner's style prompt (the given one, if any), lyrics and title for a
+        song described by `description`, as it would plan a song, without making one."""
+        mode = Mode.DESCRIBED_LYRICS if prompt else Mode.DESCRIPTION
+        # The inputs plan() sends, so that suggestions and songs batch together.
+        result = await self._infer(
+            "planner",
+            [
+                _text("MODE", mode.value),
+                _text("DESCRIPTION", "" if prompt else description),
+                _text("PROMPT", prompt),
+                _text("LYRICS", description if prompt else ""),
+                _scalar("INSTRUMENTAL", False, "BOOL", np.bool_),
+                _scalar("DURATION_SECONDS", duration_seconds, "FP32", np.float32),
+                _scalar("SEED", seed, "INT64", np.int64),
+            ],
+            request_id=request_id,
+            timeout_seconds=timeout_seconds,
         )
+        return _plan(result)
 
     async def compose(self, song: Song, sources: Sources, *, stem: StemName | None = None) -> Audio:
         """The song's audio (or one stem of a STEMS song)."""
@@ -166,7 +225,6 @@ class TritonModels:
         # requests that send the same inputs.
         result = await self._infer(
             "acestep",
-            song,
             [
                 _text("PROMPT", song.prompt_used or song.prompt),
                 _text("LYRICS", "" if song.instrumental else song.lyrics_used or ""),
@@ -197,6 +255,7 @@ class TritonModels:
                 _scalar("TIME_SIGNATURE", song.time_signature or 0, "INT32", np.int32),
                 _text("VOCAL_LANGUAGE", song.vocal_language or ""),
             ],
+            request_id=str(song.id),
         )
         data = np.asarray(result.as_numpy("AUDIO")).reshape(-1)[0]
         return Audio(data=data, duration_seconds=soundfile.info(io.BytesIO(data)).duration)
@@ -204,11 +263,11 @@ class TritonModels:
     async def paint(self, song: Song) -> bytes:
         result = await self._infer(
             "cover",
-            song,
             [
                 _text("TITLE", song.title),
                 _text("PROMPT", song.prompt_used or song.prompt),
                 _scalar("SEED", song.seed, "INT64", np.int64),
             ],
+            request_id=str(song.id),
         )
         return np.asarray(result.as_numpy("COVER_PNG")).reshape(-1)[0]

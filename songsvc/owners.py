@@ -17,7 +17,7 @@ from songsvc import files, releases, store
 from songsvc.plays import Listeners
 from songsvc.records import Song, Status
 from songsvc.releases import CreditReleases
-from songsvc.tables import idempotency_keys, likes, listens, songs
+from songsvc.tables import SONG_COLUMNS, idempotency_keys, likes, listens, songs
 from songsvc.uploads import Uploads
 
 # Songs deleted per transaction.
@@ -79,7 +79,7 @@ class Owners:
     async def _songs(self, owner_id: UUID) -> list[Song]:
         async with self._db.connection() as db:
             rows = await db.execute(
-                sa.select(songs).where(songs.c.owner_id == owner_id).limit(BATCH)
+                sa.select(*SONG_COLUMNS).where(songs.c.owner_id == owner_id).limit(BATCH)
             )
             return [Song.from_row(row) for row in rows]
 

@@ -274,6 +274,40 @@ def _optional_texts(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class LyricsRequest:
+    """A checked SuggestLyrics request, its defaults filled in."""
+
+    description: str
+    prompt: str
+    duration_seconds: float
+    seed: int
+
+
+def suggest_lyrics(request: song_service_pb2.SuggestLyricsRequest) -> LyricsRequest:
+    check = Violations()
+    description = check.text(
+        "description", request.description, max_length=limits.MAX_LYRICS_DESCRIPTION_CHARS
+    )
+    prompt = check.text("prompt", request.prompt, max_length=limits.MAX_PROMPT_CHARS, min_length=0)
+    duration_seconds = _number_or_default(
+        check,
+        "duration_seconds",
+        request.duration_seconds,
+        low=limits.MIN_DURATION_SECONDS,
+        high=limits.MAX_DURATION_SECONDS,
+        default=limits.DEFAULT_DURATION_SECONDS,
+    )
+    seed = check.integer("seed", request.seed, minimum=0, maximum=limits.MAX_SEED)
+    check.raise_if_any()
+    return LyricsRequest(
+        description=description,
+        prompt=prompt,
+        duration_seconds=duration_seconds,
+        seed=seed or secrets.randbelow(MAX_RANDOM_SEED) + 1,
+    )
+
+
 def song_source(check: Violations, field: str, source: song_pb2.SongSource) -> SourceRef:
     kind = source.WhichOneof("source")
     if kind is None:

@@ -16,6 +16,7 @@ from runtime.settings import load_settings
 from songsvc.billing import Credits
 from songsvc.downloads import Downloads
 from songsvc.events import SongEvents
+from songsvc.models import TritonModels
 from songsvc.plays import prune_listens
 from songsvc.releases import CreditReleases
 from songsvc.service import SongService
@@ -67,6 +68,9 @@ async def main() -> None:
             repeat(UPLOAD_PRUNE_SECONDS, uploads.prune, what="prune expired uploads")
         ),
     ]
+    models = TritonModels(
+        settings.triton_url, timeout_seconds=settings.lyrics_suggestion_timeout_seconds
+    )
     service = SongService(
         database=database,
         credits=credits,
@@ -79,6 +83,8 @@ async def main() -> None:
             conversions_at_once=settings.download_conversions_at_once,
         ),
         events=events,
+        # The planner, for SuggestLyrics (each call sets its own timeout).
+        models=models,
         settings=settings,
     )
 
@@ -87,6 +93,7 @@ async def main() -> None:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await events.stop()
+        await models.close()
         await billing.close()
         await database.close()
 

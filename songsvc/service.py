@@ -4,16 +4,18 @@ plays, media URLs, and watching generation."""
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import grpc
+import psycopg
 import structlog
 from cachetools import TTLCache
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engines import limits
@@ -22,25 +24,35 @@ from neutone.v1 import song_pb2, song_service_pb2, song_service_pb2_grpc
 from runtime.context import caller, current_call, require_service, require_user
 from runtime.database import Database
 from runtime.errors import (
+    DeadlineExceeded,
     FailedPrecondition,
     NotFound,
     PermissionDenied,
     ResourceExhausted,
+    Unavailable,
     Violations,
 )
 from runtime.keys import USER_SIGNER
 from runtime.messages import timestamp
 from runtime.objectstore import ObjectStore
-from runtime.pagination import PageTokens, ScorePosition, TimePosition, page_size
-from runtime.ratelimit import Limit, RateLimiter
-from songsvc import files, releases, requests, store
+from runtime.pagination import (
+    DEFAULT_PAGE_SIZE,
+    PagePosition,
+    PageTokens,
+    ScorePosition,
+    TimePosition,
+    page_size,
+)
+from runtime.ratelimit import Limit, RateLimiter, client_network
+from songsvc import files, releases, requests, search, store
 from songsvc.billing import Credits
 from songsvc.creation import SongCreator
 from songsvc.downloads import Downloads
 from songsvc.events import SongEvents
+from songsvc.models import ModelError, ModelTimeout, ModelUnavailable, TritonModels
 from songsvc.owners import Owners
 from songsvc.plays import Listeners
-from songsvc.records import STEM_MESSAGES, AudioFormat, Song, Status, Task
+from songsvc.records import STATUS_MESSAGES, STEM_MESSAGES, AudioFormat, Song, Status, Task
 from songsvc.releases import CreditReleases
 from songsvc.settings import SongServiceSettings
 from songsvc.streams import StreamLimits
@@ -58,6 +70,16 @@ DOWNLOAD_FORMATS = {
 }
 STEMS_BY_MESSAGE = {message: stem for stem, message in STEM_MESSAGES.items()}
 AUDIO_CONTENT_TYPE = "audio/flac"
+
+STATUSES_BY_MESSAGE = {message: status for status, message in STATUS_MESSAGES.items()}
+OWNER_ORDERS = {
+    song_service_pb2.MY_SONGS_ORDER_UNSPECIFIED: store.OwnerOrder.NEWEST,
+    song_service_pb2.MY_SONGS_ORDER_NEWEST: store.OwnerOrder.NEWEST,
+    song_service_pb2.MY_SONGS_ORDER_OLDEST: store.OwnerOrder.OLDEST,
+    song_service_pb2.MY_SONGS_ORDER_TITLE: store.OwnerOrder.TITLE,
+}
+# Search pages are smaller than other listings': each row is ranked.
+MAX_SEARCH_PAGE_SIZE = 50
 
 # What usersvc allows a display name to be (user.proto).
 MAX_DISPLAY_NAME_CHARS = 50
@@ -78,9 +100,11 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         uploads: Uploads,
         downloads: Downloads,
         events: SongEvents,
+        models: TritonModels,
         settings: SongServiceSettings,
     ) -> None:
         self._db = database
+        self._models = models
         self._listeners = Listeners(settings.page_token_key)
         self._owners = Owners(
             database, objects, uploads=uploads, releases=releases, listeners=self._listeners
@@ -281,12 +305,41 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         owner_id = UUID(require_user().subject)
         check = Violations()
         limit = page_size(check, request.page_size)
-        query = {"listing": "my_songs", "owner": str(owner_id)}
-        after = self._page_tokens.decode(check, request.page_token, query=query, shape=TimePosition)
+        words = _words(check, "text_filter", request.text_filter, required=False)
+        status = None
+        if request.status:
+            status = STATUSES_BY_MESSAGE.get(request.status)
+            if status is None:
+                check.add("status", "must be QUEUED, PROCESSING, READY or FAILED")
+        order = OWNER_ORDERS.get(request.order)
+        if order is None:
+            check.add("order", "must be NEWEST, OLDEST or TITLE")
+            order = store.OwnerOrder.NEWEST
+        # Filters join the query only when set, so the plain listing's tokens stay
+        # those of releases before the filters.
+        query: dict[str, object] = {"listing": "my_songs", "owner": str(owner_id)}
+        if words:
+            query["words"] = words
+        if status is not None:
+            query["status"] = status
+        if order is not store.OwnerOrder.NEWEST:
+            query["order"] = order
+        shape = store.TitlePosition if order is store.OwnerOrder.TITLE else TimePosition
+        after = self._page_tokens.decode(check, request.page_token, query=query, shape=shape)
         check.raise_if_any()
         async with self._db.connection() as db:
-            found = await store.list_owner_songs(db, owner_id, after=after, limit=limit + 1)
-        songs, next_token = await self._newest_first_page(found, limit, query)
+            found = await store.list_owner_songs(
+                db,
+                owner_id,
+                after=after,
+                limit=limit + 1,
+                order=order,
+                status=status,
+                tsquery_text=search.prefix_tsquery(words),
+            )
+        songs, next_token = await self._page(
+            found, limit, query, end=lambda song: store.owner_position(song, order)
+        )
         return song_service_pb2.ListMySongsResponse(songs=songs, next_page_token=next_token)
 
     async def ListDerivedSongs(
@@ -306,23 +359,28 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
             found = await store.list_derived_songs(
                 db, source.id, viewer=viewer, after=after, limit=limit + 1
             )
-        songs, next_token = await self._newest_first_page(found, limit, query)
+        songs, next_token = await self._page(found, limit, query)
         return song_service_pb2.ListDerivedSongsResponse(songs=songs, next_page_token=next_token)
 
-    async def _newest_first_page(
-        self, found: list[Song], limit: int, query: dict[str, object]
+    async def _page(
+        self,
+        found: Sequence[Song],
+        limit: int,
+        query: dict[str, object],
+        *,
+        end: Callable[[Song], PagePosition] | None = None,
     ) -> tuple[list[song_pb2.Song], str]:
-        """A page of songs listed newest first (`limit + 1` found, to know whether
-        another page follows), marked with the caller's likes, and its next token."""
+        """A page of songs (`limit + 1` found, to know whether another page follows),
+        marked with the caller's likes, and its next token, made by `end` from the
+        page's last song (by default: listed newest first, by request time)."""
         page = found[:limit]
         async with self._db.connection() as db:
             liked = await store.liked_song_ids(db, _caller_id(), [song.id for song in page])
         next_token = ""
         if len(found) > limit:
             last = page[-1]
-            next_token = self._page_tokens.encode(
-                TimePosition(time=last.create_time, id=last.id), query=query
-            )
+            position = end(last) if end else TimePosition(time=last.create_time, id=last.id)
+            next_token = self._page_tokens.encode(position, query=query)
         return [song.to_message(liked_by_caller=song.id in liked) for song in page], next_token
 
     async def ListFeed(
@@ -389,6 +447,173 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
     ) -> song_service_pb2.ListCategoriesResponse:
         return song_service_pb2.ListCategoriesResponse(
             categories=[category_message(category) for category in CATEGORIES]
+        )
+
+    # ---- finding ------------------------------------------------------------------
+
+    async def SearchSongs(
+        self, request: song_service_pb2.SearchSongsRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.SearchSongsResponse:
+        check = Violations()
+        words = _words(check, "query", request.query, required=True)
+        limit = DEFAULT_PAGE_SIZE
+        if request.page_size:
+            limit = check.integer(
+                "page_size", request.page_size, minimum=1, maximum=MAX_SEARCH_PAGE_SIZE
+            )
+        query = {"listing": "search", "words": words}
+        after = self._page_tokens.decode(
+            check, request.page_token, query=query, shape=ScorePosition
+        )
+        check.raise_if_any()
+        await self._limit_searches()
+        try:
+            async with self._db.transaction() as db:
+                found = await store.search_published(
+                    db,
+                    search.prefix_tsquery(words),
+                    after=after,
+                    limit=limit + 1,
+                    timeout_seconds=self._settings.search_timeout_seconds,
+                )
+        except OperationalError as error:
+            if not isinstance(error.orig, psycopg.errors.QueryCanceled):
+                raise
+            raise DeadlineExceeded(
+                "query: the search took too long; use longer or more words",
+                reason="SEARCH_TOO_BROAD",
+            ) from None
+        ranks = {song.id: rank for song, rank in found}
+        songs, next_token = await self._page(
+            [song for song, _ in found],
+            limit,
+            query,
+            end=lambda song: ScorePosition(score=ranks[song.id], id=song.id),
+        )
+        return song_service_pb2.SearchSongsResponse(songs=songs, next_page_token=next_token)
+
+    async def _limit_searches(self) -> None:
+        """Counts a search against its client: the account, or else the address
+        (the gateway's view of it), so one client cannot turn searches into load."""
+        viewer = _caller_id()
+        call = current_call()
+        client = str(viewer) if viewer else client_network(call.client_address if call else "")
+        per_minute = self._settings.searches_per_minute
+        decision = await self._limiter.acquire(
+            f"searches:{client}", Limit(count=per_minute, window_seconds=60)
+        )
+        if not decision.allowed:
+            raise ResourceExhausted(
+                f"at most {per_minute} searches a minute; try again shortly",
+                reason="SEARCHES_RATE_LIMITED",
+                retry_after_seconds=decision.retry_after_whole_seconds,
+            )
+
+    async def GetArtist(
+        self, request: song_service_pb2.GetArtistRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.GetArtistResponse:
+        artist_id = requests.id_field("artist_id", request.artist_id)
+        async with self._db.connection() as db:
+            totals = await store.artist_totals(db, artist_id)
+        if totals is None:
+            # An account without published songs is nobody's business: it looks
+            # like no account at all.
+            raise NotFound("artist not found")
+        artist = song_pb2.Artist(
+            id=str(artist_id),
+            display_name=totals.display_name,
+            published_song_count=totals.published_song_count,
+            play_count=totals.play_count,
+            like_count=totals.like_count,
+            first_publish_time=timestamp(totals.first_publish_time),
+        )
+        return song_service_pb2.GetArtistResponse(artist=artist)
+
+    async def ListArtistSongs(
+        self,
+        request: song_service_pb2.ListArtistSongsRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> song_service_pb2.ListArtistSongsResponse:
+        check = Violations()
+        artist_id = check.uuid("artist_id", request.artist_id)
+        limit = page_size(check, request.page_size)
+        query = {"listing": "artist", "artist": artist_id}
+        after = self._page_tokens.decode(check, request.page_token, query=query, shape=TimePosition)
+        check.raise_if_any()
+        async with self._db.connection() as db:
+            found = await store.list_artist_songs(db, UUID(artist_id), after=after, limit=limit + 1)
+        songs, next_token = await self._page(found, limit, query, end=_published_position)
+        return song_service_pb2.ListArtistSongsResponse(songs=songs, next_page_token=next_token)
+
+    async def ListLikedSongs(
+        self, request: song_service_pb2.ListLikedSongsRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.ListLikedSongsResponse:
+        account_id = UUID(require_user().subject)
+        check = Violations()
+        limit = page_size(check, request.page_size)
+        query = {"listing": "liked", "account": str(account_id)}
+        after = self._page_tokens.decode(check, request.page_token, query=query, shape=TimePosition)
+        check.raise_if_any()
+        async with self._db.connection() as db:
+            found = await store.list_liked_songs(db, account_id, after=after, limit=limit + 1)
+        liked_at = {song.id: liked_time for song, liked_time in found}
+        songs, next_token = await self._page(
+            [song for song, _ in found],
+            limit,
+            query,
+            end=lambda song: TimePosition(time=liked_at[song.id], id=song.id),
+        )
+        return song_service_pb2.ListLikedSongsResponse(songs=songs, next_page_token=next_token)
+
+    async def SuggestLyrics(
+        self, request: song_service_pb2.SuggestLyricsRequest, context: grpc.aio.ServicerContext
+    ) -> song_service_pb2.SuggestLyricsResponse:
+        user = require_user()
+        wanted = requests.suggest_lyrics(request)
+        per_minute = self._settings.lyrics_suggestions_per_minute
+        key = f"lyrics-suggestions:{user.subject}"
+        limit = Limit(count=per_minute, window_seconds=60)
+        decision = await self._limiter.acquire(key, limit)
+        if not decision.allowed:
+            raise ResourceExhausted(
+                f"at most {per_minute} lyrics suggestions a minute; try again shortly",
+                reason="LYRICS_SUGGESTIONS_RATE_LIMITED",
+                retry_after_seconds=decision.retry_after_whole_seconds,
+            )
+        call = current_call()
+        timeout = self._settings.lyrics_suggestion_timeout_seconds
+        if call is not None and call.deadline is not None:
+            timeout = min(timeout, max(0.1, call.deadline - asyncio.get_running_loop().time()))
+        try:
+            plan = await self._models.suggest_lyrics(
+                description=wanted.description,
+                prompt=wanted.prompt,
+                duration_seconds=wanted.duration_seconds,
+                seed=wanted.seed,
+                request_id=call.request_id if call else "",
+                timeout_seconds=timeout,
+            )
+        except ModelUnavailable as error:
+            # Nothing was written: the try is given back.
+            await self._limiter.refund(key, limit)
+            log.warning("planner unavailable for a lyrics suggestion", error=str(error))
+            raise Unavailable(
+                "the lyrics writer is unavailable; try again shortly", reason="MODEL_UNAVAILABLE"
+            ) from None
+        except ModelTimeout:
+            raise DeadlineExceeded(
+                f"the lyrics writer did not answer within {timeout:g} s",
+                reason="MODEL_TIMEOUT",
+            ) from None
+        except ModelError as error:
+            log.warning("the planner failed a lyrics suggestion", error=str(error))
+            raise Unavailable(
+                "the lyrics writer failed; try again shortly", reason="MODEL_FAILED"
+            ) from None
+        return song_service_pb2.SuggestLyricsResponse(
+            prompt=plan.prompt[: limits.MAX_PROMPT_CHARS],
+            lyrics=_fit_lyrics(plan.lyrics),
+            title=plan.title[: limits.MAX_TITLE_CHARS],
         )
 
     # ---- changing ----------------------------------------------------------------
@@ -494,12 +719,15 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
     ) -> song_service_pb2.GetSongMediaResponse:
         song = await self._ready_song(request.song_id)
         assert song.audio_key and song.cover_key  # a READY song has both
+        async with self._db.connection() as db:
+            peaks = await store.peaks(db, song.id)
         expires_at = int(time.time()) + self._settings.object_store.url_ttl_seconds
         return song_service_pb2.GetSongMediaResponse(
             audio_url=self._objects.url(song.audio_key, expires_at=expires_at),
             audio_content_type=AUDIO_CONTENT_TYPE,
             cover_url=self._objects.url(song.cover_key, expires_at=expires_at),
             expire_time=timestamp(datetime.fromtimestamp(expires_at, UTC)),
+            peaks=peaks or b"",
         )
 
     # ---- watching ----------------------------------------------------------------
@@ -614,3 +842,28 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
 def _caller_id() -> UUID | None:
     identity = caller()
     return UUID(identity.subject) if identity is not None and identity.is_user else None
+
+
+def _published_position(song: Song) -> TimePosition:
+    assert song.publish_time is not None  # only published songs are listed by it
+    return TimePosition(time=song.publish_time, id=song.id)
+
+
+def _words(check: Violations, field: str, text: str, *, required: bool) -> list[str]:
+    """The words of a search text (songsvc.search), checked against its limits."""
+    cleaned = check.text(
+        field, text, max_length=search.MAX_QUERY_CHARS, min_length=1 if required else 0
+    )
+    words = search.query_words(cleaned)
+    if cleaned and not words:
+        check.add(field, "must contain a letter or digit")
+    return words
+
+
+def _fit_lyrics(lyrics: str) -> str:
+    """Lyrics within CreateSong's limit, so a suggestion can be sent back as it is:
+    whole lines, as many as fit."""
+    if len(lyrics) <= limits.MAX_LYRICS_CHARS:
+        return lyrics
+    cut = lyrics[: limits.MAX_LYRICS_CHARS + 1]
+    return cut[: cut.rfind("\n")].rstrip() if "\n" in cut else cut[: limits.MAX_LYRICS_CHARS]

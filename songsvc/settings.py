@@ -14,6 +14,8 @@ class SongsSettings(DataServiceSettings):
     # can, turbo checkpoints cannot): SeparateStems is FAILED_PRECONDITION without.
     stems_supported: bool = False
     object_store: ObjectStoreSettings = ObjectStoreSettings()
+    # Triton's gRPC endpoint: the worker's models, and the planner for SuggestLyrics.
+    triton_url: str = "127.0.0.1:8001"
     # Jobs one worker runs at once; several in flight let Triton form batches (the
     # API's time estimates count batches of this size).
     worker_concurrency: int = Field(default=8, ge=1, le=256)
@@ -61,13 +63,22 @@ class SongServiceSettings(SongsSettings):
     download_conversions_at_once: int = Field(default=2, ge=1)
     # A listener's plays of a song count once per this window (RecordPlay).
     play_window_seconds: float = Field(default=600.0, gt=0, le=86400)
+    # Searches one client (account, or address when signed out) may make per
+    # minute, in bursts of as many: results follow typing, but each search is a
+    # ranked index scan, so a loop of them must not become a load.
+    searches_per_minute: int = Field(default=120, ge=1)
+    # A search still running after this long is stopped (DEADLINE_EXCEEDED): a
+    # query of very common word starts would otherwise rank most of the catalogue.
+    search_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    # SuggestLyrics: calls of one person per minute (each runs the planner's
+    # language model on the GPUs, for free), and how long the planner may take.
+    lyrics_suggestions_per_minute: int = Field(default=5, ge=1)
+    lyrics_suggestion_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
 
 
 class WorkerSettings(SongsSettings):
     """The generation worker."""
 
-    # Triton's gRPC endpoint (the worker's only model dependency).
-    triton_url: str = "127.0.0.1:8001"
     triton_timeout_seconds: float = Field(default=900.0, gt=0)
     # A worker renews its lease every third of this; a dead worker's jobs are retried after it.
     job_lease_seconds: float = Field(default=60.0, ge=2)
@@ -81,3 +92,11 @@ class WorkerSettings(SongsSettings):
     # Tries at storing a finished song's files before the attempt counts as failed
     # (the music is not made again for a store that blinked).
     upload_attempts: int = Field(default=4, ge=1, le=10)
+    # The worker is reported dead (its liveness probe, /livez on metrics_port, fails)
+    # when its claim loop has not come round for this long, though the process runs:
+    # stuck on a lock or a connection that never answers. Well above
+    # worker_poll_seconds plus one claim.
+    worker_liveness_seconds: float = Field(default=60.0, gt=0)
+    # How often the worker reads the queue's depth for its metrics (what autoscalers
+    # scale on); the read is also its readiness check (the database answers).
+    queue_metrics_seconds: float = Field(default=10.0, gt=0)

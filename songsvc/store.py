@@ -2,18 +2,27 @@
 song notifies its watchers (pg_notify is delivered when the transaction commits)."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.database import interval
-from runtime.pagination import ScorePosition, TimePosition
+from runtime.pagination import PagePosition, ScorePosition, TimePosition
 from songsvc.records import Song, Stage, Status
-from songsvc.tables import feed_entries, idempotency_keys, jobs, likes, listens, songs
+from songsvc.tables import (
+    SONG_COLUMNS,
+    feed_entries,
+    idempotency_keys,
+    jobs,
+    likes,
+    listens,
+    songs,
+)
 
 # Notification channels: a song changed (the payload is its id), for WatchSong;
 # a job may have become claimable, for the workers.
@@ -110,7 +119,7 @@ async def create_song(
         await db.execute(
             sa.insert(songs)
             .values(status=Status.QUEUED, stage=Stage.QUEUED, **values)
-            .returning(songs)
+            .returning(*SONG_COLUMNS)
         )
     ).one()
     await db.execute(
@@ -126,9 +135,16 @@ async def create_song(
 
 
 async def get_song(db: AsyncConnection, song_id: UUID, *, for_update: bool = False) -> Song | None:
-    query = sa.select(songs).where(songs.c.id == song_id)
+    query = sa.select(*SONG_COLUMNS).where(songs.c.id == song_id)
     row = (await db.execute(query.with_for_update() if for_update else query)).first()
     return Song.from_row(row) if row else None
+
+
+async def peaks(db: AsyncConnection, song_id: UUID) -> bytes | None:
+    """The song's waveform (songsvc.audio.peaks); None when it has none."""
+    return (
+        await db.execute(sa.select(songs.c.peaks).where(songs.c.id == song_id))
+    ).scalar_one_or_none()
 
 
 async def liked_song_ids(
@@ -144,17 +160,63 @@ async def liked_song_ids(
     return {row.song_id for row in rows}
 
 
+class OwnerOrder(StrEnum):
+    """How ListMySongs sorts."""
+
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    TITLE = "title"
+
+
+class TitlePosition(PagePosition):
+    """After the row sorted by (lower-cased title, id)."""
+
+    title: str
+    id: UUID
+
+
+# Where a page of ListMySongs ends: by title when sorted by title, else by request time.
+OwnerPosition = TimePosition | TitlePosition
+
+
+def owner_position(song: Song, order: OwnerOrder) -> OwnerPosition:
+    """Where a page of the owner's songs that ends with `song` ends."""
+    if order is OwnerOrder.TITLE:
+        return TitlePosition(title=song.title.lower(), id=song.id)
+    return TimePosition(time=song.create_time, id=song.id)
+
+
 async def list_owner_songs(
-    db: AsyncConnection, owner_id: UUID, *, after: TimePosition | None, limit: int
+    db: AsyncConnection,
+    owner_id: UUID,
+    *,
+    after: OwnerPosition | None,
+    limit: int,
+    order: OwnerOrder = OwnerOrder.NEWEST,
+    status: Status | None = None,
+    tsquery_text: str = "",
 ) -> list[Song]:
-    query = sa.select(songs).where(songs.c.owner_id == owner_id)
+    """The owner's songs in `order`, only those in `status` and matching the text
+    query (songsvc.search.prefix_tsquery) when given."""
+    query = sa.select(*SONG_COLUMNS).where(songs.c.owner_id == owner_id)
+    if status is not None:
+        query = query.where(songs.c.status == status)
+    if tsquery_text:
+        query = query.where(_matches(tsquery_text)[1])
+    sort_key: sa.ColumnElement[Any] = (
+        sa.func.lower(songs.c.title) if order is OwnerOrder.TITLE else songs.c.create_time
+    )
+    ascending = order is not OwnerOrder.NEWEST
     if after is not None:
-        query = query.where(
-            sa.tuple_(songs.c.create_time, songs.c.id)
-            < sa.tuple_(sa.literal(after.time), sa.literal(after.id))
-        )
-    query = query.order_by(songs.c.create_time.desc(), songs.c.id.desc()).limit(limit)
-    return [Song.from_row(row) for row in await db.execute(query)]
+        position = after.title if isinstance(after, TitlePosition) else after.time
+        row_key = sa.tuple_(sort_key, songs.c.id)
+        page_end = sa.tuple_(sa.literal(position), sa.literal(after.id))
+        query = query.where(row_key > page_end if ascending else row_key < page_end)
+    if ascending:
+        query = query.order_by(sort_key.asc(), songs.c.id.asc())
+    else:
+        query = query.order_by(sort_key.desc(), songs.c.id.desc())
+    return [Song.from_row(row) for row in await db.execute(query.limit(limit))]
 
 
 async def list_feed(
@@ -168,7 +230,7 @@ async def list_feed(
     """One keyset range scan over the feed index, then the songs by primary key.
     Each song comes with its sort key, from which the next page token is made."""
     sort_key = feed_entries.c.trending_score if trending else feed_entries.c.publish_time
-    query = sa.select(songs, sort_key.label("sort_key"))
+    query = sa.select(*SONG_COLUMNS, sort_key.label("sort_key"))
     query = query.join(feed_entries, feed_entries.c.song_id == songs.c.id)
     query = query.where(feed_entries.c.category == category)
     if after is not None:
@@ -235,7 +297,7 @@ async def list_derived_songs(
     limit: int,
 ) -> list[Song]:
     """Songs made from the source that the viewer can see, newest first."""
-    query = sa.select(songs).where(
+    query = sa.select(*SONG_COLUMNS).where(
         songs.c.source_song_id == source_id,
         sa.or_(songs.c.published, songs.c.owner_id == viewer),
     )
@@ -365,3 +427,122 @@ async def recent_job_seconds(db: AsyncConnection, *, sample: int = 20) -> float 
     )
     value = (await db.execute(sa.select(sa.func.avg(recent.c.seconds)))).scalar_one()
     return float(value) if value is not None else None
+
+
+# ---- finding songs -----------------------------------------------------------------
+
+# ts_rank's weights of the D, C, B and A parts of the search document (lyrics are C,
+# prompts B, titles and artist names A): a word in the title outweighs the same
+# word in the lyrics.
+SEARCH_WEIGHTS = (0.1, 0.2, 0.4, 1.0)
+
+
+def _matches(tsquery_text: str) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[bool]]:
+    """The tsquery for `tsquery_text` (songsvc.search.prefix_tsquery) and the
+    condition that a song's search document matches it."""
+    query = sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), tsquery_text)
+    return query, songs.c.search_document.bool_op("@@")(query)
+
+
+async def search_published(
+    db: AsyncConnection,
+    tsquery_text: str,
+    *,
+    after: ScorePosition | None,
+    limit: int,
+    timeout_seconds: float,
+) -> list[tuple[Song, float]]:
+    """Published songs matching the query, best match first, each with its rank
+    (from which the next page token is made). The GIN index finds the matches;
+    ranking them all is then the cost, which a query of very common word starts
+    makes large: past `timeout_seconds` the statement is cancelled (QueryCanceled)
+    rather than let run. `db` must be in a transaction, which the timeout lasts."""
+    timeout = f"{max(1, round(timeout_seconds * 1000))}ms"
+    await db.execute(sa.select(sa.func.set_config("statement_timeout", timeout, True)))
+    query, matches = _matches(tsquery_text)
+    weights = sa.cast(sa.literal(list(SEARCH_WEIGHTS)), ARRAY(sa.REAL))
+    # As double precision: a real reaches Python rounded to its shortest decimal,
+    # which would then not equal the rank it came from in the next page's query.
+    rank = sa.cast(sa.func.ts_rank(weights, songs.c.search_document, query), sa.Float)
+    ranked = (
+        sa.select(*SONG_COLUMNS, rank.label("rank")).where(songs.c.published, matches).subquery()
+    )
+    statement = sa.select(ranked)
+    if after is not None:
+        statement = statement.where(
+            sa.tuple_(ranked.c.rank, ranked.c.id)
+            < sa.tuple_(sa.literal(after.score), sa.literal(after.id))
+        )
+    statement = statement.order_by(ranked.c.rank.desc(), ranked.c.id.desc()).limit(limit)
+    return [(Song.from_row(row), row.rank) for row in await db.execute(statement)]
+
+
+@dataclass(frozen=True, slots=True)
+class ArtistTotals:
+    display_name: str
+    published_song_count: int
+    play_count: int
+    like_count: int
+    first_publish_time: datetime
+
+
+async def artist_totals(db: AsyncConnection, artist_id: UUID) -> ArtistTotals | None:
+    """What the artist's published songs add up to; None when they have none."""
+    row = (
+        await db.execute(
+            sa.select(
+                sa.func.count().label("published_song_count"),
+                sa.func.coalesce(sa.func.sum(songs.c.play_count), 0).label("play_count"),
+                sa.func.coalesce(sa.func.sum(songs.c.like_count), 0).label("like_count"),
+                sa.func.min(songs.c.publish_time).label("first_publish_time"),
+                # RenameOwner renames all of an owner's songs at once: any one will do.
+                sa.func.max(songs.c.owner_display_name).label("display_name"),
+            ).where(songs.c.owner_id == artist_id, songs.c.published)
+        )
+    ).one()
+    if row.published_song_count == 0:
+        return None
+    return ArtistTotals(
+        display_name=row.display_name,
+        published_song_count=row.published_song_count,
+        play_count=int(row.play_count),
+        like_count=int(row.like_count),
+        first_publish_time=row.first_publish_time,
+    )
+
+
+async def list_artist_songs(
+    db: AsyncConnection, artist_id: UUID, *, after: TimePosition | None, limit: int
+) -> list[Song]:
+    """The artist's published songs, most recently published first."""
+    query = sa.select(*SONG_COLUMNS).where(songs.c.owner_id == artist_id, songs.c.published)
+    if after is not None:
+        query = query.where(
+            sa.tuple_(songs.c.publish_time, songs.c.id)
+            < sa.tuple_(sa.literal(after.time), sa.literal(after.id))
+        )
+    query = query.order_by(songs.c.publish_time.desc(), songs.c.id.desc()).limit(limit)
+    return [Song.from_row(row) for row in await db.execute(query)]
+
+
+async def list_liked_songs(
+    db: AsyncConnection, account_id: UUID, *, after: TimePosition | None, limit: int
+) -> list[tuple[Song, datetime]]:
+    """The songs the account likes that it can see (published, or its own), most
+    recently liked first, each with when it was liked. Likes of songs made private
+    since stay (the like counts again if the song is published again)."""
+    query = (
+        sa.select(*SONG_COLUMNS, likes.c.create_time.label("liked_time"))
+        .join(likes, likes.c.song_id == songs.c.id)
+        .where(
+            likes.c.account_id == account_id,
+            sa.or_(songs.c.published, songs.c.owner_id == account_id),
+        )
+    )
+    if after is not None:
+        query = query.where(
+            sa.tuple_(likes.c.create_time, likes.c.song_id)
+            < sa.tuple_(sa.literal(after.time), sa.literal(after.id))
+        )
+    query = query.order_by(likes.c.create_time.desc(), likes.c.song_id.desc()).limit(limit)
+    return [(Song.from_row(row), row.liked_time) for row in await db.execute(query)]

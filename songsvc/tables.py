@@ -1,7 +1,7 @@
 """songsvc's tables, in its own `songs` schema."""
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR, UUID
 
 from runtime.ratelimit import rate_limit_table
 
@@ -10,6 +10,20 @@ metadata = sa.MetaData(schema="songs")
 
 def _time(name: str, **kwargs: object) -> sa.Column:
     return sa.Column(name, sa.DateTime(timezone=True), **kwargs)
+
+
+# What SearchSongs (and ListMySongs' text filter) match: titles and artist names
+# weigh most (A), then style prompts and descriptions (B), then lyrics (C). The
+# 'simple' configuration neither stems nor drops words: lyrics are in many
+# languages, and a prefix typed so far ("summ") must still match the word
+# ("summer"), which a stemmed lexeme ("summer" -> "summer", "running" -> "run")
+# would not always.
+SEARCH_DOCUMENT = (
+    "setweight(to_tsvector('simple'::regconfig, title || ' ' || owner_display_name), 'A')"
+    " || setweight(to_tsvector('simple'::regconfig,"
+    " description || ' ' || prompt || ' ' || coalesce(prompt_used, '')), 'B')"
+    " || setweight(to_tsvector('simple'::regconfig, coalesce(lyrics_used, '')), 'C')"
+)
 
 
 songs = sa.Table(
@@ -68,7 +82,26 @@ songs = sa.Table(
     sa.Column("vocal_language", sa.Text),
     # A SeparateStems song's stems, stored at songs/<id>/stems/<stem>.flac.
     sa.Column("stems", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    # The waveform (songsvc.audio.peaks), written with READY; NULL for songs made
+    # before waveforms were kept.
+    sa.Column("peaks", sa.LargeBinary),
+    sa.Column("search_document", TSVECTOR, sa.Computed(SEARCH_DOCUMENT, persisted=True)),
     sa.Index("songs_owner_recent", "owner_id", sa.text("create_time DESC"), sa.text("id DESC")),
+    # SearchSongs: only published songs are ever searched.
+    sa.Index(
+        "songs_search",
+        "search_document",
+        postgresql_using="gin",
+        postgresql_where=sa.text("published"),
+    ),
+    # GetArtist and ListArtistSongs: an artist's published songs, newest first.
+    sa.Index(
+        "songs_owner_published",
+        "owner_id",
+        sa.text("publish_time DESC"),
+        sa.text("id DESC"),
+        postgresql_where=sa.text("published"),
+    ),
     # ListDerivedSongs: what was made from a song, newest first.
     sa.Index(
         "songs_source_recent",
@@ -83,6 +116,13 @@ songs = sa.Table(
         "owner_id",
         postgresql_where=sa.text("status IN ('queued', 'processing')"),
     ),
+)
+
+# A song's columns as songsvc.records.Song holds them: all but the search document,
+# which only search conditions read (it holds every lyric), and the waveform, which
+# only GetSongMedia reads (2 KB a song: never fetched for lists).
+SONG_COLUMNS = tuple(
+    column for column in songs.c if column.name not in ("search_document", "peaks")
 )
 
 # What each CreateSong idempotency key created. A key stays bound to its song
@@ -113,6 +153,13 @@ likes = sa.Table(
     ),
     sa.Column("account_id", UUID(as_uuid=True), primary_key=True),
     _time("create_time", nullable=False, server_default=sa.func.now()),
+    # ListLikedSongs: one account's likes, newest first.
+    sa.Index(
+        "likes_account_recent",
+        "account_id",
+        sa.text("create_time DESC"),
+        sa.text("song_id DESC"),
+    ),
 )
 
 # Who played a song lately: one row per song and listener (a keyed hash of the

@@ -16,7 +16,7 @@ from uuid import UUID
 import grpc
 import structlog
 import tenacity
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.clients import ServiceCredentials, service_channel
@@ -25,6 +25,8 @@ from runtime.database import Database, database_url
 from runtime.identity import load_issuer
 from runtime.logs import configure_logging
 from runtime.objectstore import ObjectStore, open_object_store
+from runtime.periodic import repeat
+from runtime.probes import Heartbeat, Probes, serve_probes
 from runtime.settings import load_settings
 from songsvc import audio, files, jobs, releases, store, uploads
 from songsvc.billing import TRANSIENT, CreditReleased, Credits
@@ -57,6 +59,15 @@ JOB_SECONDS = Histogram(
     buckets=(0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
 )
 IN_FLIGHT = Gauge("neutone_worker_jobs_in_flight", "Jobs this worker is running now.")
+# The whole queue, which every worker reports alike (aggregate with max, not sum):
+# what the workers' and Triton's autoscalers scale on.
+QUEUE_JOBS = Gauge(
+    "neutone_queue_jobs", "Generation jobs in the queue, by state: queued or running.", ["state"]
+)
+QUEUE_OLDEST_SECONDS = Gauge(
+    "neutone_queue_oldest_queued_seconds",
+    "How long the queued job that has waited longest has waited (0: none queued).",
+)
 
 # The first wait between tries at storing a file; it doubles each time.
 UPLOAD_RETRY_SECONDS = 0.5
@@ -110,6 +121,8 @@ class Worker:
         self._running: dict[UUID, tuple[Claim, asyncio.Task[None]]] = {}
         # Jobs the heartbeat found no longer ours, whose tasks it cancelled.
         self._lost: set[UUID] = set()
+        # Beats each time the claim loop comes round: the liveness probe's signal.
+        self.claim_loop = Heartbeat("claim_loop", max_age_seconds=settings.worker_liveness_seconds)
 
     async def run(self, stop: asyncio.Event) -> None:
         heartbeat = asyncio.create_task(self._renew_leases())
@@ -118,6 +131,7 @@ class Worker:
                 while not stop.is_set():
                     queued.clear()
                     await self._claim_more()
+                    self.claim_loop.beat()
                     waiters = [
                         asyncio.create_task(queued.wait()),
                         asyncio.create_task(stop.wait()),
@@ -131,6 +145,8 @@ class Worker:
                     for waiter in waiters[:2]:
                         waiter.cancel()
         finally:
+            # Draining may take the whole grace period: not a hang.
+            self.claim_loop.stop()
             await self._drain()
             heartbeat.cancel()
             with suppress(asyncio.CancelledError):
@@ -255,6 +271,8 @@ class Worker:
             both(self._compose(song, sources), self._models.paint(song)),
         )
         song_audio = tracks[None]
+        # Once, here: browsers draw the waveform without decoding the audio.
+        song_peaks = await asyncio.to_thread(audio.peaks, song_audio.data)
 
         async def announce_then_finish(db: AsyncConnection) -> bool:
             await self._stage(claim, Stage.UPLOADING, 0.9)
@@ -268,6 +286,7 @@ class Worker:
                 cover_key=files.cover_key(song.id),
                 audio_duration_seconds=song_audio.duration_seconds,
                 stems=[stem for stem in tracks if stem is not None],
+                peaks=song_peaks,
             )
 
         async def store_then_charge() -> None:
@@ -400,12 +419,19 @@ class Worker:
             await files.delete_all(self._objects, claim.song_id)
 
 
+async def report_queue(database: Database, answered: Heartbeat) -> None:
+    """Sets the queue's gauges; a read that succeeds shows the database answers."""
+    async with database.connection() as db:
+        depth = await jobs.queue_depth(db)
+    QUEUE_JOBS.labels(JobState.QUEUED.value).set(depth.queued)
+    QUEUE_JOBS.labels(JobState.RUNNING.value).set(depth.running)
+    QUEUE_OLDEST_SECONDS.set(depth.oldest_queued_seconds)
+    answered.beat()
+
+
 async def main() -> None:
     settings = load_settings(WorkerSettings)
     configure_logging(service="songsvc-worker", level=settings.log_level, fmt=settings.log_format)
-    if settings.metrics_port:
-        # The worker serves no gRPC; this endpoint is also what its probes check.
-        start_http_server(settings.metrics_port)
     database = Database.open(settings)
     events = SongEvents(database_url(settings))
     events.start()
@@ -424,6 +450,20 @@ async def main() -> None:
         releases=CreditReleases.from_settings(settings, database, credits),
         events=events,
     )
+    database_answers = Heartbeat("database", max_age_seconds=3 * settings.queue_metrics_seconds)
+    reporting = asyncio.create_task(
+        repeat(
+            settings.queue_metrics_seconds,
+            lambda: report_queue(database, database_answers),
+            what="queue metrics",
+        )
+    )
+    if settings.metrics_port:
+        # The worker serves no gRPC: its probes and metrics share this port.
+        serve_probes(
+            settings.metrics_port,
+            Probes(liveness=[worker.claim_loop], readiness=[database_answers]),
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -432,6 +472,7 @@ async def main() -> None:
     try:
         await worker.run(stop)
     finally:
+        reporting.cancel()
         await models.close()
         await events.stop()
         await billing.close()

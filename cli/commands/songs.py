@@ -1,5 +1,6 @@
-"""Songs: create (in the three modes, in takes), follow, fetch, list, the feed, and
-what an owner or a listener does with a song."""
+"""Songs: create (in the three modes, in takes), lyrics to start from, follow,
+fetch, list, the feed, search, artists, liked songs, and what an owner or a
+listener does with a song."""
 
 import argparse
 import os
@@ -12,7 +13,7 @@ from google.protobuf.message import Message
 
 from cli.client import Auth, Client
 from cli.errors import CliError
-from cli.output import Output, label, lines, next_page, when
+from cli.output import Output, document_of, label, lines, next_page, when
 from cli.parsing import Commands, add_paging
 from neutone.v1 import song_pb2
 from neutone.v1 import song_service_pb2 as pb
@@ -24,6 +25,16 @@ FEED_ORDERS = {
     label(pb.FeedOrder, value): value
     for value in pb.FeedOrder.values()
     if value != pb.FEED_ORDER_UNSPECIFIED
+}
+MY_SONGS_ORDERS = {
+    label(pb.MySongsOrder, value): value
+    for value in pb.MySongsOrder.values()
+    if value != pb.MY_SONGS_ORDER_UNSPECIFIED
+}
+STATUSES = {
+    label(song_pb2.SongStatus, value): value
+    for value in song_pb2.SongStatus.values()
+    if value != song_pb2.SONG_STATUS_UNSPECIFIED
 }
 
 
@@ -55,7 +66,27 @@ def register(commands: Commands) -> None:
     command = commands.add("get", get, help="a song of yours, or a published one")
     command.add_argument("song_id")
 
-    add_paging(commands.add("list", list_songs, help="your songs, newest first"))
+    command = commands.add("lyrics", suggest_lyrics, help="lyrics to edit, then create (free)")
+    command.add_argument("description", help="what the song is about")
+    command.add_argument("--prompt", default="", help="the musical style (proposed if unset)")
+    command.add_argument("--duration", type=float, default=0, help="seconds the song will last")
+    command.add_argument("--seed", type=int, default=0)
+
+    command = commands.add("list", list_songs, help="your songs, newest first")
+    command.add_argument("--text", default="", help="only songs matching these words")
+    command.add_argument("--status", choices=STATUSES, help="only songs in this status")
+    command.add_argument("--order", choices=MY_SONGS_ORDERS, default="newest")
+    add_paging(command)
+
+    command = commands.add("search", search, help="find published songs")
+    command.add_argument("query", help="words of titles, artists, styles or lyrics")
+    add_paging(command)
+
+    command = commands.add("artist", artist, help="an artist and their published songs")
+    command.add_argument("artist_id", help="the artist's id: a song's owner id")
+    add_paging(command)
+
+    add_paging(commands.add("liked", liked, help="songs you like, newest like first"))
 
     command = commands.add("feed", feed, help="published songs")
     command.add_argument("--category", default="", help="a category id (see `categories`)")
@@ -262,10 +293,76 @@ def song_line(song: song_pb2.Song) -> str:
     )
 
 
+def public_song_line(song: song_pb2.Song) -> str:
+    """A published song, with its artist: a line of search results or likes."""
+    return (
+        f"{song.id}  {song.title or '(untitled)':<30} by {song.owner_display_name:<20} "
+        f"{song.like_count:>4} likes {song.play_count:>5} plays"
+    )
+
+
+def suggest_lyrics(client: Client, out: Output, args: argparse.Namespace) -> None:
+    request = pb.SuggestLyricsRequest(
+        description=args.description,
+        prompt=args.prompt,
+        duration_seconds=args.duration,
+        seed=args.seed,
+    )
+    reply = client.call(client.songs.SuggestLyrics, request)
+    # A blank line before the lyrics, which can then be cut out as they are.
+    out.reply(reply, lines(f"title: {reply.title}", f"style: {reply.prompt}\n", reply.lyrics))
+
+
 def list_songs(client: Client, out: Output, args: argparse.Namespace) -> None:
-    request = pb.ListMySongsRequest(page_size=args.page_size, page_token=args.page_token)
+    request = pb.ListMySongsRequest(
+        page_size=args.page_size,
+        page_token=args.page_token,
+        text_filter=args.text,
+        status=STATUSES[args.status] if args.status else song_pb2.SONG_STATUS_UNSPECIFIED,
+        order=MY_SONGS_ORDERS[args.order],
+    )
     reply = client.call(client.songs.ListMySongs, request)
     out.reply(reply, lines(*map(song_line, reply.songs), next_page(reply.next_page_token)))
+
+
+def search(client: Client, out: Output, args: argparse.Namespace) -> None:
+    request = pb.SearchSongsRequest(
+        query=args.query, page_size=args.page_size, page_token=args.page_token
+    )
+    reply = client.call(client.songs.SearchSongs, request, auth=Auth.OPTIONAL)
+    out.reply(
+        reply,
+        lines(*map(public_song_line, reply.songs), next_page(reply.next_page_token))
+        or "no songs found",
+    )
+
+
+def artist(client: Client, out: Output, args: argparse.Namespace) -> None:
+    profile = client.call(
+        client.songs.GetArtist, pb.GetArtistRequest(artist_id=args.artist_id), auth=Auth.OPTIONAL
+    ).artist
+    request = pb.ListArtistSongsRequest(
+        artist_id=args.artist_id, page_size=args.page_size, page_token=args.page_token
+    )
+    page = client.call(client.songs.ListArtistSongs, request, auth=Auth.OPTIONAL)
+    # One document: the artist, and a page of their songs as ListArtistSongs gives it.
+    out.document(
+        {"artist": document_of(profile), **document_of(page)},
+        lines(
+            f"{profile.display_name}  [{profile.id}]",
+            f"{profile.published_song_count} songs, {profile.like_count} likes,"
+            f" {profile.play_count} plays, since {when(profile.first_publish_time)}",
+            "",
+            *map(song_line, page.songs),
+            next_page(page.next_page_token),
+        ),
+    )
+
+
+def liked(client: Client, out: Output, args: argparse.Namespace) -> None:
+    request = pb.ListLikedSongsRequest(page_size=args.page_size, page_token=args.page_token)
+    reply = client.call(client.songs.ListLikedSongs, request)
+    out.reply(reply, lines(*map(public_song_line, reply.songs), next_page(reply.next_page_token)))
 
 
 def feed(client: Client, out: Output, args: argparse.Namespace) -> None:

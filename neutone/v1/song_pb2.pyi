@@ -194,3 +194,19 @@ class Category(_message.Message):
     id: str
     display_name: str
     def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ...) -> None: ...
+
+class Artist(_message.Message):
+    __slots__ = ("id", "display_name", "published_song_count", "play_count", "like_count", "first_publish_time")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_SONG_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PLAY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LIKE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FIRST_PUBLISH_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    display_name: str
+    published_song_count: int
+    play_count: int
+    like_count: int
+    first_publish_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., published_song_count: _Optional[int] = ..., play_count: _Optional[int] = ..., like_count: _Optional[int] = ..., first_publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

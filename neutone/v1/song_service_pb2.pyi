@@ -22,6 +22,13 @@ class AudioFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AUDIO_FORMAT_WAV: _ClassVar[AudioFormat]
     AUDIO_FORMAT_MP3: _ClassVar[AudioFormat]
 
+class MySongsOrder(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MY_SONGS_ORDER_UNSPECIFIED: _ClassVar[MySongsOrder]
+    MY_SONGS_ORDER_NEWEST: _ClassVar[MySongsOrder]
+    MY_SONGS_ORDER_OLDEST: _ClassVar[MySongsOrder]
+    MY_SONGS_ORDER_TITLE: _ClassVar[MySongsOrder]
+
 class FeedOrder(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     FEED_ORDER_UNSPECIFIED: _ClassVar[FeedOrder]
@@ -31,6 +38,10 @@ AUDIO_FORMAT_UNSPECIFIED: AudioFormat
 AUDIO_FORMAT_FLAC: AudioFormat
 AUDIO_FORMAT_WAV: AudioFormat
 AUDIO_FORMAT_MP3: AudioFormat
+MY_SONGS_ORDER_UNSPECIFIED: MySongsOrder
+MY_SONGS_ORDER_NEWEST: MySongsOrder
+MY_SONGS_ORDER_OLDEST: MySongsOrder
+MY_SONGS_ORDER_TITLE: MySongsOrder
 FEED_ORDER_UNSPECIFIED: FeedOrder
 FEED_ORDER_NEWEST: FeedOrder
 FEED_ORDER_TRENDING: FeedOrder
@@ -261,12 +272,18 @@ class GetSongResponse(_message.Message):
     def __init__(self, song: _Optional[_Union[_song_pb2.Song, _Mapping]] = ...) -> None: ...
 
 class ListMySongsRequest(_message.Message):
-    __slots__ = ("page_size", "page_token")
+    __slots__ = ("page_size", "page_token", "text_filter", "status", "order")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FILTER_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    text_filter: str
+    status: _song_pb2.SongStatus
+    order: MySongsOrder
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., text_filter: _Optional[str] = ..., status: _Optional[_Union[_song_pb2.SongStatus, str]] = ..., order: _Optional[_Union[MySongsOrder, str]] = ...) -> None: ...
 
 class ListMySongsResponse(_message.Message):
     __slots__ = ("songs", "next_page_token")
@@ -295,6 +312,92 @@ class ListFeedResponse(_message.Message):
     songs: _containers.RepeatedCompositeFieldContainer[_song_pb2.Song]
     next_page_token: str
     def __init__(self, songs: _Optional[_Iterable[_Union[_song_pb2.Song, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class SearchSongsRequest(_message.Message):
+    __slots__ = ("query", "page_size", "page_token")
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    query: str
+    page_size: int
+    page_token: str
+    def __init__(self, query: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class SearchSongsResponse(_message.Message):
+    __slots__ = ("songs", "next_page_token")
+    SONGS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    songs: _containers.RepeatedCompositeFieldContainer[_song_pb2.Song]
+    next_page_token: str
+    def __init__(self, songs: _Optional[_Iterable[_Union[_song_pb2.Song, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetArtistRequest(_message.Message):
+    __slots__ = ("artist_id",)
+    ARTIST_ID_FIELD_NUMBER: _ClassVar[int]
+    artist_id: str
+    def __init__(self, artist_id: _Optional[str] = ...) -> None: ...
+
+class GetArtistResponse(_message.Message):
+    __slots__ = ("artist",)
+    ARTIST_FIELD_NUMBER: _ClassVar[int]
+    artist: _song_pb2.Artist
+    def __init__(self, artist: _Optional[_Union[_song_pb2.Artist, _Mapping]] = ...) -> None: ...
+
+class ListArtistSongsRequest(_message.Message):
+    __slots__ = ("artist_id", "page_size", "page_token")
+    ARTIST_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    artist_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, artist_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListArtistSongsResponse(_message.Message):
+    __slots__ = ("songs", "next_page_token")
+    SONGS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    songs: _containers.RepeatedCompositeFieldContainer[_song_pb2.Song]
+    next_page_token: str
+    def __init__(self, songs: _Optional[_Iterable[_Union[_song_pb2.Song, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListLikedSongsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListLikedSongsResponse(_message.Message):
+    __slots__ = ("songs", "next_page_token")
+    SONGS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    songs: _containers.RepeatedCompositeFieldContainer[_song_pb2.Song]
+    next_page_token: str
+    def __init__(self, songs: _Optional[_Iterable[_Union[_song_pb2.Song, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class SuggestLyricsRequest(_message.Message):
+    __slots__ = ("description", "prompt", "duration_seconds", "seed")
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    DURATION_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    description: str
+    prompt: str
+    duration_seconds: float
+    seed: int
+    def __init__(self, description: _Optional[str] = ..., prompt: _Optional[str] = ..., duration_seconds: _Optional[float] = ..., seed: _Optional[int] = ...) -> None: ...
+
+class SuggestLyricsResponse(_message.Message):
+    __slots__ = ("prompt", "lyrics", "title")
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    LYRICS_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    prompt: str
+    lyrics: str
+    title: str
+    def __init__(self, prompt: _Optional[str] = ..., lyrics: _Optional[str] = ..., title: _Optional[str] = ...) -> None: ...
 
 class ListCategoriesRequest(_message.Message):
     __slots__ = ()
@@ -373,16 +476,18 @@ class GetSongMediaRequest(_message.Message):
     def __init__(self, song_id: _Optional[str] = ...) -> None: ...
 
 class GetSongMediaResponse(_message.Message):
-    __slots__ = ("audio_url", "audio_content_type", "cover_url", "expire_time")
+    __slots__ = ("audio_url", "audio_content_type", "cover_url", "expire_time", "peaks")
     AUDIO_URL_FIELD_NUMBER: _ClassVar[int]
     AUDIO_CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     COVER_URL_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    PEAKS_FIELD_NUMBER: _ClassVar[int]
     audio_url: str
     audio_content_type: str
     cover_url: str
     expire_time: _timestamp_pb2.Timestamp
-    def __init__(self, audio_url: _Optional[str] = ..., audio_content_type: _Optional[str] = ..., cover_url: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    peaks: bytes
+    def __init__(self, audio_url: _Optional[str] = ..., audio_content_type: _Optional[str] = ..., cover_url: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., peaks: _Optional[bytes] = ...) -> None: ...
 
 class WatchSongRequest(_message.Message):
     __slots__ = ("song_id",)

@@ -96,6 +96,31 @@ class SongServiceStub:
                 request_serializer=neutone_dot_v1_dot_song__service__pb2.ListFeedRequest.SerializeToString,
                 response_deserializer=neutone_dot_v1_dot_song__service__pb2.ListFeedResponse.FromString,
                 _registered_method=True)
+        self.SearchSongs = channel.unary_unary(
+                '/neutone.v1.SongService/SearchSongs',
+                request_serializer=neutone_dot_v1_dot_song__service__pb2.SearchSongsRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_song__service__pb2.SearchSongsResponse.FromString,
+                _registered_method=True)
+        self.GetArtist = channel.unary_unary(
+                '/neutone.v1.SongService/GetArtist',
+                request_serializer=neutone_dot_v1_dot_song__service__pb2.GetArtistRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_song__service__pb2.GetArtistResponse.FromString,
+                _registered_method=True)
+        self.ListArtistSongs = channel.unary_unary(
+                '/neutone.v1.SongService/ListArtistSongs',
+                request_serializer=neutone_dot_v1_dot_song__service__pb2.ListArtistSongsRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_song__service__pb2.ListArtistSongsResponse.FromString,
+                _registered_method=True)
+        self.ListLikedSongs = channel.unary_unary(
+                '/neutone.v1.SongService/ListLikedSongs',
+                request_serializer=neutone_dot_v1_dot_song__service__pb2.ListLikedSongsRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_song__service__pb2.ListLikedSongsResponse.FromString,
+                _registered_method=True)
+        self.SuggestLyrics = channel.unary_unary(
+                '/neutone.v1.SongService/SuggestLyrics',
+                request_serializer=neutone_dot_v1_dot_song__service__pb2.SuggestLyricsRequest.SerializeToString,
+                response_deserializer=neutone_dot_v1_dot_song__service__pb2.SuggestLyricsResponse.FromString,
+                _registered_method=True)
         self.ListCategories = channel.unary_unary(
                 '/neutone.v1.SongService/ListCategories',
                 request_serializer=neutone_dot_v1_dot_song__service__pb2.ListCategoriesRequest.SerializeToString,
@@ -243,7 +268,8 @@ class SongServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListMySongs(self, request, context):
-        """ListMySongs lists the caller's songs, newest first.
+        """ListMySongs lists the caller's songs, newest first unless asked otherwise,
+        optionally only those matching a text or of one status.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -251,6 +277,55 @@ class SongServiceServicer:
 
     def ListFeed(self, request, context):
         """ListFeed lists published songs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SearchSongs(self, request, context):
+        """SearchSongs finds published songs by title, artist name, style prompt and
+        lyrics, best match first. Every word of the query must match; the last one
+        may be the start of a word ("summ" finds "Summer"), so results can follow
+        what a person types. RESOURCE_EXHAUSTED (with RetryInfo) beyond
+        NEUTONE_SEARCHES_PER_MINUTE searches of one client (the signed-in account,
+        or else the client's address).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetArtist(self, request, context):
+        """GetArtist returns an artist's public profile: their name and what their
+        published songs add up to. NOT_FOUND for an account without published songs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListArtistSongs(self, request, context):
+        """ListArtistSongs lists an artist's published songs, most recently published
+        first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListLikedSongs(self, request, context):
+        """ListLikedSongs lists the songs the caller likes, most recently liked first:
+        published songs and the caller's own (a liked song its owner has made
+        private since, or deleted, is left out).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SuggestLyrics(self, request, context):
+        """SuggestLyrics has the planner write a style prompt, lyrics and a title from
+        a description, for the person to edit before CreateSong (custom_lyrics). It
+        is free and stores nothing. RESOURCE_EXHAUSTED (with RetryInfo) beyond
+        NEUTONE_LYRICS_SUGGESTIONS_PER_MINUTE per person; UNAVAILABLE while the model
+        tier is, and DEADLINE_EXCEEDED when it did not answer within
+        NEUTONE_LYRICS_SUGGESTION_TIMEOUT_SECONDS (30 by default).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -401,6 +476,31 @@ def add_SongServiceServicer_to_server(servicer, server):
                     servicer.ListFeed,
                     request_deserializer=neutone_dot_v1_dot_song__service__pb2.ListFeedRequest.FromString,
                     response_serializer=neutone_dot_v1_dot_song__service__pb2.ListFeedResponse.SerializeToString,
+            ),
+            'SearchSongs': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchSongs,
+                    request_deserializer=neutone_dot_v1_dot_song__service__pb2.SearchSongsRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_song__service__pb2.SearchSongsResponse.SerializeToString,
+            ),
+            'GetArtist': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetArtist,
+                    request_deserializer=neutone_dot_v1_dot_song__service__pb2.GetArtistRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_song__service__pb2.GetArtistResponse.SerializeToString,
+            ),
+            'ListArtistSongs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListArtistSongs,
+                    request_deserializer=neutone_dot_v1_dot_song__service__pb2.ListArtistSongsRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_song__service__pb2.ListArtistSongsResponse.SerializeToString,
+            ),
+            'ListLikedSongs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLikedSongs,
+                    request_deserializer=neutone_dot_v1_dot_song__service__pb2.ListLikedSongsRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_song__service__pb2.ListLikedSongsResponse.SerializeToString,
+            ),
+            'SuggestLyrics': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuggestLyrics,
+                    request_deserializer=neutone_dot_v1_dot_song__service__pb2.SuggestLyricsRequest.FromString,
+                    response_serializer=neutone_dot_v1_dot_song__service__pb2.SuggestLyricsResponse.SerializeToString,
             ),
             'ListCategories': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCategories,
@@ -779,6 +879,141 @@ class SongService:
             '/neutone.v1.SongService/ListFeed',
             neutone_dot_v1_dot_song__service__pb2.ListFeedRequest.SerializeToString,
             neutone_dot_v1_dot_song__service__pb2.ListFeedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchSongs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.SongService/SearchSongs',
+            neutone_dot_v1_dot_song__service__pb2.SearchSongsRequest.SerializeToString,
+            neutone_dot_v1_dot_song__service__pb2.SearchSongsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetArtist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.SongService/GetArtist',
+            neutone_dot_v1_dot_song__service__pb2.GetArtistRequest.SerializeToString,
+            neutone_dot_v1_dot_song__service__pb2.GetArtistResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListArtistSongs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.SongService/ListArtistSongs',
+            neutone_dot_v1_dot_song__service__pb2.ListArtistSongsRequest.SerializeToString,
+            neutone_dot_v1_dot_song__service__pb2.ListArtistSongsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLikedSongs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.SongService/ListLikedSongs',
+            neutone_dot_v1_dot_song__service__pb2.ListLikedSongsRequest.SerializeToString,
+            neutone_dot_v1_dot_song__service__pb2.ListLikedSongsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SuggestLyrics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neutone.v1.SongService/SuggestLyrics',
+            neutone_dot_v1_dot_song__service__pb2.SuggestLyricsRequest.SerializeToString,
+            neutone_dot_v1_dot_song__service__pb2.SuggestLyricsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from neutone.v1 import billing_service_pb2_grpc, song_service_pb2_grpc
+from runtime import database
 from runtime.launcher import Stack, free_address
 from tests.integration.billing.webhooks import order_paid_event, signed
 
@@ -20,6 +21,7 @@ TUNED_FEED_CACHE_SECONDS = 60
 TUNED_STREAMS_PER_USER = 2
 TUNED_STREAMS_PER_PROCESS = 3
 TUNED_WATCH_MAX_SECONDS = 2
+TUNED_SEARCHES_PER_MINUTE = 3
 # Its database sessions are named, so tests can see what they wait for.
 TUNED_APPLICATION_NAME = "neutone-tuned-songsvc"
 
@@ -32,7 +34,8 @@ def tuned_songs_channel(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[grpc.Channel]:
     """A second songsvc process on the same database, with small limits for the
-    tests of those limits (play window, feed cache, streams)."""
+    tests of those limits (play window, feed cache, streams, searches), and no
+    model tier."""
     stack.ensure_started("billingsvc")
     named = sa.engine.make_url(database_url).update_query_dict(
         {"application_name": TUNED_APPLICATION_NAME}
@@ -52,6 +55,9 @@ def tuned_songs_channel(
             "NEUTONE_WATCH_STREAMS_PER_USER": str(TUNED_STREAMS_PER_USER),
             "NEUTONE_WATCH_STREAMS_PER_PROCESS": str(TUNED_STREAMS_PER_PROCESS),
             "NEUTONE_WATCH_MAX_SECONDS": str(TUNED_WATCH_MAX_SECONDS),
+            "NEUTONE_SEARCHES_PER_MINUTE": str(TUNED_SEARCHES_PER_MINUTE),
+            # Nothing listens there: the model tier is down for this process.
+            "NEUTONE_TRITON_URL": free_address(),
             # As with a turbo checkpoint.
             "NEUTONE_STEMS_SUPPORTED": "false",
         },
@@ -61,6 +67,14 @@ def tuned_songs_channel(
             yield channel
     finally:
         tuned.stop_all()
+
+
+@pytest.fixture
+def scratch_url(database_server_url: str) -> Iterator[str]:
+    """An empty database of the test's own."""
+    url = database.create_scratch_database(database_server_url, prefix="neutone_songs_scratch")
+    yield url
+    database.drop_database(database_server_url, url)
 
 
 @pytest.fixture

@@ -15,10 +15,14 @@ def test_only_public_side_effect_free_unary_methods_have_one_reply_for_everyone(
         "/neutone.v1.SongService/GetSongMedia",
         "/neutone.v1.SongService/ListFeed",
         "/neutone.v1.SongService/ListCategories",
+        "/neutone.v1.SongService/SearchSongs",
+        "/neutone.v1.SongService/GetArtist",
+        "/neutone.v1.SongService/ListArtistSongs",
         "/neutone.v1.BillingService/ListProducts",
     }
     # Reads that depend on who asks, and anything that changes state, never are.
     assert not METHODS["/neutone.v1.SongService/ListMySongs"].same_reply_for_everyone
+    assert not METHODS["/neutone.v1.SongService/ListLikedSongs"].same_reply_for_everyone
     assert not METHODS["/neutone.v1.SongService/RecordPlay"].same_reply_for_everyone
 
 
