@@ -5,7 +5,7 @@ gateway serving the built app (web/dist), driven by Debian's chromium.
 Nothing is shared with the integration suites: its own database (so no other
 suite's worker takes its jobs) and its own ports."""
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,10 @@ def product() -> Iterator[Product]:
     if not (WEB_DIST / "index.html").is_file():
         pytest.fail("the browser app is not built: run `make setup` (it runs `npm run build`)")
     # The browser signs up from this machine again and again.
-    with private_product("e2e", extra_env=ONE_CLIENT_FOR_ALL_TESTS) as product:
+    # A song's link preview is cached for a minute; the journey shares a song it
+    # opened (unpublished) moments before publishing it.
+    env = {**ONE_CLIENT_FOR_ALL_TESTS, "NEUTONE_SONG_PREVIEW_SECONDS": "0"}
+    with private_product("e2e", extra_env=env) as product:
         yield product
 
 
@@ -59,3 +62,30 @@ def artifacts() -> Path:
     path = ARTIFACTS / "e2e"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keeps each phase's report on the test, for `screenshots_on_failure`."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(autouse=True)
+def screenshots_on_failure(
+    request: pytest.FixtureRequest, browser: Browser, artifacts: Path
+) -> Iterator[None]:
+    """Every open page as it was when a test failed: what the browser showed."""
+    yield
+    report = getattr(request.node, "report_call", None)
+    if report is None or not report.failed:
+        return
+    for context_number, context in enumerate(browser.contexts):
+        for page_number, page in enumerate(context.pages):
+            page.screenshot(
+                path=artifacts / f"failure-{request.node.name}-{context_number}-{page_number}.png",
+                full_page=True,
+            )

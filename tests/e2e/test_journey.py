@@ -1,18 +1,25 @@
 """The whole journey in a real browser on the real stack with tiny models:
 sign up -> buy credits through the local checkout -> create a song in each mode
-(the first in two takes) -> watch them become ready -> play one -> extend it ->
-repaint a section of the extension -> download that as MP3 -> rename and publish
--> a second user (on a phone-sized screen) finds it in the feed by its category
-and likes it -> the owner deletes it. Every control is found by its accessible
-name."""
+(the first in two takes), with the lyrics written first for free -> watch them
+become ready -> play one in the player bar and keep listening while moving to
+another page -> extend it -> repaint a section of the extension -> download that
+as MP3 -> rename and publish -> its shared link unfurls -> a second user (on a
+phone-sized screen) searches for it, opens its artist, finds it in the feed by
+its category, likes it and finds it among their liked songs -> the owner deletes
+it. Every control is found by its accessible name; axe-core checks every page
+and Lighthouse the two pages a shared link lands on."""
 
+import html
 import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import soundfile
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
+from tests.e2e.audits import Audits
 from tests.integration.helpers import mailed_token
 from tests.stacks import Product
 
@@ -25,6 +32,26 @@ PHONE = {"width": 390, "height": 844}
 
 def shot(page: Page, artifacts: Path, name: str) -> None:
     page.screenshot(path=artifacts / f"{name}.png", full_page=True)
+
+
+@pytest.fixture
+def audits(artifacts: Path) -> Iterator[Audits]:
+    found = Audits(artifacts)
+    yield found
+    print(found.report())
+
+
+def play_buttons(page: Page) -> Locator:
+    """The play buttons of the page's songs (not the player bar's)."""
+    return page.get_by_role("main").get_by_role("button", name=re.compile(r"^(Play|Pause) "))
+
+
+def play_here(page: Page, song_id: str) -> None:
+    """Plays the song of the song page in the player bar, once its audio is loaded."""
+    button = play_buttons(page)
+    if button.get_attribute("aria-label", timeout=READY_TIMEOUT_MS).startswith("Play "):
+        button.click()
+    expect(page.get_by_test_id("player-audio")).to_have_attribute("data-song-id", song_id)
 
 
 def sign_up(page: Page, product: Product, name: str) -> str:
@@ -67,8 +94,11 @@ def create_song(
         # The takes are followed side by side in My songs.
         page.wait_for_url(re.compile(r"/songs$"))
         expect(page.get_by_text(f"Take {takes}", exact=True)).to_be_visible()
-        expect(page.locator("audio")).to_have_count(takes, timeout=READY_TIMEOUT_MS)
-        href = page.locator("article h3 a").first.get_attribute("href") or ""
+        # Progress shows while they are queued and made, then each announces itself.
+        expect(page.get_by_role("progressbar").first).to_be_visible()
+        expect(play_buttons(page)).to_have_count(takes, timeout=READY_TIMEOUT_MS)
+        expect(page.get_by_role("link", name=re.compile("is ready$")).first).to_be_visible()
+        href = page.locator("article h2 a").first.get_attribute("href") or ""
         return href.rsplit("/", 1)[1]
     page.get_by_role("button", name="Create song (1 credit)").click()
     return wait_for_new_song(page)
@@ -79,13 +109,15 @@ def wait_for_new_song(page: Page, *, after: str = "") -> str:
     not_after = f"(?!{after})" if after else ""
     page.wait_for_url(re.compile(rf"/songs/{not_after}[0-9a-f-]{{36}}$"))
     song_id = page.url.rsplit("/", 1)[1]
-    # Live status from WatchSong until the player appears: no reload, no polling.
-    expect(page.locator("audio")).to_be_visible(timeout=READY_TIMEOUT_MS)
+    # Live status from WatchSong until it can be played: no reload, no polling.
+    expect(play_buttons(page)).to_be_visible(timeout=READY_TIMEOUT_MS)
     return song_id
 
 
-def audio_duration(page: Page) -> float:
-    return page.locator("audio").evaluate(
+def audio_duration(page: Page, song_id: str) -> float:
+    """The length of the song's audio as the player bar loads it through the signed URL."""
+    play_here(page, song_id)
+    return page.get_by_test_id("player-audio").evaluate(
         """audio => new Promise((resolve, reject) => {
             if (audio.readyState >= 1) return resolve(audio.duration);
             audio.addEventListener("loadedmetadata", () => resolve(audio.duration));
@@ -94,21 +126,31 @@ def audio_duration(page: Page) -> float:
     )
 
 
-def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) -> None:
-    owner_context = browser.new_context()
+def test_the_whole_journey(
+    browser: Browser, product: Product, artifacts: Path, audits: Audits
+) -> None:
+    # The owner's system asks for the dark theme, the listener's for the light one:
+    # axe-core checks both.
+    owner_context = browser.new_context(color_scheme="dark")
     owner = owner_context.new_page()
     owner.goto(product.url)
     expect(owner.get_by_role("heading", name="Discover")).to_be_visible()
+    audits.check_accessibility(owner, "discover-signed-out")
+    audits.check_javascript_budget(owner, "discover-signed-out")
     shot(owner, artifacts, "01-feed-signed-out")
 
     owner.get_by_role("link", name="Sign up").click()
+    expect(owner.get_by_role("heading", name="Create your account")).to_be_visible()
+    audits.check_accessibility(owner, "sign-up")
     shot(owner, artifacts, "02-sign-up")
     owner_email = sign_up(owner, product, "Owner")
+    audits.check_accessibility(owner, "my-songs-empty")
     shot(owner, artifacts, "03-my-songs-empty")
 
     # Buy credits: the local provider's checkout page, then back with a signed webhook applied.
     owner.get_by_role("link", name=re.compile("^Credits")).click()
     expect(owner.get_by_test_id("balance")).to_have_text("3")
+    audits.check_accessibility(owner, "credits")
     shot(owner, artifacts, "04-credits")
     owner.get_by_role("button", name=re.compile("Buy 10 credits")).click()
     owner.wait_for_url(re.compile(r"/checkout/"))
@@ -129,7 +171,18 @@ def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) 
     duration_error = owner.get_by_role("alert").filter(has_text="must be between 10 and 240")
     expect(duration_error).to_be_visible()
     expect(owner.get_by_label("Duration (seconds)")).to_have_attribute("aria-invalid", "true")
+    audits.check_accessibility(owner, "create-with-field-error")
     shot(owner, artifacts, "07-create-field-error")
+
+    # The lyrics step: the planner writes them for free, to edit before creating.
+    owner.get_by_label("Duration (seconds)").fill("10")
+    owner.get_by_role("button", name="Write the lyrics first (free)").click()
+    expect(owner.get_by_text("The lyrics are written")).to_be_visible()
+    expect(owner.get_by_role("radio", name="Style + my own lyrics")).to_be_checked()
+    expect(owner.get_by_role("group", name="Style suggestions")).to_be_visible()
+    audits.check_accessibility(owner, "create-lyrics-step")
+    shot(owner, artifacts, "07b-create-lyrics-step")
+    expect(owner.get_by_role("link", name="Credits: 13")).to_be_visible()
 
     first = create_song(
         owner,
@@ -153,17 +206,32 @@ def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) 
     )
     owner.get_by_role("link", name="My songs").click()
     expect(owner.locator("article")).to_have_count(4)
-    expect(owner.locator("audio")).to_have_count(4, timeout=READY_TIMEOUT_MS)
+    expect(play_buttons(owner)).to_have_count(4, timeout=READY_TIMEOUT_MS)
+    audits.check_accessibility(owner, "my-songs")
     shot(owner, artifacts, "09-my-songs")
     # Four songs (two of them takes of one request) at one credit each.
     expect(owner.get_by_role("link", name="Credits: 9")).to_be_visible()
 
-    # Play the first song: the audio element loads its metadata through the signed media URL.
+    # Play the first song in the player bar: its audio loads through the signed media URL.
     owner.goto(f"{product.url}/songs/{first}")
-    expect(owner.locator("audio")).to_be_visible()
-    duration = audio_duration(owner)
+    duration = audio_duration(owner, first)
     assert 9 <= duration <= 11, duration
-    owner.locator("audio").evaluate("audio => audio.play()")
+    player = owner.get_by_role("region", name="Player")
+    expect(player.get_by_role("button", name=re.compile("^Pause "))).to_be_visible()
+    audits.check_accessibility(owner, "song-page-owner")
+    shot(owner, artifacts, "10-song-page-playing")
+    # It keeps playing while the owner moves to another page and back.
+    owner.get_by_role("link", name="Discover").click()
+    expect(owner.get_by_role("heading", name="Discover")).to_be_visible()
+    owner.wait_for_function(
+        """() => {
+            const audio = document.querySelector('[data-testid="player-audio"]');
+            return audio && !audio.paused && audio.currentTime > 0.2;
+        }"""
+    )
+    expect(player.get_by_role("link").first).to_be_visible()
+    shot(owner, artifacts, "10b-playing-across-pages")
+    owner.go_back()
     expect(owner.get_by_role("button", name="Publish")).to_be_enabled()
 
     # Extend it by ten seconds: a new song holding the first and its continuation.
@@ -173,19 +241,19 @@ def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) 
     extended = wait_for_new_song(owner, after=first)
     expect(owner.get_by_text("Extension", exact=True)).to_be_visible()
     expect(owner.get_by_role("link", name="of the original song")).to_be_visible()
-    assert 19 <= audio_duration(owner) <= 21
-    shot(owner, artifacts, "10-extended")
+    assert 19 <= audio_duration(owner, extended) <= 21
+    shot(owner, artifacts, "11-extended")
 
     # Repaint a section of the extension, chosen on its waveform.
     owner.get_by_role("radio", name="Repaint a section").check()
     owner.get_by_label("Section start (s)").fill("4")
     owner.get_by_label("Section end (s)").fill("8")
     expect(owner.get_by_role("img", name=re.compile("section 4-8 s chosen"))).to_be_visible()
-    shot(owner, artifacts, "11-repaint-section")
+    shot(owner, artifacts, "12-repaint-section")
     owner.get_by_role("button", name="Repaint (1 credit)").click()
     repainted = wait_for_new_song(owner, after=extended)
     expect(owner.get_by_text("Repaint", exact=True)).to_be_visible()
-    assert 19 <= audio_duration(owner) <= 21
+    assert 19 <= audio_duration(owner, repainted) <= 21
 
     # Download the repaint as MP3: made on request, saved under the song's title.
     owner.get_by_label("Format").select_option(label="MP3 (320 kbps)")
@@ -197,7 +265,7 @@ def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) 
     download.save_as(saved)
     info = soundfile.info(saved)
     assert info.format == "MP3" and 19 <= info.duration <= 21, info
-    shot(owner, artifacts, "12-repainted")
+    shot(owner, artifacts, "13-repainted")
     expect(owner.get_by_role("link", name="Credits: 7")).to_be_visible()
 
     # The first song lists what was made from it.
@@ -215,25 +283,50 @@ def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) 
         or ""
     )
     owner.goto(f"{product.url}/songs/{first}")
-    expect(owner.locator("audio")).to_be_visible()
+    expect(play_buttons(owner)).to_be_visible()
 
     # Rename and publish.
-    owner.get_by_label("Title").fill("Summer Nights (tiny edition)")
+    title = "Summer Nights (tiny edition)"
+    owner.get_by_label("Title").fill(title)
     owner.get_by_role("button", name="Rename").click()
-    expect(owner.get_by_role("heading", name="Summer Nights (tiny edition)")).to_be_visible()
+    expect(owner.get_by_role("heading", name=title)).to_be_visible()
     owner.get_by_role("button", name="Publish").click()
     expect(owner.get_by_role("button", name="Unpublish")).to_be_visible()
     category = (
         owner.get_by_role("list", name="Categories").get_by_role("listitem").first.inner_text()
     )
-    shot(owner, artifacts, "13-song-published")
+    shot(owner, artifacts, "14-song-published")
 
-    # A second user on a phone finds it by category and likes it.
-    listener_context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    # Its shared link unfurls: the page carries the song's Open Graph card.
+    shared = owner.request.get(f"{product.url}/songs/{first}").text()
+    assert f'property="og:title" content="{html.escape(title)}"' in shared, shared[:2000]
+    # The pages a shared link lands on, opened signed out.
+    audits.check_lighthouse(f"{product.url}/songs/{first}", "song-page")
+    audits.check_lighthouse(product.url, "discover")
+
+    # A second user on a phone searches for it, opens its artist, finds it by
+    # category, likes it and finds it among their liked songs.
+    listener_context = browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, color_scheme="light"
+    )
     listener = listener_context.new_page()
     sign_up(listener, product, "Listener")
     listener.get_by_role("link", name="Discover").click()
-    song_card = listener.locator("article").filter(has_text="Summer Nights (tiny edition)")
+    listener.get_by_role("searchbox", name="Search songs").fill("summ")
+    results = listener.get_by_role("region", name="Search results")
+    found = results.locator("article").filter(has_text=title)
+    expect(found).to_be_visible()
+    audits.check_accessibility(listener, "discover-search-phone")
+    shot(listener, artifacts, "15-search-phone")
+    found.get_by_role("link", name="Owner").click()
+    expect(listener.get_by_role("heading", name="Owner")).to_be_visible()
+    expect(listener.locator("article").filter(has_text=title)).to_be_visible()
+    audits.check_accessibility(listener, "artist-phone")
+    shot(listener, artifacts, "16-artist-phone")
+    assert listener.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    listener.get_by_role("link", name="Discover").click()
+    song_card = listener.locator("article").filter(has_text=title)
     expect(song_card).to_be_visible()
     listener.get_by_label("Category").select_option(value=category)
     expect(listener.get_by_label("Category")).to_have_value(category)
@@ -245,17 +338,32 @@ def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) 
     expect(song_card.get_by_role("button", name=re.compile("^Unlike"))).to_have_attribute(
         "aria-pressed", "true"
     )
-    expect(song_card.get_by_role("button", name=re.compile(r"\(1 likes\)"))).to_be_visible()
-    shot(listener, artifacts, "14-feed-phone-liked")
+    expect(song_card.get_by_role("button", name=re.compile(r", 1 likes$"))).to_be_visible()
+    audits.check_accessibility(listener, "discover-phone")
+    shot(listener, artifacts, "17-feed-phone-liked")
     # Nothing on the phone-width page is wider than the screen.
     assert listener.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    listener.get_by_role("link", name="Liked").click()
+    expect(listener.get_by_role("heading", name="Liked songs")).to_be_visible()
+    liked_card = listener.locator("article").filter(has_text=title)
+    expect(liked_card).to_be_visible()
+    audits.check_accessibility(listener, "liked-phone")
+    shot(listener, artifacts, "18-liked-phone")
+    liked_card.get_by_role("link", name=title).click()
+    expect(listener.get_by_role("heading", name=title)).to_be_visible()
+    play_here(listener, first)
+    expect(listener.get_by_role("region", name="Player")).to_be_visible()
+    audits.check_accessibility(listener, "song-page-phone")
+    shot(listener, artifacts, "19-song-phone-playing")
+    assert listener.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    listener.get_by_role("link", name="Discover").click()
 
     # The owner deletes it; it leaves the feed.
     owner.get_by_role("button", name="Delete").click()
     owner.get_by_role("button", name="Yes, delete").click()
     expect(owner.get_by_role("heading", name="My songs")).to_be_visible()
     expect(owner.locator("article")).to_have_count(5)
-    shot(owner, artifacts, "15-after-delete")
+    shot(owner, artifacts, "20-after-delete")
     listener.reload()
     expect(listener.get_by_text("No published songs here yet.")).to_be_visible()
 
@@ -264,14 +372,18 @@ def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) 
     expect(owner.get_by_role("link", name="Sign in")).to_be_visible()
     owner.goto(f"{product.url}/songs")
     expect(owner.get_by_role("heading", name="Sign in")).to_be_visible()
+    audits.check_accessibility(owner, "sign-in")
+    shot(owner, artifacts, "21-sign-in")
 
     # A forgotten password, reset through the mailed link.
     owner.get_by_role("link", name="Forgot password?").click()
     owner.get_by_label("Email").fill(owner_email)
     owner.get_by_role("button", name="Send reset link").click()
     expect(owner.get_by_role("status")).to_contain_text("we sent a link")
+    audits.check_accessibility(owner, "forgot-password")
     token = mailed_token(product.outbox, owner_email, "reset-password")
     owner.goto(f"{product.url}/reset-password?token={token}")
+    audits.check_accessibility(owner, "reset-password")
     owner.get_by_label("New password").fill("a brand new password")
     owner.get_by_role("button", name="Set password").click()
     owner.get_by_role("link", name="Sign in with your new password").click()
@@ -292,7 +404,8 @@ def test_the_whole_journey(browser: Browser, product: Product, artifacts: Path) 
     keys.get_by_role("button", name="Create key").click()
     expect(keys.get_by_text("This secret is shown only once")).to_be_visible()
     assert keys.get_by_label("Secret").input_value().startswith("ntk_")
-    shot(listener, artifacts, "16-settings")
+    audits.check_accessibility(listener, "settings-phone")
+    shot(listener, artifacts, "22-settings")
     assert listener.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     deletion = listener.get_by_role("region", name="Delete account")
     deletion.get_by_label("Password").fill(PASSWORD)

@@ -1,7 +1,7 @@
 // A labelled control with the server's complaint about it (a BadRequest field
 // violation) right below, announced to screen readers.
 import { useId } from "react";
-import type { Problem } from "../api";
+import type { Problem } from "@/lib/api";
 
 interface FieldProps {
   label: string;

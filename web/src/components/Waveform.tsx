@@ -1,7 +1,7 @@
 // A song's waveform, drawn from its audio, on which a section can be chosen by
 // dragging (Repaint). Keyboard users set the same section in the number fields
 // beside it; the drawing is a picture of it, not the only way in.
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 
 const BARS = 240;
 
@@ -10,11 +10,14 @@ export interface Section {
   end: number;
 }
 
-/** Peak levels (0-1) of `BARS` slices of the audio at `url`, decoded here. */
-function usePeaks(url: string | undefined): number[] | null {
-  const [peaks, setPeaks] = useState<number[] | null>(null);
+/** Peak levels (0-1) of `BARS` slices of the song: from the waveform stored
+ * with it when there is one, else from its audio at `url`, decoded here. */
+function usePeaks(url: string | undefined, stored: Uint8Array | undefined): number[] | null {
+  const [decoded, setPeaks] = useState<number[] | null>(null);
+  const hasStored = stored !== undefined && stored.length >= 2;
+  const fromStore = useMemo(() => (stored && hasStored ? storedPeaks(stored) : null), [stored, hasStored]);
   useEffect(() => {
-    if (!url) return;
+    if (!url || hasStored) return;
     let live = true;
     const context = new AudioContext();
     fetch(url)
@@ -26,7 +29,25 @@ function usePeaks(url: string | undefined): number[] | null {
     return () => {
       live = false;
     };
-  }, [url]);
+  }, [url, hasStored]);
+  return fromStore ?? decoded;
+}
+
+/** Bars from the stored waveform: (min, max) pairs of signed bytes, -127..127
+ * for full scale (GetSongMediaResponse.peaks). */
+export function storedPeaks(bytes: Uint8Array): number[] {
+  const levels = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+  const pairs = Math.floor(levels.length / 2);
+  const peaks: number[] = [];
+  for (let bar = 0; bar < BARS; bar++) {
+    let peak = 0;
+    const from = Math.floor((bar * pairs) / BARS);
+    const to = Math.max(from + 1, Math.floor(((bar + 1) * pairs) / BARS));
+    for (let pair = from; pair < Math.min(to, pairs); pair++) {
+      peak = Math.max(peak, Math.abs(levels[2 * pair]), Math.abs(levels[2 * pair + 1]));
+    }
+    peaks.push(peak / 127);
+  }
   return peaks;
 }
 
@@ -47,14 +68,29 @@ function peaksOf(audio: AudioBuffer): number[] {
 
 interface WaveformProps {
   audioUrl: string | undefined;
+  /** The waveform stored with the song, when it has one (no decoding then). */
+  peaks?: Uint8Array;
   durationSeconds: number;
   section?: Section;
   onSelect?(section: Section): void;
+  /** The part played so far (0-1), drawn brighter. */
+  played?: number;
+  /** Clicking or tapping seeks there (in seconds) instead of choosing a section. */
+  onSeek?(seconds: number): void;
   label: string;
 }
 
-export function Waveform({ audioUrl, durationSeconds, section, onSelect, label }: WaveformProps) {
-  const peaks = usePeaks(audioUrl);
+export function Waveform({
+  audioUrl,
+  peaks: stored,
+  durationSeconds,
+  section,
+  onSelect,
+  played,
+  onSeek,
+  label,
+}: WaveformProps) {
+  const peaks = usePeaks(audioUrl, stored);
   const canvas = useRef<HTMLCanvasElement>(null);
   const dragFrom = useRef<number | null>(null);
 
@@ -70,13 +106,17 @@ export function Waveform({ audioUrl, durationSeconds, section, onSelect, label }
       const from = (section.start / durationSeconds) * width;
       context.fillRect(from, 0, ((section.end - section.start) / durationSeconds) * width, height);
     }
-    context.fillStyle = style.color;
     const bar = width / BARS;
+    const playedBars = played === undefined ? BARS : played * BARS;
     (peaks ?? []).forEach((peak, index) => {
       const barHeight = Math.max(1, peak * height * 0.9);
+      // Not yet played: the same colour, fainter.
+      context.globalAlpha = index < playedBars ? 1 : 0.4;
+      context.fillStyle = style.color;
       context.fillRect(index * bar, (height - barHeight) / 2, Math.max(1, bar - 1), barHeight);
     });
-  }, [peaks, section, durationSeconds]);
+    context.globalAlpha = 1;
+  }, [peaks, section, durationSeconds, played]);
 
   function secondsAt(event: React.PointerEvent<HTMLCanvasElement>): number {
     const box = event.currentTarget.getBoundingClientRect();
@@ -98,7 +138,9 @@ export function Waveform({ audioUrl, durationSeconds, section, onSelect, label }
       height={96}
       role="img"
       aria-label={label}
+      style={{ cursor: onSelect || onSeek ? "pointer" : undefined }}
       onPointerDown={(event) => {
+        if (onSeek) onSeek(secondsAt(event));
         if (!onSelect) return;
         event.currentTarget.setPointerCapture(event.pointerId);
         dragFrom.current = secondsAt(event);

@@ -7,7 +7,7 @@ import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf
 import type { Duration, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import { file_neutone_v1_access } from "./access_pb";
-import type { Category, GenerationParams, MusicalControls, Song, SongSource, Stem } from "./song_pb";
+import type { Artist, Category, GenerationParams, MusicalControls, Song, SongSource, SongStatus, Stem } from "./song_pb";
 import { file_neutone_v1_song } from "./song_pb";
 import type { Upload } from "./upload_pb";
 import { file_neutone_v1_upload } from "./upload_pb";
@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file neutone/v1/song_service.proto.
  */
 export const file_neutone_v1_song_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1uZXV0b25lL3YxL3Nvbmdfc2VydmljZS5wcm90bxIKbmV1dG9uZS52MSI9Cg9EZXNjcmliZWRMeXJpY3MSDgoGcHJvbXB0GAEgASgJEhoKEmx5cmljc19kZXNjcmlwdGlvbhgCIAEoCSIuCgxDdXN0b21MeXJpY3MSDgoGcHJvbXB0GAEgASgJEg4KBmx5cmljcxgCIAEoCSLWAgoRQ3JlYXRlU29uZ1JlcXVlc3QSFQoLZGVzY3JpcHRpb24YASABKAlIABI3ChBkZXNjcmliZWRfbHlyaWNzGAIgASgLMhsubmV1dG9uZS52MS5EZXNjcmliZWRMeXJpY3NIABIxCg1jdXN0b21fbHlyaWNzGAMgASgLMhgubmV1dG9uZS52MS5DdXN0b21MeXJpY3NIABIUCgxpbnN0cnVtZW50YWwYBCABKAgSLAoGcGFyYW1zGAUgASgLMhwubmV1dG9uZS52MS5HZW5lcmF0aW9uUGFyYW1zEhcKD2lkZW1wb3RlbmN5X2tleRgGIAEoCRINCgV0YWtlcxgHIAEoBRItCghjb250cm9scxgIIAEoCzIbLm5ldXRvbmUudjEuTXVzaWNhbENvbnRyb2xzEhsKE3JlZmVyZW5jZV91cGxvYWRfaWQYCSABKAlCBgoEbW9kZSJVChJDcmVhdGVTb25nUmVzcG9uc2USHgoEc29uZxgBIAEoCzIQLm5ldXRvbmUudjEuU29uZxIfCgVzb25ncxgCIAMoCzIQLm5ldXRvbmUudjEuU29uZyLPAQoRRXh0ZW5kU29uZ1JlcXVlc3QSJgoGc291cmNlGAEgASgLMhYubmV1dG9uZS52MS5Tb25nU291cmNlEhkKEWV4dGVuc2lvbl9zZWNvbmRzGAIgASgCEhAKCGF0X3N0YXJ0GAMgASgIEg4KBmx5cmljcxgEIAEoCRIOCgZwcm9tcHQYBSABKAkSLAoGcGFyYW1zGAYgASgLMhwubmV1dG9uZS52MS5HZW5lcmF0aW9uUGFyYW1zEhcKD2lkZW1wb3RlbmN5X2tleRgHIAEoCSI0ChJFeHRlbmRTb25nUmVzcG9uc2USHgoEc29uZxgBIAEoCzIQLm5ldXRvbmUudjEuU29uZyLPAQoSUmVwYWludFNvbmdSZXF1ZXN0EiYKBnNvdXJjZRgBIAEoCzIWLm5ldXRvbmUudjEuU29uZ1NvdXJjZRIVCg1zdGFydF9zZWNvbmRzGAIgASgCEhMKC2VuZF9zZWNvbmRzGAMgASgCEg4KBmx5cmljcxgEIAEoCRIOCgZwcm9tcHQYBSABKAkSLAoGcGFyYW1zGAYgASgLMhwubmV1dG9uZS52MS5HZW5lcmF0aW9uUGFyYW1zEhcKD2lkZW1wb3RlbmN5X2tleRgHIAEoCSI1ChNSZXBhaW50U29uZ1Jlc3BvbnNlEh4KBHNvbmcYASABKAsyEC5uZXV0b25lLnYxLlNvbmci9AEKEENvdmVyU29uZ1JlcXVlc3QSJgoGc291cmNlGAEgASgLMhYubmV1dG9uZS52MS5Tb25nU291cmNlEg4KBnByb21wdBgCIAEoCRIVCghzdHJlbmd0aBgDIAEoAkgAiAEBEg4KBmx5cmljcxgEIAEoCRItCghjb250cm9scxgFIAEoCzIbLm5ldXRvbmUudjEuTXVzaWNhbENvbnRyb2xzEiwKBnBhcmFtcxgGIAEoCzIcLm5ldXRvbmUudjEuR2VuZXJhdGlvblBhcmFtcxIXCg9pZGVtcG90ZW5jeV9rZXkYByABKAlCCwoJX3N0cmVuZ3RoIjMKEUNvdmVyU29uZ1Jlc3BvbnNlEh4KBHNvbmcYASABKAsyEC5uZXV0b25lLnYxLlNvbmciVwoUU2VwYXJhdGVTdGVtc1JlcXVlc3QSJgoGc291cmNlGAEgASgLMhYubmV1dG9uZS52MS5Tb25nU291cmNlEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCSI3ChVTZXBhcmF0ZVN0ZW1zUmVzcG9uc2USHgoEc29uZxgBIAEoCzIQLm5ldXRvbmUudjEuU29uZyJRChdMaXN0RGVyaXZlZFNvbmdzUmVxdWVzdBIPCgdzb25nX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIlQKGExpc3REZXJpdmVkU29uZ3NSZXNwb25zZRIfCgVzb25ncxgBIAMoCzIQLm5ldXRvbmUudjEuU29uZxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUQoTQ3JlYXRlVXBsb2FkUmVxdWVzdBIQCghmaWxlbmFtZRgBIAEoCRISCgpzaXplX2J5dGVzGAIgASgDEhQKDGNvbnRlbnRfdHlwZRgDIAEoCSL5AQoUQ3JlYXRlVXBsb2FkUmVzcG9uc2USIgoGdXBsb2FkGAEgASgLMhIubmV1dG9uZS52MS5VcGxvYWQSEgoKdXBsb2FkX3VybBgCIAEoCRJFCgtmb3JtX2ZpZWxkcxgDIAMoCzIwLm5ldXRvbmUudjEuQ3JlYXRlVXBsb2FkUmVzcG9uc2UuRm9ybUZpZWxkc0VudHJ5Ei8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBoxCg9Gb3JtRmllbGRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIqChVDb21wbGV0ZVVwbG9hZFJlcXVlc3QSEQoJdXBsb2FkX2lkGAEgASgJIjwKFkNvbXBsZXRlVXBsb2FkUmVzcG9uc2USIgoGdXBsb2FkGAEgASgLMhIubmV1dG9uZS52MS5VcGxvYWQicgoWR2V0U29uZ0Rvd25sb2FkUmVxdWVzdBIPCgdzb25nX2lkGAEgASgJEicKBmZvcm1hdBgCIAEoDjIXLm5ldXRvbmUudjEuQXVkaW9Gb3JtYXQSHgoEc3RlbRgDIAEoDjIQLm5ldXRvbmUudjEuU3RlbSJ/ChdHZXRTb25nRG93bmxvYWRSZXNwb25zZRILCgN1cmwYASABKAkSEAoIZmlsZW5hbWUYAiABKAkSFAoMY29udGVudF90eXBlGAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIhCg5HZXRTb25nUmVxdWVzdBIPCgdzb25nX2lkGAEgASgJIjEKD0dldFNvbmdSZXNwb25zZRIeCgRzb25nGAEgASgLMhAubmV1dG9uZS52MS5Tb25nIjsKEkxpc3RNeVNvbmdzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJPChNMaXN0TXlTb25nc1Jlc3BvbnNlEh8KBXNvbmdzGAEgAygLMhAubmV1dG9uZS52MS5Tb25nEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJwCg9MaXN0RmVlZFJlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSEAoIY2F0ZWdvcnkYAyABKAkSJAoFb3JkZXIYBCABKA4yFS5uZXV0b25lLnYxLkZlZWRPcmRlciJMChBMaXN0RmVlZFJlc3BvbnNlEh8KBXNvbmdzGAEgAygLMhAubmV1dG9uZS52MS5Tb25nEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIXChVMaXN0Q2F0ZWdvcmllc1JlcXVlc3QiQgoWTGlzdENhdGVnb3JpZXNSZXNwb25zZRIoCgpjYXRlZ29yaWVzGAEgAygLMhQubmV1dG9uZS52MS5DYXRlZ29yeSJkChFVcGRhdGVTb25nUmVxdWVzdBIeCgRzb25nGAEgASgLMhAubmV1dG9uZS52MS5Tb25nEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI0ChJVcGRhdGVTb25nUmVzcG9uc2USHgoEc29uZxgBIAEoCzIQLm5ldXRvbmUudjEuU29uZyIkChFEZWxldGVTb25nUmVxdWVzdBIPCgdzb25nX2lkGAEgASgJIhQKEkRlbGV0ZVNvbmdSZXNwb25zZSIiCg9MaWtlU29uZ1JlcXVlc3QSDwoHc29uZ19pZBgBIAEoCSImChBMaWtlU29uZ1Jlc3BvbnNlEhIKCmxpa2VfY291bnQYASABKAMiJAoRVW5saWtlU29uZ1JlcXVlc3QSDwoHc29uZ19pZBgBIAEoCSIoChJVbmxpa2VTb25nUmVzcG9uc2USEgoKbGlrZV9jb3VudBgBIAEoAyIkChFSZWNvcmRQbGF5UmVxdWVzdBIPCgdzb25nX2lkGAEgASgJIigKElJlY29yZFBsYXlSZXNwb25zZRISCgpwbGF5X2NvdW50GAEgASgDIiYKE0dldFNvbmdNZWRpYVJlcXVlc3QSDwoHc29uZ19pZBgBIAEoCSKJAQoUR2V0U29uZ01lZGlhUmVzcG9uc2USEQoJYXVkaW9fdXJsGAEgASgJEhoKEmF1ZGlvX2NvbnRlbnRfdHlwZRgCIAEoCRIRCgljb3Zlcl91cmwYAyABKAkSLwoLZXhwaXJlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiMKEFdhdGNoU29uZ1JlcXVlc3QSDwoHc29uZ19pZBgBIAEoCSKIAQoRV2F0Y2hTb25nUmVzcG9uc2USHgoEc29uZxgBIAEoCzIQLm5ldXRvbmUudjEuU29uZxIWCg5xdWV1ZV9wb3NpdGlvbhgCIAEoBRI7Chhlc3RpbWF0ZWRfdGltZV9yZW1haW5pbmcYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iOwoSUmVuYW1lT3duZXJSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJIhUKE1JlbmFtZU93bmVyUmVzcG9uc2UiKQoWRGVsZXRlT3duZXJEYXRhUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIjAKF0RlbGV0ZU93bmVyRGF0YVJlc3BvbnNlEhUKDWRlbGV0ZWRfc29uZ3MYASABKAUqbgoLQXVkaW9Gb3JtYXQSHAoYQVVESU9fRk9STUFUX1VOU1BFQ0lGSUVEEAASFQoRQVVESU9fRk9STUFUX0ZMQUMQARIUChBBVURJT19GT1JNQVRfV0FWEAISFAoQQVVESU9fRk9STUFUX01QMxADKlcKCUZlZWRPcmRlchIaChZGRUVEX09SREVSX1VOU1BFQ0lGSUVEEAASFQoRRkVFRF9PUkRFUl9ORVdFU1QQARIXChNGRUVEX09SREVSX1RSRU5ESU5HEAIyrw8KC1NvbmdTZXJ2aWNlElEKCkNyZWF0ZVNvbmcSHS5uZXV0b25lLnYxLkNyZWF0ZVNvbmdSZXF1ZXN0Gh4ubmV1dG9uZS52MS5DcmVhdGVTb25nUmVzcG9uc2UiBIi1GAISUQoKRXh0ZW5kU29uZxIdLm5ldXRvbmUudjEuRXh0ZW5kU29uZ1JlcXVlc3QaHi5uZXV0b25lLnYxLkV4dGVuZFNvbmdSZXNwb25zZSIEiLUYAhJUCgtSZXBhaW50U29uZxIeLm5ldXRvbmUudjEuUmVwYWludFNvbmdSZXF1ZXN0Gh8ubmV1dG9uZS52MS5SZXBhaW50U29uZ1Jlc3BvbnNlIgSItRgCEk4KCUNvdmVyU29uZxIcLm5ldXRvbmUudjEuQ292ZXJTb25nUmVxdWVzdBodLm5ldXRvbmUudjEuQ292ZXJTb25nUmVzcG9uc2UiBIi1GAISWgoNU2VwYXJhdGVTdGVtcxIgLm5ldXRvbmUudjEuU2VwYXJhdGVTdGVtc1JlcXVlc3QaIS5uZXV0b25lLnYxLlNlcGFyYXRlU3RlbXNSZXNwb25zZSIEiLUYAhJmChBMaXN0RGVyaXZlZFNvbmdzEiMubmV1dG9uZS52MS5MaXN0RGVyaXZlZFNvbmdzUmVxdWVzdBokLm5ldXRvbmUudjEuTGlzdERlcml2ZWRTb25nc1Jlc3BvbnNlIgeQAgGItRgCElcKDENyZWF0ZVVwbG9hZBIfLm5ldXRvbmUudjEuQ3JlYXRlVXBsb2FkUmVxdWVzdBogLm5ldXRvbmUudjEuQ3JlYXRlVXBsb2FkUmVzcG9uc2UiBIi1GAISYAoOQ29tcGxldGVVcGxvYWQSIS5uZXV0b25lLnYxLkNvbXBsZXRlVXBsb2FkUmVxdWVzdBoiLm5ldXRvbmUudjEuQ29tcGxldGVVcGxvYWRSZXNwb25zZSIHkAICiLUYAhJgCg9HZXRTb25nRG93bmxvYWQSIi5uZXV0b25lLnYxLkdldFNvbmdEb3dubG9hZFJlcXVlc3QaIy5uZXV0b25lLnYxLkdldFNvbmdEb3dubG9hZFJlc3BvbnNlIgSItRgBEksKB0dldFNvbmcSGi5uZXV0b25lLnYxLkdldFNvbmdSZXF1ZXN0GhsubmV1dG9uZS52MS5HZXRTb25nUmVzcG9uc2UiB5ACAYi1GAESVwoLTGlzdE15U29uZ3MSHi5uZXV0b25lLnYxLkxpc3RNeVNvbmdzUmVxdWVzdBofLm5ldXRvbmUudjEuTGlzdE15U29uZ3NSZXNwb25zZSIHkAIBiLUYAhJOCghMaXN0RmVlZBIbLm5ldXRvbmUudjEuTGlzdEZlZWRSZXF1ZXN0GhwubmV1dG9uZS52MS5MaXN0RmVlZFJlc3BvbnNlIgeQAgGItRgBEmAKDkxpc3RDYXRlZ29yaWVzEiEubmV1dG9uZS52MS5MaXN0Q2F0ZWdvcmllc1JlcXVlc3QaIi5uZXV0b25lLnYxLkxpc3RDYXRlZ29yaWVzUmVzcG9uc2UiB5ACAYi1GAESUQoKVXBkYXRlU29uZxIdLm5ldXRvbmUudjEuVXBkYXRlU29uZ1JlcXVlc3QaHi5uZXV0b25lLnYxLlVwZGF0ZVNvbmdSZXNwb25zZSIEiLUYAhJUCgpEZWxldGVTb25nEh0ubmV1dG9uZS52MS5EZWxldGVTb25nUmVxdWVzdBoeLm5ldXRvbmUudjEuRGVsZXRlU29uZ1Jlc3BvbnNlIgeQAgKItRgCElIKCExpa2VTb25nEhsubmV1dG9uZS52MS5MaWtlU29uZ1JlcXVlc3QaHC5uZXV0b25lLnYxLkxpa2VTb25nUmVzcG9uc2UiC5ACAoi1GAKQtRgBElgKClVubGlrZVNvbmcSHS5uZXV0b25lLnYxLlVubGlrZVNvbmdSZXF1ZXN0Gh4ubmV1dG9uZS52MS5Vbmxpa2VTb25nUmVzcG9uc2UiC5ACAoi1GAKQtRgBElUKClJlY29yZFBsYXkSHS5uZXV0b25lLnYxLlJlY29yZFBsYXlSZXF1ZXN0Gh4ubmV1dG9uZS52MS5SZWNvcmRQbGF5UmVzcG9uc2UiCIi1GAGQtRgBEloKDEdldFNvbmdNZWRpYRIfLm5ldXRvbmUudjEuR2V0U29uZ01lZGlhUmVxdWVzdBogLm5ldXRvbmUudjEuR2V0U29uZ01lZGlhUmVzcG9uc2UiB5ACAYi1GAESUwoJV2F0Y2hTb25nEhwubmV1dG9uZS52MS5XYXRjaFNvbmdSZXF1ZXN0Gh0ubmV1dG9uZS52MS5XYXRjaFNvbmdSZXNwb25zZSIHkAIBiLUYAjABElcKC1JlbmFtZU93bmVyEh4ubmV1dG9uZS52MS5SZW5hbWVPd25lclJlcXVlc3QaHy5uZXV0b25lLnYxLlJlbmFtZU93bmVyUmVzcG9uc2UiB5ACAoi1GAMSYwoPRGVsZXRlT3duZXJEYXRhEiIubmV1dG9uZS52MS5EZWxldGVPd25lckRhdGFSZXF1ZXN0GiMubmV1dG9uZS52MS5EZWxldGVPd25lckRhdGFSZXNwb25zZSIHkAICiLUYA2IGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_neutone_v1_access, file_neutone_v1_song, file_neutone_v1_upload]);
+  fileDesc("Ch1uZXV0b25lL3YxL3Nvbmdfc2VydmljZS5wcm90bxIKbmV1dG9uZS52MSI9Cg9EZXNjcmliZWRMeXJpY3MSDgoGcHJvbXB0GAEgASgJEhoKEmx5cmljc19kZXNjcmlwdGlvbhgCIAEoCSIuCgxDdXN0b21MeXJpY3MSDgoGcHJvbXB0GAEgASgJEg4KBmx5cmljcxgCIAEoCSLWAgoRQ3JlYXRlU29uZ1JlcXVlc3QSFQoLZGVzY3JpcHRpb24YASABKAlIABI3ChBkZXNjcmliZWRfbHlyaWNzGAIgASgLMhsubmV1dG9uZS52MS5EZXNjcmliZWRMeXJpY3NIABIxCg1jdXN0b21fbHlyaWNzGAMgASgLMhgubmV1dG9uZS52MS5DdXN0b21MeXJpY3NIABIUCgxpbnN0cnVtZW50YWwYBCABKAgSLAoGcGFyYW1zGAUgASgLMhwubmV1dG9uZS52MS5HZW5lcmF0aW9uUGFyYW1zEhcKD2lkZW1wb3RlbmN5X2tleRgGIAEoCRINCgV0YWtlcxgHIAEoBRItCghjb250cm9scxgIIAEoCzIbLm5ldXRvbmUudjEuTXVzaWNhbENvbnRyb2xzEhsKE3JlZmVyZW5jZV91cGxvYWRfaWQYCSABKAlCBgoEbW9kZSJVChJDcmVhdGVTb25nUmVzcG9uc2USHgoEc29uZxgBIAEoCzIQLm5ldXRvbmUudjEuU29uZxIfCgVzb25ncxgCIAMoCzIQLm5ldXRvbmUudjEuU29uZyLPAQoRRXh0ZW5kU29uZ1JlcXVlc3QSJgoGc291cmNlGAEgASgLMhYubmV1dG9uZS52MS5Tb25nU291cmNlEhkKEWV4dGVuc2lvbl9zZWNvbmRzGAIgASgCEhAKCGF0X3N0YXJ0GAMgASgIEg4KBmx5cmljcxgEIAEoCRIOCgZwcm9tcHQYBSABKAkSLAoGcGFyYW1zGAYgASgLMhwubmV1dG9uZS52MS5HZW5lcmF0aW9uUGFyYW1zEhcKD2lkZW1wb3RlbmN5X2tleRgHIAEoCSI0ChJFeHRlbmRTb25nUmVzcG9uc2USHgoEc29uZxgBIAEoCzIQLm5ldXRvbmUudjEuU29uZyLPAQoSUmVwYWludFNvbmdSZXF1ZXN0EiYKBnNvdXJjZRgBIAEoCzIWLm5ldXRvbmUudjEuU29uZ1NvdXJjZRIVCg1zdGFydF9zZWNvbmRzGAIgASgCEhMKC2VuZF9zZWNvbmRzGAMgASgCEg4KBmx5cmljcxgEIAEoCRIOCgZwcm9tcHQYBSABKAkSLAoGcGFyYW1zGAYgASgLMhwubmV1dG9uZS52MS5HZW5lcmF0aW9uUGFyYW1zEhcKD2lkZW1wb3RlbmN5X2tleRgHIAEoCSI1ChNSZXBhaW50U29uZ1Jlc3BvbnNlEh4KBHNvbmcYASABKAsyEC5uZXV0b25lLnYxLlNvbmci9AEKEENvdmVyU29uZ1JlcXVlc3QSJgoGc291cmNlGAEgASgLMhYubmV1dG9uZS52MS5Tb25nU291cmNlEg4KBnByb21wdBgCIAEoCRIVCghzdHJlbmd0aBgDIAEoAkgAiAEBEg4KBmx5cmljcxgEIAEoCRItCghjb250cm9scxgFIAEoCzIbLm5ldXRvbmUudjEuTXVzaWNhbENvbnRyb2xzEiwKBnBhcmFtcxgGIAEoCzIcLm5ldXRvbmUudjEuR2VuZXJhdGlvblBhcmFtcxIXCg9pZGVtcG90ZW5jeV9rZXkYByABKAlCCwoJX3N0cmVuZ3RoIjMKEUNvdmVyU29uZ1Jlc3BvbnNlEh4KBHNvbmcYASABKAsyEC5uZXV0b25lLnYxLlNvbmciVwoUU2VwYXJhdGVTdGVtc1JlcXVlc3QSJgoGc291cmNlGAEgASgLMhYubmV1dG9uZS52MS5Tb25nU291cmNlEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCSI3ChVTZXBhcmF0ZVN0ZW1zUmVzcG9uc2USHgoEc29uZxgBIAEoCzIQLm5ldXRvbmUudjEuU29uZyJRChdMaXN0RGVyaXZlZFNvbmdzUmVxdWVzdBIPCgdzb25nX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIlQKGExpc3REZXJpdmVkU29uZ3NSZXNwb25zZRIfCgVzb25ncxgBIAMoCzIQLm5ldXRvbmUudjEuU29uZxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUQoTQ3JlYXRlVXBsb2FkUmVxdWVzdBIQCghmaWxlbmFtZRgBIAEoCRISCgpzaXplX2J5dGVzGAIgASgDEhQKDGNvbnRlbnRfdHlwZRgDIAEoCSL5AQoUQ3JlYXRlVXBsb2FkUmVzcG9uc2USIgoGdXBsb2FkGAEgASgLMhIubmV1dG9uZS52MS5VcGxvYWQSEgoKdXBsb2FkX3VybBgCIAEoCRJFCgtmb3JtX2ZpZWxkcxgDIAMoCzIwLm5ldXRvbmUudjEuQ3JlYXRlVXBsb2FkUmVzcG9uc2UuRm9ybUZpZWxkc0VudHJ5Ei8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBoxCg9Gb3JtRmllbGRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIqChVDb21wbGV0ZVVwbG9hZFJlcXVlc3QSEQoJdXBsb2FkX2lkGAEgASgJIjwKFkNvbXBsZXRlVXBsb2FkUmVzcG9uc2USIgoGdXBsb2FkGAEgASgLMhIubmV1dG9uZS52MS5VcGxvYWQicgoWR2V0U29uZ0Rvd25sb2FkUmVxdWVzdBIPCgdzb25nX2lkGAEgASgJEicKBmZvcm1hdBgCIAEoDjIXLm5ldXRvbmUudjEuQXVkaW9Gb3JtYXQSHgoEc3RlbRgDIAEoDjIQLm5ldXRvbmUudjEuU3RlbSJ/ChdHZXRTb25nRG93bmxvYWRSZXNwb25zZRILCgN1cmwYASABKAkSEAoIZmlsZW5hbWUYAiABKAkSFAoMY29udGVudF90eXBlGAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIhCg5HZXRTb25nUmVxdWVzdBIPCgdzb25nX2lkGAEgASgJIjEKD0dldFNvbmdSZXNwb25zZRIeCgRzb25nGAEgASgLMhAubmV1dG9uZS52MS5Tb25nIqEBChJMaXN0TXlTb25nc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSEwoLdGV4dF9maWx0ZXIYAyABKAkSJgoGc3RhdHVzGAQgASgOMhYubmV1dG9uZS52MS5Tb25nU3RhdHVzEicKBW9yZGVyGAUgASgOMhgubmV1dG9uZS52MS5NeVNvbmdzT3JkZXIiTwoTTGlzdE15U29uZ3NSZXNwb25zZRIfCgVzb25ncxgBIAMoCzIQLm5ldXRvbmUudjEuU29uZxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkicAoPTGlzdEZlZWRSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhAKCGNhdGVnb3J5GAMgASgJEiQKBW9yZGVyGAQgASgOMhUubmV1dG9uZS52MS5GZWVkT3JkZXIiTAoQTGlzdEZlZWRSZXNwb25zZRIfCgVzb25ncxgBIAMoCzIQLm5ldXRvbmUudjEuU29uZxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiSgoSU2VhcmNoU29uZ3NSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIk8KE1NlYXJjaFNvbmdzUmVzcG9uc2USHwoFc29uZ3MYASADKAsyEC5uZXV0b25lLnYxLlNvbmcSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiUKEEdldEFydGlzdFJlcXVlc3QSEQoJYXJ0aXN0X2lkGAEgASgJIjcKEUdldEFydGlzdFJlc3BvbnNlEiIKBmFydGlzdBgBIAEoCzISLm5ldXRvbmUudjEuQXJ0aXN0IlIKFkxpc3RBcnRpc3RTb25nc1JlcXVlc3QSEQoJYXJ0aXN0X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIlMKF0xpc3RBcnRpc3RTb25nc1Jlc3BvbnNlEh8KBXNvbmdzGAEgAygLMhAubmV1dG9uZS52MS5Tb25nEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI+ChVMaXN0TGlrZWRTb25nc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiUgoWTGlzdExpa2VkU29uZ3NSZXNwb25zZRIfCgVzb25ncxgBIAMoCzIQLm5ldXRvbmUudjEuU29uZxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiYwoUU3VnZ2VzdEx5cmljc1JlcXVlc3QSEwoLZGVzY3JpcHRpb24YASABKAkSDgoGcHJvbXB0GAIgASgJEhgKEGR1cmF0aW9uX3NlY29uZHMYAyABKAISDAoEc2VlZBgEIAEoAyJGChVTdWdnZXN0THlyaWNzUmVzcG9uc2USDgoGcHJvbXB0GAEgASgJEg4KBmx5cmljcxgCIAEoCRINCgV0aXRsZRgDIAEoCSIXChVMaXN0Q2F0ZWdvcmllc1JlcXVlc3QiQgoWTGlzdENhdGVnb3JpZXNSZXNwb25zZRIoCgpjYXRlZ29yaWVzGAEgAygLMhQubmV1dG9uZS52MS5DYXRlZ29yeSJkChFVcGRhdGVTb25nUmVxdWVzdBIeCgRzb25nGAEgASgLMhAubmV1dG9uZS52MS5Tb25nEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI0ChJVcGRhdGVTb25nUmVzcG9uc2USHgoEc29uZxgBIAEoCzIQLm5ldXRvbmUudjEuU29uZyIkChFEZWxldGVTb25nUmVxdWVzdBIPCgdzb25nX2lkGAEgASgJIhQKEkRlbGV0ZVNvbmdSZXNwb25zZSIiCg9MaWtlU29uZ1JlcXVlc3QSDwoHc29uZ19pZBgBIAEoCSImChBMaWtlU29uZ1Jlc3BvbnNlEhIKCmxpa2VfY291bnQYASABKAMiJAoRVW5saWtlU29uZ1JlcXVlc3QSDwoHc29uZ19pZBgBIAEoCSIoChJVbmxpa2VTb25nUmVzcG9uc2USEgoKbGlrZV9jb3VudBgBIAEoAyIkChFSZWNvcmRQbGF5UmVxdWVzdBIPCgdzb25nX2lkGAEgASgJIigKElJlY29yZFBsYXlSZXNwb25zZRISCgpwbGF5X2NvdW50GAEgASgDIiYKE0dldFNvbmdNZWRpYVJlcXVlc3QSDwoHc29uZ19pZBgBIAEoCSKYAQoUR2V0U29uZ01lZGlhUmVzcG9uc2USEQoJYXVkaW9fdXJsGAEgASgJEhoKEmF1ZGlvX2NvbnRlbnRfdHlwZRgCIAEoCRIRCgljb3Zlcl91cmwYAyABKAkSLwoLZXhwaXJlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXBlYWtzGAUgASgMIiMKEFdhdGNoU29uZ1JlcXVlc3QSDwoHc29uZ19pZBgBIAEoCSKIAQoRV2F0Y2hTb25nUmVzcG9uc2USHgoEc29uZxgBIAEoCzIQLm5ldXRvbmUudjEuU29uZxIWCg5xdWV1ZV9wb3NpdGlvbhgCIAEoBRI7Chhlc3RpbWF0ZWRfdGltZV9yZW1haW5pbmcYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iOwoSUmVuYW1lT3duZXJSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJIhUKE1JlbmFtZU93bmVyUmVzcG9uc2UiKQoWRGVsZXRlT3duZXJEYXRhUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIjAKF0RlbGV0ZU93bmVyRGF0YVJlc3BvbnNlEhUKDWRlbGV0ZWRfc29uZ3MYASABKAUqbgoLQXVkaW9Gb3JtYXQSHAoYQVVESU9fRk9STUFUX1VOU1BFQ0lGSUVEEAASFQoRQVVESU9fRk9STUFUX0ZMQUMQARIUChBBVURJT19GT1JNQVRfV0FWEAISFAoQQVVESU9fRk9STUFUX01QMxADKn4KDE15U29uZ3NPcmRlchIeChpNWV9TT05HU19PUkRFUl9VTlNQRUNJRklFRBAAEhkKFU1ZX1NPTkdTX09SREVSX05FV0VTVBABEhkKFU1ZX1NPTkdTX09SREVSX09MREVTVBACEhgKFE1ZX1NPTkdTX09SREVSX1RJVExFEAMqVwoJRmVlZE9yZGVyEhoKFkZFRURfT1JERVJfVU5TUEVDSUZJRUQQABIVChFGRUVEX09SREVSX05FV0VTVBABEhcKE0ZFRURfT1JERVJfVFJFTkRJTkcQAjKBEwoLU29uZ1NlcnZpY2USUQoKQ3JlYXRlU29uZxIdLm5ldXRvbmUudjEuQ3JlYXRlU29uZ1JlcXVlc3QaHi5uZXV0b25lLnYxLkNyZWF0ZVNvbmdSZXNwb25zZSIEiLUYAhJRCgpFeHRlbmRTb25nEh0ubmV1dG9uZS52MS5FeHRlbmRTb25nUmVxdWVzdBoeLm5ldXRvbmUudjEuRXh0ZW5kU29uZ1Jlc3BvbnNlIgSItRgCElQKC1JlcGFpbnRTb25nEh4ubmV1dG9uZS52MS5SZXBhaW50U29uZ1JlcXVlc3QaHy5uZXV0b25lLnYxLlJlcGFpbnRTb25nUmVzcG9uc2UiBIi1GAISTgoJQ292ZXJTb25nEhwubmV1dG9uZS52MS5Db3ZlclNvbmdSZXF1ZXN0Gh0ubmV1dG9uZS52MS5Db3ZlclNvbmdSZXNwb25zZSIEiLUYAhJaCg1TZXBhcmF0ZVN0ZW1zEiAubmV1dG9uZS52MS5TZXBhcmF0ZVN0ZW1zUmVxdWVzdBohLm5ldXRvbmUudjEuU2VwYXJhdGVTdGVtc1Jlc3BvbnNlIgSItRgCEmYKEExpc3REZXJpdmVkU29uZ3MSIy5uZXV0b25lLnYxLkxpc3REZXJpdmVkU29uZ3NSZXF1ZXN0GiQubmV1dG9uZS52MS5MaXN0RGVyaXZlZFNvbmdzUmVzcG9uc2UiB5ACAYi1GAISVwoMQ3JlYXRlVXBsb2FkEh8ubmV1dG9uZS52MS5DcmVhdGVVcGxvYWRSZXF1ZXN0GiAubmV1dG9uZS52MS5DcmVhdGVVcGxvYWRSZXNwb25zZSIEiLUYAhJgCg5Db21wbGV0ZVVwbG9hZBIhLm5ldXRvbmUudjEuQ29tcGxldGVVcGxvYWRSZXF1ZXN0GiIubmV1dG9uZS52MS5Db21wbGV0ZVVwbG9hZFJlc3BvbnNlIgeQAgKItRgCEmAKD0dldFNvbmdEb3dubG9hZBIiLm5ldXRvbmUudjEuR2V0U29uZ0Rvd25sb2FkUmVxdWVzdBojLm5ldXRvbmUudjEuR2V0U29uZ0Rvd25sb2FkUmVzcG9uc2UiBIi1GAESSwoHR2V0U29uZxIaLm5ldXRvbmUudjEuR2V0U29uZ1JlcXVlc3QaGy5uZXV0b25lLnYxLkdldFNvbmdSZXNwb25zZSIHkAIBiLUYARJXCgtMaXN0TXlTb25ncxIeLm5ldXRvbmUudjEuTGlzdE15U29uZ3NSZXF1ZXN0Gh8ubmV1dG9uZS52MS5MaXN0TXlTb25nc1Jlc3BvbnNlIgeQAgGItRgCEk4KCExpc3RGZWVkEhsubmV1dG9uZS52MS5MaXN0RmVlZFJlcXVlc3QaHC5uZXV0b25lLnYxLkxpc3RGZWVkUmVzcG9uc2UiB5ACAYi1GAESVwoLU2VhcmNoU29uZ3MSHi5uZXV0b25lLnYxLlNlYXJjaFNvbmdzUmVxdWVzdBofLm5ldXRvbmUudjEuU2VhcmNoU29uZ3NSZXNwb25zZSIHkAIBiLUYARJRCglHZXRBcnRpc3QSHC5uZXV0b25lLnYxLkdldEFydGlzdFJlcXVlc3QaHS5uZXV0b25lLnYxLkdldEFydGlzdFJlc3BvbnNlIgeQAgGItRgBEmMKD0xpc3RBcnRpc3RTb25ncxIiLm5ldXRvbmUudjEuTGlzdEFydGlzdFNvbmdzUmVxdWVzdBojLm5ldXRvbmUudjEuTGlzdEFydGlzdFNvbmdzUmVzcG9uc2UiB5ACAYi1GAESYAoOTGlzdExpa2VkU29uZ3MSIS5uZXV0b25lLnYxLkxpc3RMaWtlZFNvbmdzUmVxdWVzdBoiLm5ldXRvbmUudjEuTGlzdExpa2VkU29uZ3NSZXNwb25zZSIHkAIBiLUYAhJdCg1TdWdnZXN0THlyaWNzEiAubmV1dG9uZS52MS5TdWdnZXN0THlyaWNzUmVxdWVzdBohLm5ldXRvbmUudjEuU3VnZ2VzdEx5cmljc1Jlc3BvbnNlIgeQAgGItRgCEmAKDkxpc3RDYXRlZ29yaWVzEiEubmV1dG9uZS52MS5MaXN0Q2F0ZWdvcmllc1JlcXVlc3QaIi5uZXV0b25lLnYxLkxpc3RDYXRlZ29yaWVzUmVzcG9uc2UiB5ACAYi1GAESUQoKVXBkYXRlU29uZxIdLm5ldXRvbmUudjEuVXBkYXRlU29uZ1JlcXVlc3QaHi5uZXV0b25lLnYxLlVwZGF0ZVNvbmdSZXNwb25zZSIEiLUYAhJUCgpEZWxldGVTb25nEh0ubmV1dG9uZS52MS5EZWxldGVTb25nUmVxdWVzdBoeLm5ldXRvbmUudjEuRGVsZXRlU29uZ1Jlc3BvbnNlIgeQAgKItRgCElIKCExpa2VTb25nEhsubmV1dG9uZS52MS5MaWtlU29uZ1JlcXVlc3QaHC5uZXV0b25lLnYxLkxpa2VTb25nUmVzcG9uc2UiC5ACAoi1GAKQtRgBElgKClVubGlrZVNvbmcSHS5uZXV0b25lLnYxLlVubGlrZVNvbmdSZXF1ZXN0Gh4ubmV1dG9uZS52MS5Vbmxpa2VTb25nUmVzcG9uc2UiC5ACAoi1GAKQtRgBElUKClJlY29yZFBsYXkSHS5uZXV0b25lLnYxLlJlY29yZFBsYXlSZXF1ZXN0Gh4ubmV1dG9uZS52MS5SZWNvcmRQbGF5UmVzcG9uc2UiCIi1GAGQtRgBEloKDEdldFNvbmdNZWRpYRIfLm5ldXRvbmUudjEuR2V0U29uZ01lZGlhUmVxdWVzdBogLm5ldXRvbmUudjEuR2V0U29uZ01lZGlhUmVzcG9uc2UiB5ACAYi1GAESUwoJV2F0Y2hTb25nEhwubmV1dG9uZS52MS5XYXRjaFNvbmdSZXF1ZXN0Gh0ubmV1dG9uZS52MS5XYXRjaFNvbmdSZXNwb25zZSIHkAIBiLUYAjABElcKC1JlbmFtZU93bmVyEh4ubmV1dG9uZS52MS5SZW5hbWVPd25lclJlcXVlc3QaHy5uZXV0b25lLnYxLlJlbmFtZU93bmVyUmVzcG9uc2UiB5ACAoi1GAMSYwoPRGVsZXRlT3duZXJEYXRhEiIubmV1dG9uZS52MS5EZWxldGVPd25lckRhdGFSZXF1ZXN0GiMubmV1dG9uZS52MS5EZWxldGVPd25lckRhdGFSZXNwb25zZSIHkAICiLUYA2IGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_neutone_v1_access, file_neutone_v1_song, file_neutone_v1_upload]);
 
 /**
  * DescribedLyrics is a style prompt plus a description of the lyrics to write.
@@ -815,11 +815,35 @@ export type ListMySongsRequest = Message<"neutone.v1.ListMySongsRequest"> & {
   pageSize: number;
 
   /**
-   * The `next_page_token` of a previous response; empty for the first page.
+   * The `next_page_token` of a previous response with the same filters and
+   * order; empty for the first page.
    *
    * @generated from field: string page_token = 2;
    */
   pageToken: string;
+
+  /**
+   * Only songs whose title, description, style prompt or lyrics match these
+   * words, as in SearchSongs (the last word may be the start of a word): 0-200
+   * characters. Empty: every song.
+   *
+   * @generated from field: string text_filter = 3;
+   */
+  textFilter: string;
+
+  /**
+   * Only songs in this status; unset: every status.
+   *
+   * @generated from field: neutone.v1.SongStatus status = 4;
+   */
+  status: SongStatus;
+
+  /**
+   * The sort order; unset means NEWEST.
+   *
+   * @generated from field: neutone.v1.MySongsOrder order = 5;
+   */
+  order: MySongsOrder;
 };
 
 /**
@@ -830,7 +854,7 @@ export const ListMySongsRequestSchema: GenMessage<ListMySongsRequest> = /*@__PUR
   messageDesc(file_neutone_v1_song_service, 22);
 
 /**
- * ListMySongsResponse is a page of the caller's songs, newest first.
+ * ListMySongsResponse is a page of the caller's songs, in the order asked for.
  *
  * @generated from message neutone.v1.ListMySongsResponse
  */
@@ -928,6 +952,312 @@ export const ListFeedResponseSchema: GenMessage<ListFeedResponse> = /*@__PURE__*
   messageDesc(file_neutone_v1_song_service, 25);
 
 /**
+ * SearchSongsRequest is a search over published songs.
+ *
+ * @generated from message neutone.v1.SearchSongsRequest
+ */
+export type SearchSongsRequest = Message<"neutone.v1.SearchSongsRequest"> & {
+  /**
+   * The words to find: 1-200 characters, of which the first 8 words count.
+   * Words are matched in titles and artist names first, then in style prompts
+   * and descriptions, then in lyrics; case does not matter.
+   *
+   * @generated from field: string query = 1;
+   */
+  query: string;
+
+  /**
+   * The most songs to return: 1-50; 0 means 20.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of a previous response for the same query.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message neutone.v1.SearchSongsRequest.
+ * Use `create(SearchSongsRequestSchema)` to create a new message.
+ */
+export const SearchSongsRequestSchema: GenMessage<SearchSongsRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 26);
+
+/**
+ * SearchSongsResponse is a page of matching songs, best match first.
+ *
+ * @generated from message neutone.v1.SearchSongsResponse
+ */
+export type SearchSongsResponse = Message<"neutone.v1.SearchSongsResponse"> & {
+  /**
+   * The songs.
+   *
+   * @generated from field: repeated neutone.v1.Song songs = 1;
+   */
+  songs: Song[];
+
+  /**
+   * The token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message neutone.v1.SearchSongsResponse.
+ * Use `create(SearchSongsResponseSchema)` to create a new message.
+ */
+export const SearchSongsResponseSchema: GenMessage<SearchSongsResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 27);
+
+/**
+ * GetArtistRequest names an artist.
+ *
+ * @generated from message neutone.v1.GetArtistRequest
+ */
+export type GetArtistRequest = Message<"neutone.v1.GetArtistRequest"> & {
+  /**
+   * The artist's id: a Song's `owner_id`, a UUID.
+   *
+   * @generated from field: string artist_id = 1;
+   */
+  artistId: string;
+};
+
+/**
+ * Describes the message neutone.v1.GetArtistRequest.
+ * Use `create(GetArtistRequestSchema)` to create a new message.
+ */
+export const GetArtistRequestSchema: GenMessage<GetArtistRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 28);
+
+/**
+ * GetArtistResponse is the artist.
+ *
+ * @generated from message neutone.v1.GetArtistResponse
+ */
+export type GetArtistResponse = Message<"neutone.v1.GetArtistResponse"> & {
+  /**
+   * The artist.
+   *
+   * @generated from field: neutone.v1.Artist artist = 1;
+   */
+  artist?: Artist | undefined;
+};
+
+/**
+ * Describes the message neutone.v1.GetArtistResponse.
+ * Use `create(GetArtistResponseSchema)` to create a new message.
+ */
+export const GetArtistResponseSchema: GenMessage<GetArtistResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 29);
+
+/**
+ * ListArtistSongsRequest is a page request over an artist's published songs.
+ *
+ * @generated from message neutone.v1.ListArtistSongsRequest
+ */
+export type ListArtistSongsRequest = Message<"neutone.v1.ListArtistSongsRequest"> & {
+  /**
+   * The artist's id: a Song's `owner_id`, a UUID.
+   *
+   * @generated from field: string artist_id = 1;
+   */
+  artistId: string;
+
+  /**
+   * The most songs to return: 1-100; 0 means 20.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of a previous response for the same artist.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message neutone.v1.ListArtistSongsRequest.
+ * Use `create(ListArtistSongsRequestSchema)` to create a new message.
+ */
+export const ListArtistSongsRequestSchema: GenMessage<ListArtistSongsRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 30);
+
+/**
+ * ListArtistSongsResponse is a page of an artist's published songs.
+ *
+ * @generated from message neutone.v1.ListArtistSongsResponse
+ */
+export type ListArtistSongsResponse = Message<"neutone.v1.ListArtistSongsResponse"> & {
+  /**
+   * The songs, most recently published first.
+   *
+   * @generated from field: repeated neutone.v1.Song songs = 1;
+   */
+  songs: Song[];
+
+  /**
+   * The token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message neutone.v1.ListArtistSongsResponse.
+ * Use `create(ListArtistSongsResponseSchema)` to create a new message.
+ */
+export const ListArtistSongsResponseSchema: GenMessage<ListArtistSongsResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 31);
+
+/**
+ * ListLikedSongsRequest is a page request over the caller's likes.
+ *
+ * @generated from message neutone.v1.ListLikedSongsRequest
+ */
+export type ListLikedSongsRequest = Message<"neutone.v1.ListLikedSongsRequest"> & {
+  /**
+   * The most songs to return: 1-100; 0 means 20.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of a previous response.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message neutone.v1.ListLikedSongsRequest.
+ * Use `create(ListLikedSongsRequestSchema)` to create a new message.
+ */
+export const ListLikedSongsRequestSchema: GenMessage<ListLikedSongsRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 32);
+
+/**
+ * ListLikedSongsResponse is a page of the songs the caller likes.
+ *
+ * @generated from message neutone.v1.ListLikedSongsResponse
+ */
+export type ListLikedSongsResponse = Message<"neutone.v1.ListLikedSongsResponse"> & {
+  /**
+   * The songs, most recently liked first.
+   *
+   * @generated from field: repeated neutone.v1.Song songs = 1;
+   */
+  songs: Song[];
+
+  /**
+   * The token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message neutone.v1.ListLikedSongsResponse.
+ * Use `create(ListLikedSongsResponseSchema)` to create a new message.
+ */
+export const ListLikedSongsResponseSchema: GenMessage<ListLikedSongsResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 33);
+
+/**
+ * SuggestLyricsRequest describes the song to write lyrics for.
+ *
+ * @generated from message neutone.v1.SuggestLyricsRequest
+ */
+export type SuggestLyricsRequest = Message<"neutone.v1.SuggestLyricsRequest"> & {
+  /**
+   * What the song (and its lyrics) should be about: 1-1000 characters.
+   *
+   * @generated from field: string description = 1;
+   */
+  description: string;
+
+  /**
+   * The musical style, e.g. "dreamy synth-pop, 100 bpm": 0-1000 characters.
+   * Empty: the planner proposes one.
+   *
+   * @generated from field: string prompt = 2;
+   */
+  prompt: string;
+
+  /**
+   * How long the song will be, so the lyrics fit it: 10-240 seconds; 0 means 30.
+   *
+   * @generated from field: float duration_seconds = 3;
+   */
+  durationSeconds: number;
+
+  /**
+   * Random seed of the planner's sampling: 0 to 2^63-1; the same seed and inputs
+   * give the same texts. 0 picks a random seed.
+   *
+   * @generated from field: int64 seed = 4;
+   */
+  seed: bigint;
+};
+
+/**
+ * Describes the message neutone.v1.SuggestLyricsRequest.
+ * Use `create(SuggestLyricsRequestSchema)` to create a new message.
+ */
+export const SuggestLyricsRequestSchema: GenMessage<SuggestLyricsRequest> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 34);
+
+/**
+ * SuggestLyricsResponse is what the planner wrote, for CreateSong's custom_lyrics.
+ *
+ * @generated from message neutone.v1.SuggestLyricsResponse
+ */
+export type SuggestLyricsResponse = Message<"neutone.v1.SuggestLyricsResponse"> & {
+  /**
+   * The style prompt: the one given, or the planner's (at most 1000 characters).
+   *
+   * @generated from field: string prompt = 1;
+   */
+  prompt: string;
+
+  /**
+   * The lyrics, with [verse]/[chorus] tags: at most 4000 characters (whole
+   * lines), as CreateSong takes them.
+   *
+   * @generated from field: string lyrics = 2;
+   */
+  lyrics: string;
+
+  /**
+   * A title for the song: at most 80 characters.
+   *
+   * @generated from field: string title = 3;
+   */
+  title: string;
+};
+
+/**
+ * Describes the message neutone.v1.SuggestLyricsResponse.
+ * Use `create(SuggestLyricsResponseSchema)` to create a new message.
+ */
+export const SuggestLyricsResponseSchema: GenMessage<SuggestLyricsResponse> = /*@__PURE__*/
+  messageDesc(file_neutone_v1_song_service, 35);
+
+/**
  * ListCategoriesRequest has no fields.
  *
  * @generated from message neutone.v1.ListCategoriesRequest
@@ -940,7 +1270,7 @@ export type ListCategoriesRequest = Message<"neutone.v1.ListCategoriesRequest"> 
  * Use `create(ListCategoriesRequestSchema)` to create a new message.
  */
 export const ListCategoriesRequestSchema: GenMessage<ListCategoriesRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 26);
+  messageDesc(file_neutone_v1_song_service, 36);
 
 /**
  * ListCategoriesResponse is every category.
@@ -961,7 +1291,7 @@ export type ListCategoriesResponse = Message<"neutone.v1.ListCategoriesResponse"
  * Use `create(ListCategoriesResponseSchema)` to create a new message.
  */
 export const ListCategoriesResponseSchema: GenMessage<ListCategoriesResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 27);
+  messageDesc(file_neutone_v1_song_service, 37);
 
 /**
  * UpdateSongRequest changes fields of a song.
@@ -990,7 +1320,7 @@ export type UpdateSongRequest = Message<"neutone.v1.UpdateSongRequest"> & {
  * Use `create(UpdateSongRequestSchema)` to create a new message.
  */
 export const UpdateSongRequestSchema: GenMessage<UpdateSongRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 28);
+  messageDesc(file_neutone_v1_song_service, 38);
 
 /**
  * UpdateSongResponse is the changed song.
@@ -1011,7 +1341,7 @@ export type UpdateSongResponse = Message<"neutone.v1.UpdateSongResponse"> & {
  * Use `create(UpdateSongResponseSchema)` to create a new message.
  */
 export const UpdateSongResponseSchema: GenMessage<UpdateSongResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 29);
+  messageDesc(file_neutone_v1_song_service, 39);
 
 /**
  * DeleteSongRequest names the song to delete.
@@ -1032,7 +1362,7 @@ export type DeleteSongRequest = Message<"neutone.v1.DeleteSongRequest"> & {
  * Use `create(DeleteSongRequestSchema)` to create a new message.
  */
 export const DeleteSongRequestSchema: GenMessage<DeleteSongRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 30);
+  messageDesc(file_neutone_v1_song_service, 40);
 
 /**
  * DeleteSongResponse has no fields.
@@ -1047,7 +1377,7 @@ export type DeleteSongResponse = Message<"neutone.v1.DeleteSongResponse"> & {
  * Use `create(DeleteSongResponseSchema)` to create a new message.
  */
 export const DeleteSongResponseSchema: GenMessage<DeleteSongResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 31);
+  messageDesc(file_neutone_v1_song_service, 41);
 
 /**
  * LikeSongRequest names the song to like.
@@ -1068,7 +1398,7 @@ export type LikeSongRequest = Message<"neutone.v1.LikeSongRequest"> & {
  * Use `create(LikeSongRequestSchema)` to create a new message.
  */
 export const LikeSongRequestSchema: GenMessage<LikeSongRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 32);
+  messageDesc(file_neutone_v1_song_service, 42);
 
 /**
  * LikeSongResponse is the song's new like count.
@@ -1089,7 +1419,7 @@ export type LikeSongResponse = Message<"neutone.v1.LikeSongResponse"> & {
  * Use `create(LikeSongResponseSchema)` to create a new message.
  */
 export const LikeSongResponseSchema: GenMessage<LikeSongResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 33);
+  messageDesc(file_neutone_v1_song_service, 43);
 
 /**
  * UnlikeSongRequest names the song to unlike.
@@ -1110,7 +1440,7 @@ export type UnlikeSongRequest = Message<"neutone.v1.UnlikeSongRequest"> & {
  * Use `create(UnlikeSongRequestSchema)` to create a new message.
  */
 export const UnlikeSongRequestSchema: GenMessage<UnlikeSongRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 34);
+  messageDesc(file_neutone_v1_song_service, 44);
 
 /**
  * UnlikeSongResponse is the song's new like count.
@@ -1131,7 +1461,7 @@ export type UnlikeSongResponse = Message<"neutone.v1.UnlikeSongResponse"> & {
  * Use `create(UnlikeSongResponseSchema)` to create a new message.
  */
 export const UnlikeSongResponseSchema: GenMessage<UnlikeSongResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 35);
+  messageDesc(file_neutone_v1_song_service, 45);
 
 /**
  * RecordPlayRequest names the song that was played.
@@ -1152,7 +1482,7 @@ export type RecordPlayRequest = Message<"neutone.v1.RecordPlayRequest"> & {
  * Use `create(RecordPlayRequestSchema)` to create a new message.
  */
 export const RecordPlayRequestSchema: GenMessage<RecordPlayRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 36);
+  messageDesc(file_neutone_v1_song_service, 46);
 
 /**
  * RecordPlayResponse is the song's play count.
@@ -1173,7 +1503,7 @@ export type RecordPlayResponse = Message<"neutone.v1.RecordPlayResponse"> & {
  * Use `create(RecordPlayResponseSchema)` to create a new message.
  */
 export const RecordPlayResponseSchema: GenMessage<RecordPlayResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 37);
+  messageDesc(file_neutone_v1_song_service, 47);
 
 /**
  * GetSongMediaRequest names the song whose media to fetch.
@@ -1194,7 +1524,7 @@ export type GetSongMediaRequest = Message<"neutone.v1.GetSongMediaRequest"> & {
  * Use `create(GetSongMediaRequestSchema)` to create a new message.
  */
 export const GetSongMediaRequestSchema: GenMessage<GetSongMediaRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 38);
+  messageDesc(file_neutone_v1_song_service, 48);
 
 /**
  * GetSongMediaResponse is where to fetch the media from.
@@ -1229,6 +1559,18 @@ export type GetSongMediaResponse = Message<"neutone.v1.GetSongMediaResponse"> & 
    * @generated from field: google.protobuf.Timestamp expire_time = 4;
    */
   expireTime?: Timestamp | undefined;
+
+  /**
+   * The audio's waveform, for drawing it without decoding the audio: 1000
+   * (min, max) pairs, interleaved (min, max, min, max, ...), one per
+   * thousandth of the song from start to end, each a signed 8-bit integer
+   * (-127 to 127 for -1 to 1 full scale) of the channels averaged. In a
+   * browser: `new Int8Array(peaks.buffer, peaks.byteOffset, peaks.length)`.
+   * Empty for songs made before waveforms were kept.
+   *
+   * @generated from field: bytes peaks = 5;
+   */
+  peaks: Uint8Array;
 };
 
 /**
@@ -1236,7 +1578,7 @@ export type GetSongMediaResponse = Message<"neutone.v1.GetSongMediaResponse"> & 
  * Use `create(GetSongMediaResponseSchema)` to create a new message.
  */
 export const GetSongMediaResponseSchema: GenMessage<GetSongMediaResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 39);
+  messageDesc(file_neutone_v1_song_service, 49);
 
 /**
  * WatchSongRequest names the song to follow.
@@ -1257,7 +1599,7 @@ export type WatchSongRequest = Message<"neutone.v1.WatchSongRequest"> & {
  * Use `create(WatchSongRequestSchema)` to create a new message.
  */
 export const WatchSongRequestSchema: GenMessage<WatchSongRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 40);
+  messageDesc(file_neutone_v1_song_service, 50);
 
 /**
  * WatchSongResponse is the song's state at one moment.
@@ -1292,7 +1634,7 @@ export type WatchSongResponse = Message<"neutone.v1.WatchSongResponse"> & {
  * Use `create(WatchSongResponseSchema)` to create a new message.
  */
 export const WatchSongResponseSchema: GenMessage<WatchSongResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 41);
+  messageDesc(file_neutone_v1_song_service, 51);
 
 /**
  * RenameOwnerRequest names the account and its new name.
@@ -1320,7 +1662,7 @@ export type RenameOwnerRequest = Message<"neutone.v1.RenameOwnerRequest"> & {
  * Use `create(RenameOwnerRequestSchema)` to create a new message.
  */
 export const RenameOwnerRequestSchema: GenMessage<RenameOwnerRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 42);
+  messageDesc(file_neutone_v1_song_service, 52);
 
 /**
  * RenameOwnerResponse has no fields.
@@ -1335,7 +1677,7 @@ export type RenameOwnerResponse = Message<"neutone.v1.RenameOwnerResponse"> & {
  * Use `create(RenameOwnerResponseSchema)` to create a new message.
  */
 export const RenameOwnerResponseSchema: GenMessage<RenameOwnerResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 43);
+  messageDesc(file_neutone_v1_song_service, 53);
 
 /**
  * DeleteOwnerDataRequest names the deleted account.
@@ -1356,7 +1698,7 @@ export type DeleteOwnerDataRequest = Message<"neutone.v1.DeleteOwnerDataRequest"
  * Use `create(DeleteOwnerDataRequestSchema)` to create a new message.
  */
 export const DeleteOwnerDataRequestSchema: GenMessage<DeleteOwnerDataRequest> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 44);
+  messageDesc(file_neutone_v1_song_service, 54);
 
 /**
  * DeleteOwnerDataResponse says what was deleted.
@@ -1377,7 +1719,7 @@ export type DeleteOwnerDataResponse = Message<"neutone.v1.DeleteOwnerDataRespons
  * Use `create(DeleteOwnerDataResponseSchema)` to create a new message.
  */
 export const DeleteOwnerDataResponseSchema: GenMessage<DeleteOwnerDataResponse> = /*@__PURE__*/
-  messageDesc(file_neutone_v1_song_service, 45);
+  messageDesc(file_neutone_v1_song_service, 55);
 
 /**
  * AudioFormat is a file format songs can be downloaded in.
@@ -1421,6 +1763,47 @@ export const AudioFormatSchema: GenEnum<AudioFormat> = /*@__PURE__*/
   enumDesc(file_neutone_v1_song_service, 0);
 
 /**
+ * MySongsOrder is how ListMySongs sorts.
+ *
+ * @generated from enum neutone.v1.MySongsOrder
+ */
+export enum MySongsOrder {
+  /**
+   * Means NEWEST.
+   *
+   * @generated from enum value: MY_SONGS_ORDER_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Most recently requested first.
+   *
+   * @generated from enum value: MY_SONGS_ORDER_NEWEST = 1;
+   */
+  NEWEST = 1,
+
+  /**
+   * Least recently requested first.
+   *
+   * @generated from enum value: MY_SONGS_ORDER_OLDEST = 2;
+   */
+  OLDEST = 2,
+
+  /**
+   * By title, A to Z, ignoring case.
+   *
+   * @generated from enum value: MY_SONGS_ORDER_TITLE = 3;
+   */
+  TITLE = 3,
+}
+
+/**
+ * Describes the enum neutone.v1.MySongsOrder.
+ */
+export const MySongsOrderSchema: GenEnum<MySongsOrder> = /*@__PURE__*/
+  enumDesc(file_neutone_v1_song_service, 1);
+
+/**
  * FeedOrder is how the feed is sorted.
  *
  * @generated from enum neutone.v1.FeedOrder
@@ -1452,7 +1835,7 @@ export enum FeedOrder {
  * Describes the enum neutone.v1.FeedOrder.
  */
 export const FeedOrderSchema: GenEnum<FeedOrder> = /*@__PURE__*/
-  enumDesc(file_neutone_v1_song_service, 1);
+  enumDesc(file_neutone_v1_song_service, 2);
 
 /**
  * SongService owns songs, the public feed, likes and plays, and the durable
@@ -1581,7 +1964,8 @@ export const SongService: GenService<{
     output: typeof GetSongResponseSchema;
   },
   /**
-   * ListMySongs lists the caller's songs, newest first.
+   * ListMySongs lists the caller's songs, newest first unless asked otherwise,
+   * optionally only those matching a text or of one status.
    *
    * @generated from rpc neutone.v1.SongService.ListMySongs
    */
@@ -1599,6 +1983,70 @@ export const SongService: GenService<{
     methodKind: "unary";
     input: typeof ListFeedRequestSchema;
     output: typeof ListFeedResponseSchema;
+  },
+  /**
+   * SearchSongs finds published songs by title, artist name, style prompt and
+   * lyrics, best match first. Every word of the query must match; the last one
+   * may be the start of a word ("summ" finds "Summer"), so results can follow
+   * what a person types. RESOURCE_EXHAUSTED (with RetryInfo) beyond
+   * NEUTONE_SEARCHES_PER_MINUTE searches of one client (the signed-in account,
+   * or else the client's address).
+   *
+   * @generated from rpc neutone.v1.SongService.SearchSongs
+   */
+  searchSongs: {
+    methodKind: "unary";
+    input: typeof SearchSongsRequestSchema;
+    output: typeof SearchSongsResponseSchema;
+  },
+  /**
+   * GetArtist returns an artist's public profile: their name and what their
+   * published songs add up to. NOT_FOUND for an account without published songs.
+   *
+   * @generated from rpc neutone.v1.SongService.GetArtist
+   */
+  getArtist: {
+    methodKind: "unary";
+    input: typeof GetArtistRequestSchema;
+    output: typeof GetArtistResponseSchema;
+  },
+  /**
+   * ListArtistSongs lists an artist's published songs, most recently published
+   * first.
+   *
+   * @generated from rpc neutone.v1.SongService.ListArtistSongs
+   */
+  listArtistSongs: {
+    methodKind: "unary";
+    input: typeof ListArtistSongsRequestSchema;
+    output: typeof ListArtistSongsResponseSchema;
+  },
+  /**
+   * ListLikedSongs lists the songs the caller likes, most recently liked first:
+   * published songs and the caller's own (a liked song its owner has made
+   * private since, or deleted, is left out).
+   *
+   * @generated from rpc neutone.v1.SongService.ListLikedSongs
+   */
+  listLikedSongs: {
+    methodKind: "unary";
+    input: typeof ListLikedSongsRequestSchema;
+    output: typeof ListLikedSongsResponseSchema;
+  },
+  /**
+   * SuggestLyrics has the planner write a style prompt, lyrics and a title from
+   * a description, for the person to edit before CreateSong (custom_lyrics). It
+   * is free and stores nothing. RESOURCE_EXHAUSTED (with RetryInfo) beyond
+   * NEUTONE_LYRICS_SUGGESTIONS_PER_MINUTE per person; UNAVAILABLE while the model
+   * tier is, and DEADLINE_EXCEEDED when it did not answer within
+   * NEUTONE_LYRICS_SUGGESTION_TIMEOUT_SECONDS (30 by default).
+   *
+   * @generated from rpc neutone.v1.SongService.SuggestLyrics
+   */
+  suggestLyrics: {
+    methodKind: "unary";
+    input: typeof SuggestLyricsRequestSchema;
+    output: typeof SuggestLyricsResponseSchema;
   },
   /**
    * ListCategories lists the genre categories.

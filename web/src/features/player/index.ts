@@ -1,0 +1,3 @@
+export { PlayerProvider, useNowPlaying, usePlaybackTime, usePlayer } from "./PlayerProvider";
+export { PlayerBar } from "./components/PlayerBar";
+export { PlayButton } from "./components/PlayButton";
