@@ -28,13 +28,27 @@ web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
 
 # The model tier. The tritonserver binary comes from the nvidia-pytriton wheel, installed
 # without its Python dependencies: only the binary is used (DESIGN.md, Model tier).
-.PHONY: triton-deps models triton bench-models
+.PHONY: triton-deps models triton bench-models bench-gpu
 PYTRITON := nvidia-pytriton==0.7.0
 
 triton-deps: $(VENV)/.triton-installed
 
 $(VENV)/.triton-installed: $(VENV)/.installed
 	$(PYTHON) -m pip install -q --no-deps $(PYTRITON)
+	touch $@
+
+# checkov, the policy scanner tests/helm runs on the rendered chart, in a virtual environment
+# of its own: its many pinned dependencies would change the project's.
+.PHONY: scan-deps
+SCAN_VENV := .venv-scan
+CHECKOV := checkov==3.3.30
+
+scan-deps: $(SCAN_VENV)/.installed
+
+$(SCAN_VENV)/.installed: Makefile
+	test -x $(SCAN_VENV)/bin/python || $(SYSTEM_PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install -q --upgrade pip
+	$(SCAN_VENV)/bin/python -m pip install -q $(CHECKOV)
 	touch $@
 
 # Tiny random-weight models for tests and the local server (a no-op when up to date).
@@ -49,10 +63,17 @@ triton: triton-deps models
 bench-models: triton-deps models
 	$(PYTHON) -m bench.model_tier
 
+# The three models at their real sizes on one GPU (random weights unless NEUTONE_MODELS_DIR
+# holds real checkpoints): latency, tokens/s and memory against the targets, the cost of a
+# song, and the memory plan. Needs a CUDA build of torch; about 5 minutes on an H100.
+bench-gpu: $(VENV)/.installed
+	$(PYTHON) -m bench.gpu
+
 up: setup
 	$(PYTHON) -m runtime.launcher
 
-test: setup
+# The tests also run the policy scanner on the rendered chart (scan-deps).
+test: setup scan-deps
 	$(PYTHON) -m pytest
 
 lint: setup check-proto
@@ -61,6 +82,8 @@ lint: setup check-proto
 	$(VENV)/bin/buf lint
 	$(VENV)/bin/buf format --diff --exit-code
 	$(VENV)/bin/hadolint --failure-threshold warning Dockerfile $(wildcard triton/Dockerfile)
+	# The browser app: types, then its component tests (Vitest, a few seconds).
+	cd web && npx tsc --noEmit -p . && npm run --silent test
 
 # Regenerates Python and TypeScript code from protos/.
 proto: setup
@@ -77,4 +100,4 @@ format: setup
 	$(VENV)/bin/buf format -w
 
 clean:
-	rm -rf $(VENV) web/node_modules var
+	rm -rf $(VENV) $(SCAN_VENV) web/node_modules var

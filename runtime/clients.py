@@ -1,7 +1,14 @@
 """Channels for calling other Neutone services with this service's identity.
 
 Each outgoing call carries a service identity token (re-minted before it expires),
-the current request id, and a timeout no later than the caller's own deadline."""
+the current request id, and a timeout no later than the caller's own deadline.
+
+Calls are balanced per call, not per connection: a channel connects to every
+address its target resolves to and takes them in turn (`round_robin`). In a
+cluster the target is `dns:///<headless Service>:<port>`, which resolves to every
+ready pod; servers end each connection after a while (runtime.server,
+MAX_CONNECTION_AGE_SECONDS), so a client resolves the name again and finds the
+pods an autoscaler added. Locally the target is one `host:port`."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
@@ -12,6 +19,14 @@ import grpc
 from runtime.context import current_call
 from runtime.identity import IdentityIssuer, SignedToken
 from runtime.interceptors import REQUEST_ID_HEADER
+from runtime.server import MAX_MESSAGE_BYTES
+
+# Every channel to a Neutone service: one call to each resolved address in turn.
+CHANNEL_OPTIONS = (
+    ("grpc.lb_policy_name", "round_robin"),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+)
 
 
 class ServiceCredentials:
@@ -61,7 +76,10 @@ class _ServiceIdentityInterceptor(
 def service_channel(
     address: str, *, credentials: ServiceCredentials, default_timeout: float = 10.0
 ) -> grpc.aio.Channel:
-    """One long-lived channel to another service; share it, do not open one per call."""
+    """One long-lived channel to another service; share it, do not open one per call.
+    `address` is any gRPC target: `host:port`, `dns:///name:port`, `ipv4:a:p,b:p`."""
     return grpc.aio.insecure_channel(
-        address, interceptors=[_ServiceIdentityInterceptor(credentials, default_timeout)]
+        address,
+        options=CHANNEL_OPTIONS,
+        interceptors=[_ServiceIdentityInterceptor(credentials, default_timeout)],
     )

@@ -20,7 +20,7 @@ from urllib.parse import quote, urlencode
 import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr, model_validator
 
 from runtime.settings import SecretKey
 
@@ -47,7 +47,19 @@ class ObjectStoreSettings(BaseModel):
     s3_bucket: str = ""
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
+    # Static S3 credentials (a file each in NEUTONE_SECRETS_DIR, runtime.settings).
+    # Unset: boto3's own chain (AWS_* variables, IRSA, workload identity, instance profile).
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
     url_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+
+    @model_validator(mode="after")
+    def _static_keys_come_in_pairs(self) -> "ObjectStoreSettings":
+        if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+            raise ValueError(
+                "s3_access_key_id and s3_secret_access_key are set together or not at all"
+            )
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,11 +200,14 @@ class S3Store:
         if not settings.s3_bucket:
             raise ValueError("object_store.s3_bucket is required for the S3 store")
         self._bucket = settings.s3_bucket
-        # boto3 reads credentials the standard way (environment, IRSA, instance profile).
+        # Without static keys boto3 finds credentials the standard way.
+        static = settings.s3_access_key_id, settings.s3_secret_access_key
         self._client = boto3.client(
             "s3",
             endpoint_url=settings.s3_endpoint_url,
             region_name=settings.s3_region,
+            aws_access_key_id=static[0].get_secret_value() if static[0] else None,
+            aws_secret_access_key=static[1].get_secret_value() if static[1] else None,
             config=BotoConfig(retries={"mode": "standard", "max_attempts": 5}),
         )
 

@@ -24,6 +24,11 @@ from runtime.settings import DataServiceSettings
 log = structlog.get_logger()
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+# Each client connection is ended (GOAWAY) after about this long, so that clients
+# resolve the service's name again and spread calls over pods added since
+# (runtime.clients). Calls in flight, WatchSong streams too, finish on the old
+# connection: the grace after GOAWAY is left unbounded.
+MAX_CONNECTION_AGE_SECONDS = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +74,7 @@ async def run_server(
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_SECONDS * 1000),
         ],
     )
     for service in services:

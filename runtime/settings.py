@@ -1,14 +1,29 @@
 """Settings shared by every service. Each service subclasses `ServiceSettings`
 (`DataServiceSettings` when it keeps data in the database) with its own fields;
-all come from `NEUTONE_`-prefixed environment variables."""
+all come from `NEUTONE_`-prefixed environment variables, or from files.
 
+Secrets are best kept out of the environment (it is inherited by every child
+process and shown by `kubectl describe`): any setting may instead be a file named
+as its variable, e.g. `NEUTONE_DATABASE_URL` or `NEUTONE_MAIL__SMTP_PASSWORD`, in
+the directory NEUTONE_SECRETS_DIR names (the chart mounts each pod's Secrets
+there). A variable set in the environment wins over a file."""
+
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NestedSecretsSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
+# The directory of settings files (one per setting, named as its variable).
+SECRETS_DIR_VARIABLE = "NEUTONE_SECRETS_DIR"
 # The least key material for an HMAC key (page tokens, media URLs).
 MIN_KEY_BYTES = 32
 
@@ -32,8 +47,28 @@ class CommonSettings(BaseSettings):
     """What every process reads: its environment and where its local data is."""
 
     model_config = SettingsConfigDict(
-        env_prefix="NEUTONE_", env_nested_delimiter="__", frozen=True, extra="ignore"
+        env_prefix="NEUTONE_",
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="ignore",
+        # A secrets directory that was named must exist: a missing mount is an error.
+        secrets_dir_missing="error",
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Files named like nested variables (NEUTONE_MAIL__SMTP_PASSWORD) fill nested fields.
+        files = NestedSecretsSettingsSource(
+            file_secret_settings, secrets_dir=os.environ.get(SECRETS_DIR_VARIABLE) or None
+        )
+        return init_settings, env_settings, dotenv_settings, files
 
     environment: Environment = Environment.DEVELOPMENT
     data_dir: Path = Path("var")
@@ -103,7 +138,8 @@ SettingsT = TypeVar("SettingsT", bound=CommonSettings)
 
 
 def load_settings(cls: type[SettingsT]) -> SettingsT:
-    """Reads settings from the environment, or exits with a message naming what is wrong."""
+    """Reads settings from the environment and the files in NEUTONE_SECRETS_DIR, or
+    exits with a message naming what is wrong."""
     try:
         return cls()
     except ValidationError as error:
@@ -114,3 +150,5 @@ def load_settings(cls: type[SettingsT]) -> SettingsT:
             for e in error.errors()
         )
         raise SystemExit(f"invalid settings: {problems}") from None
+    except SettingsError as error:  # NEUTONE_SECRETS_DIR is not a readable directory
+        raise SystemExit(f"invalid settings: {SECRETS_DIR_VARIABLE}: {error}") from None

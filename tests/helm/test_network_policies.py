@@ -50,6 +50,8 @@ DESIGN_EDGES = {
     ("songsvc", "billingsvc", 50053),
     ("songsvc-worker", "billingsvc", 50053),
     ("songsvc-worker", "triton", 8001),
+    # SuggestLyrics: the planner alone.
+    ("songsvc", "triton", 8001),
     *{
         (component, "database", 5432)
         for component in ("usersvc", "billingsvc", "songsvc", "songsvc-worker", "migrations")
@@ -60,7 +62,7 @@ DESIGN_EDGES = {
     SMTP_EDGE,
     *{
         (MONITORING, component, 9090)
-        for component in ("usersvc", "billingsvc", "songsvc", "gateway", "edge")
+        for component in ("usersvc", "billingsvc", "songsvc", "songsvc-worker", "gateway", "edge")
     },
     (MONITORING, "triton", 8002),
 }

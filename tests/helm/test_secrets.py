@@ -134,11 +134,16 @@ def test_static_object_store_credentials_go_to_songsvc_and_the_worker_only() -> 
         component = component_of(workload)
         extra = s3 if component in ("songsvc", "songsvc-worker") else set()
         assert references(workload) == expected[component] | extra, component
-    worker = env_of(containers(rendered.workload("songsvc-worker"))[0])
-    assert worker["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"] == {
-        "name": "neutone-s3",
-        "key": "AWS_SECRET_ACCESS_KEY",
-    }
+    for component in ("songsvc", "songsvc-worker"):
+        files = secret_variables(rendered.workload(component))
+        assert files["NEUTONE_OBJECT_STORE__S3_ACCESS_KEY_ID"] == (
+            "neutone-s3",
+            "AWS_ACCESS_KEY_ID",
+        )
+        assert files["NEUTONE_OBJECT_STORE__S3_SECRET_ACCESS_KEY"] == (
+            "neutone-s3",
+            "AWS_SECRET_ACCESS_KEY",
+        )
 
 
 @pytest.mark.parametrize(
@@ -185,15 +190,31 @@ def test_the_smtp_password_secret_follows_the_values() -> None:
     assert "Secret ses-smtp" in rendered.notes
 
 
+SECRETS_DIR = "/etc/neutone/secrets"
+
+
 def secret_variables(workload: Object) -> dict[str, tuple[str, str]]:
-    """The environment variables filled from Secrets: name -> (Secret, key)."""
+    """The settings a pod reads from Secrets, as files in NEUTONE_SECRETS_DIR named as their
+    variables (runtime/settings.py): name -> (Secret, key). No Secret is ever an environment
+    variable, and the files are read-only to the pod's group alone."""
+    volumes = {volume["name"]: volume for volume in pod_spec(workload)["volumes"]}
     variables = {}
     for container in containers(workload):
-        for name, entry in env_of(container).items():
-            ref = entry.get("valueFrom", {}).get("secretKeyRef")
-            if ref:
-                assert "value" not in entry
-                variables[name] = (ref["name"], ref["key"])
+        env = env_of(container)
+        assert not any("secretKeyRef" in entry.get("valueFrom", {}) for entry in env.values())
+        assert not any("secretRef" in source for source in container.get("envFrom", []))
+        mounts = {mount["mountPath"]: mount for mount in container.get("volumeMounts", [])}
+        if SECRETS_DIR not in mounts:
+            assert "NEUTONE_SECRETS_DIR" not in env
+            continue
+        assert env["NEUTONE_SECRETS_DIR"]["value"] == SECRETS_DIR
+        assert mounts[SECRETS_DIR]["readOnly"] is True
+        projected = volumes[mounts[SECRETS_DIR]["name"]]["projected"]
+        assert projected["defaultMode"] == 0o440
+        for source in projected["sources"]:
+            for item in source["secret"]["items"]:
+                assert item["path"] not in variables, f"{item['path']} comes from two Secrets"
+                variables[item["path"]] = (source["secret"]["name"], item["key"])
     return variables
 
 

@@ -1,7 +1,7 @@
 """Every container's environment is one its process accepts: each NEUTONE_ variable the chart
-sets is a field of that service's settings class, and the settings load from it (with
-stand-ins for the Secrets, and the key files laid out as the pod's key volume lays them out)
-exactly as they would in the pod."""
+sets, and each secret file it mounts, is a field of that service's settings class, and the
+settings load from them (with stand-ins for the Secrets laid out as the pod's secrets volume
+lays them out, and the key files as its key volume does) exactly as they would in the pod."""
 
 import base64
 import importlib
@@ -53,9 +53,9 @@ SECRET_VALUES = {
     ("neutone-payment", "webhook-secret"): "whsec_" + base64.b64encode(b"w" * 32).decode(),
     ("neutone-payment", "polar-access-token"): "polar_oat_test",
     ("neutone-mail", "smtp-password"): "smtp-password-0123456789",
+    ("neutone-s3", "AWS_ACCESS_KEY_ID"): "AKIAIOSFODNN7EXAMPLE",
+    ("neutone-s3", "AWS_SECRET_ACCESS_KEY"): "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
 }
-# Non-NEUTONE variables a Python service container may carry.
-OTHER_VARIABLES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 
 
 def settings_class(component: str) -> type[BaseModel]:
@@ -97,9 +97,6 @@ def environment(container: dict[str, Any]) -> dict[str, str]:
     for name, entry in env_of(container).items():
         if "value" in entry:
             values[name] = entry["value"]
-        elif "secretKeyRef" in entry["valueFrom"]:
-            ref = entry["valueFrom"]["secretKeyRef"]
-            values[name] = SECRET_VALUES[(ref["name"], ref["key"])]
         else:
             # The Downward API: the container's resource over the divisor, rounded up.
             ref = entry["valueFrom"]["resourceFieldRef"]
@@ -127,23 +124,41 @@ def generated_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def lay_out_key_volume(workload: Object, generated: Path, pod_dir: Path) -> Path:
     """The files the pod's projected `keys` volume holds, copied from the generated ones."""
     (volume,) = [v for v in pod_spec(workload)["volumes"] if v["name"] == "keys"]
-    pod_dir.mkdir(exist_ok=True)
+    pod_dir.mkdir(parents=True, exist_ok=True)
     for source in volume["projected"]["sources"]:
         for item in next(iter(source.values()))["items"]:
             shutil.copy(generated / item["path"], pod_dir / item["path"])
     return pod_dir
 
 
+def secret_files(workload: Object) -> dict[str, str]:
+    """The files of the pod's projected `secrets` volume: name -> the stand-in content."""
+    volumes = [v for v in pod_spec(workload)["volumes"] if v["name"] == "secrets"]
+    return {
+        item["path"]: SECRET_VALUES[(source["secret"]["name"], item["key"])]
+        for volume in volumes
+        for source in volume["projected"]["sources"]
+        for item in source["secret"]["items"]
+    }
+
+
 @pytest.fixture
 def pod_environment(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    """A container's environment as in its pod, with NEUTONE_KEYS_DIR at a copy of its keys."""
+    """A container's environment as in its pod, with NEUTONE_KEYS_DIR at a copy of its keys
+    and NEUTONE_SECRETS_DIR at its secret files."""
 
     def environment_of(workload: Object) -> dict[str, str]:
         env = environment(containers(workload, init=False)[0])
+        pod_dir = tmp_path / workload["metadata"]["name"]
         if "NEUTONE_KEYS_DIR" in env:
             generated = request.getfixturevalue("generated_keys")
-            pod_dir = tmp_path / workload["metadata"]["name"]
-            env["NEUTONE_KEYS_DIR"] = str(lay_out_key_volume(workload, generated, pod_dir))
+            env["NEUTONE_KEYS_DIR"] = str(lay_out_key_volume(workload, generated, pod_dir / "keys"))
+        if "NEUTONE_SECRETS_DIR" in env:
+            secrets_dir = pod_dir / "secrets"
+            secrets_dir.mkdir(parents=True, exist_ok=True)
+            for name, content in secret_files(workload).items():
+                (secrets_dir / name).write_text(content)
+            env["NEUTONE_SECRETS_DIR"] = str(secrets_dir)
         return env
 
     return environment_of
@@ -166,11 +181,12 @@ def clean_environment() -> Iterator[None]:
 def test_settings_load_from_the_rendered_environment(
     any_render: Rendered, component: str, pod_environment: Any, clean_environment: None
 ) -> None:
-    env = pod_environment(any_render.workload(component))
+    workload = any_render.workload(component)
+    env = pod_environment(workload)
     cls = settings_class(component)
-    unknown = {
-        name for name in env if name not in variable_names(cls) and name not in OTHER_VARIABLES
-    }
+    # NEUTONE_SECRETS_DIR is read before the settings (runtime/settings.py).
+    read = variable_names(cls) | {"NEUTONE_SECRETS_DIR"}
+    unknown = {name for name in [*env, *secret_files(workload)] if name not in read}
     assert not unknown, f"{component} does not read {sorted(unknown)}"
     os.environ.update(env)
     settings = cls()
@@ -202,6 +218,8 @@ def test_services_reach_each_other_through_their_services(
         }
         for service in production_render.of_kind("Service")
     }
+    # Each target is a DNS name of a headless Service, which resolves to every ready pod, so
+    # that clients balance each call over the pods (runtime/clients.py).
     for component in ("usersvc", "billingsvc", "songsvc", "songsvc-worker", "gateway"):
         env = env_of(containers(production_render.workload(component))[0])
         for setting, target in (
@@ -209,11 +227,13 @@ def test_services_reach_each_other_through_their_services(
             ("NEUTONE_BILLINGSVC_ADDRESS", "neutone-billingsvc"),
             ("NEUTONE_SONGSVC_ADDRESS", "neutone-songsvc"),
         ):
-            host, _, port = env[setting]["value"].partition(":")
-            assert host == target and int(port) == services[target]["grpc"], (component, setting)
+            port = services[target]["grpc"]
+            assert env[setting]["value"] == f"dns:///{target}.neutone:{port}", (component, setting)
     worker = env_of(containers(production_render.workload("songsvc-worker"))[0])
-    host, _, port = worker["NEUTONE_TRITON_URL"]["value"].partition(":")
-    assert host == "neutone-triton" and int(port) == services["neutone-triton"]["grpc"]
+    port = services["neutone-triton"]["grpc"]
+    assert worker["NEUTONE_TRITON_URL"]["value"] == f"dns:///neutone-triton.neutone:{port}"
+    for name in ("neutone-usersvc", "neutone-billingsvc", "neutone-songsvc", "neutone-triton"):
+        assert production_render.get("Service", name)["spec"]["clusterIP"] == "None", name
 
 
 def test_billing_runs_polar_with_the_configured_products(

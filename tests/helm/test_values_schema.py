@@ -15,6 +15,22 @@ BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
         {"songsvc": {"image": {"tag": "latest"}}},
         "/songsvc/image/tag",
     ),
+    "a digest that is not sha256": (
+        {"songsvc": {"image": {"digest": "md5:0123456789abcdef0123456789abcdef"}}},
+        "/songsvc/image/digest",
+    ),
+    "a truncated digest": (
+        {"edge": {"image": {"digest": "sha256:0123456789abcdef"}}},
+        "/edge/image/digest",
+    ),
+    "KEDA without a Prometheus URL": (
+        {"songsvcWorker": {"keda": {"enabled": True, "prometheusServerAddress": ""}}},
+        "/songsvcWorker/keda/prometheusServerAddress",
+    ),
+    "a misspelt KEDA key": (
+        {"triton": {"keda": {"pendingRequestPerReplica": 8}}},
+        "pendingRequestPerReplica",
+    ),
     "misspelt top-level key": ({"publicURL": "https://neutone.app"}, "publicURL"),
     "misspelt component key": ({"usersvc": {"replica": 3}}, "replica"),
     "zero replicas": ({"gateway": {"replicas": 0}}, "/gateway/replicas"),

@@ -129,14 +129,33 @@ def test_triton_is_ready_on_its_health_endpoint(any_render: Rendered) -> None:
     assert startup["periodSeconds"] * startup["failureThreshold"] == 900
 
 
-def test_worker_probes_come_from_values() -> None:
-    # The worker serves no endpoint yet, so it gets no made-up probe by default...
-    default = containers(render_production().workload("songsvc-worker"))[0]
-    assert "livenessProbe" not in default and "readinessProbe" not in default
-    # ...and the one an operator configures.
-    probe = {"httpGet": {"path": "/metrics", "port": 9090}, "periodSeconds": 15}
-    rendered = render_production({"songsvcWorker": {"livenessProbe": probe}})
-    assert containers(rendered.workload("songsvc-worker"))[0]["livenessProbe"] == probe
+def test_the_worker_is_probed_on_its_heartbeats(any_render: Rendered) -> None:
+    """/livez fails when the claim loop stops coming round (runtime/probes.py), /readyz
+    when the database stops answering; both on the metrics port, the worker's only one."""
+    container = containers(any_render.workload("songsvc-worker"))[0]
+    assert {"name": "metrics", "containerPort": 9090} in container["ports"]
+    for probe, path in (
+        ("startupProbe", "/livez"),
+        ("livenessProbe", "/livez"),
+        ("readinessProbe", "/readyz"),
+    ):
+        assert container[probe]["httpGet"] == {"path": path, "port": "metrics"}, probe
+    env = env_of(container)
+    assert env["NEUTONE_METRICS_PORT"]["value"] == "9090"
+    assert env["NEUTONE_WORKER_LIVENESS_SECONDS"]["value"] == "60"
+    # The kubelet restarts a hung worker within the bound plus three missed probes.
+    liveness = container["livenessProbe"]
+    assert liveness["periodSeconds"] * liveness["failureThreshold"] <= 60
+
+
+def test_worker_probe_timing_comes_from_values() -> None:
+    rendered = render_production(
+        {"songsvcWorker": {"livenessSeconds": 120, "livenessProbe": {"periodSeconds": 30}}}
+    )
+    container = containers(rendered.workload("songsvc-worker"))[0]
+    assert container["livenessProbe"]["periodSeconds"] == 30
+    assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "metrics"}
+    assert env_of(container)["NEUTONE_WORKER_LIVENESS_SECONDS"]["value"] == "120"
 
 
 def test_every_deployment_has_a_pod_disruption_budget(any_render: Rendered) -> None:

@@ -8,9 +8,11 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import grpc
+import httpx
 import psycopg
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from prometheus_client.parser import text_string_to_metric_families
 
 from neutone.v1 import user_service_pb2, user_service_pb2_grpc
 from runtime.errors import error_reason
@@ -33,6 +35,7 @@ ONE_CLIENT_FOR_ALL_TESTS = {
     # Every `neutone` command of tests/integration/cli exchanges a credential.
     "NEUTONE_TOKEN_EXCHANGES_PER_CLIENT_PER_MINUTE": "1000000",
     "NEUTONE_PASSWORD_RESETS_PER_CLIENT": "1000000",
+    "NEUTONE_SEARCHES_PER_MINUTE": "1000000",
 }
 
 
@@ -205,3 +208,14 @@ def insert_song(
             },
         )
     return song_id
+
+
+def scrape(metrics_url: str) -> dict[str, float]:
+    """A process's Prometheus metrics: each sample as `name{label="value",...}` (labels
+    sorted; a bare `name` without labels) -> its value."""
+    samples: dict[str, float] = {}
+    for family in text_string_to_metric_families(httpx.get(metrics_url, timeout=5).text):
+        for sample in family.samples:
+            labels = ",".join(f'{key}="{value}"' for key, value in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return samples

@@ -3,10 +3,13 @@ The objects of one gRPC service (usersvc, billingsvc, songsvc): its ServiceAccou
 Deployment (native gRPC probes against the standard health service), HPA, PDB and
 NetworkPolicy. The component's own template supplies what differs:
   command      the container command
-  env          extra env entries (a YAML list, as a string): the secrets it uses besides
-               its database URL and its key
+  env          extra env entries (a YAML list, as a string); never a secret
+  secretFiles  the secret settings it reads besides its database URL, as files (a list for
+               neutone.secretsVolume)
   ingressFrom  who may call it; egressTo: what it may reach (see neutone.networkPolicy)
 Its database URL is secrets.database.<component> and its key secrets.serviceKeys.<component>.
+The Service is headless: callers resolve every ready pod and balance each call over them
+(runtime/clients.py), rather than a ClusterIP pinning each long-lived channel to one pod.
 */}}
 {{- define "neutone.grpcService" -}}
 {{- $root := .root -}}
@@ -17,10 +20,12 @@ apiVersion: v1
 kind: Service
 metadata:
   name: {{ include "neutone.componentName" . }}
+  namespace: {{ .root.Release.Namespace }}
   labels:
     {{- include "neutone.labels" . | nindent 4 }}
 spec:
   type: ClusterIP
+  clusterIP: None
   selector:
     {{- include "neutone.selectorLabels" . | nindent 4 }}
   ports:
@@ -33,6 +38,7 @@ apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: {{ include "neutone.componentName" . }}
+  namespace: {{ .root.Release.Namespace }}
   labels:
     {{- include "neutone.labels" . | nindent 4 }}
 spec:
@@ -60,7 +66,7 @@ spec:
               containerPort: {{ $root.Values.metrics.port }}
           env:
             {{- include "neutone.serviceEnv" (merge (dict "listenPort" $values.port) .) | nindent 12 }}
-            {{- include "neutone.databaseEnv" (dict "root" $root "database" .component) | nindent 12 }}
+            {{- include "neutone.secretsDirEnv" . | nindent 12 }}
             {{- with .env }}
             {{- . | nindent 12 }}
             {{- end }}
@@ -73,9 +79,12 @@ spec:
           volumeMounts:
             {{- include "neutone.tmpVolumeMount" . | nindent 12 }}
             {{- include "neutone.keysVolumeMount" . | nindent 12 }}
+            {{- include "neutone.secretsVolumeMount" . | nindent 12 }}
       volumes:
         {{- include "neutone.tmpVolume" . | nindent 8 }}
         {{- include "neutone.keysVolume" (dict "root" $root "principal" .component "valuesKey" .component) | nindent 8 }}
+        {{- $database := include "neutone.databaseFile" (dict "root" $root "database" .component) | fromYaml }}
+        {{- include "neutone.secretsVolume" (dict "files" (prepend (.secretFiles | default list) $database)) | nindent 8 }}
 {{- include "neutone.hpa" . }}
 {{- include "neutone.pdb" . }}
 {{- include "neutone.networkPolicy" . }}

@@ -44,16 +44,21 @@ app.kubernetes.io/name: {{ include "neutone.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
-{{/* "<registry>/<repository>:<tag>"; the tag defaults to the chart's appVersion. */}}
+{{/* "<registry>/<repository>:<tag>"; the tag defaults to the chart's appVersion. With the
+component's image.digest, "<registry>/<repository>:<tag>@sha256:...": the digest is what is
+pulled, the tag only tells people which release it is. */}}
 {{- define "neutone.image" -}}
 {{- $image := .values.image -}}
 {{- $registry := $image.registry | default .root.Values.image.registry -}}
 {{- $tag := $image.tag | default .root.Values.image.tag | default .root.Chart.AppVersion -}}
+{{- $name := printf "%s:%s" $image.repository $tag -}}
 {{- if $registry -}}
-{{- printf "%s/%s:%s" $registry $image.repository $tag -}}
-{{- else -}}
-{{- printf "%s:%s" $image.repository $tag -}}
+{{- $name = printf "%s/%s" $registry $name -}}
 {{- end -}}
+{{- with $image.digest -}}
+{{- $name = printf "%s@%s" $name . -}}
+{{- end -}}
+{{- $name -}}
 {{- end -}}
 
 {{- define "neutone.serviceAccountName" -}}
@@ -67,6 +72,7 @@ apiVersion: v1
 kind: ServiceAccount
 metadata:
   name: {{ include "neutone.serviceAccountName" . }}
+  namespace: {{ .root.Release.Namespace }}
   labels:
     {{- include "neutone.labels" . | nindent 4 }}
   {{- with .values.serviceAccount.annotations }}
@@ -133,7 +139,7 @@ annotations:
   {{- if .metricsPort }}
   prometheus.io/scrape: "true"
   prometheus.io/port: {{ .metricsPort | quote }}
-  prometheus.io/path: /metrics
+  prometheus.io/path: {{ .metricsPath | default "/metrics" }}
   {{- end }}
   {{- with .checksum }}
   checksum/config: {{ . }}
@@ -155,17 +161,45 @@ annotations:
   mountPath: /tmp
 {{- end -}}
 
-{{- define "neutone.secretEnv" -}}
-- name: {{ .name }}
-  valueFrom:
-    secretKeyRef:
-      name: {{ .secret }}
-      key: {{ .key }}
+{{/*
+A pod's secret settings, as files (runtime/settings.py): never environment variables, which
+every child process inherits and `kubectl describe` shows. One read-only projected volume at
+NEUTONE_SECRETS_DIR holds one file per setting, named as the setting's variable.
+  files: a list of (dict "name" "NEUTONE_DATABASE_URL" "secret" <Secret name> "key" <key>)
+*/}}
+{{- define "neutone.secretsDir" -}}
+/etc/neutone/secrets
+{{- end -}}
+
+{{- define "neutone.secretsVolume" -}}
+- name: secrets
+  projected:
+    # 0440: readable by the pod's group (fsGroup) only.
+    defaultMode: 288
+    sources:
+      {{- range .files }}
+      - secret:
+          name: {{ .secret }}
+          items:
+            - key: {{ .key }}
+              path: {{ .name }}
+      {{- end }}
+{{- end -}}
+
+{{- define "neutone.secretsVolumeMount" -}}
+- name: secrets
+  mountPath: {{ include "neutone.secretsDir" . }}
+  readOnly: true
+{{- end -}}
+
+{{- define "neutone.secretsDirEnv" -}}
+- name: NEUTONE_SECRETS_DIR
+  value: {{ include "neutone.secretsDir" . }}
 {{- end -}}
 
 {{/* Settings every Python service reads (runtime/settings.py). No secret: each pod gets
-the ones it uses from its own template (neutone.databaseEnv, neutone.pageTokenEnv, ...) and its
-own signing key (neutone.keysVolume). */}}
+the ones it uses as files from its own template (neutone.secretsVolume with
+neutone.databaseFile, neutone.pageTokenFile, ...) and its own signing key (neutone.keysVolume). */}}
 {{- define "neutone.serviceEnv" -}}
 {{- $root := .root -}}
 - name: NEUTONE_ENVIRONMENT
@@ -182,18 +216,24 @@ own signing key (neutone.keysVolume). */}}
 - name: NEUTONE_LISTEN_ADDRESS
   value: {{ printf "0.0.0.0:%v" .listenPort | quote }}
 {{- end }}
+{{- /* Headless Services: the name resolves to every ready pod, and clients balance each call. */}}
 - name: NEUTONE_USERSVC_ADDRESS
-  value: {{ printf "%s:%v" (include "neutone.componentName" (dict "root" $root "component" "usersvc")) $root.Values.usersvc.port | quote }}
+  value: {{ include "neutone.grpcTarget" (dict "root" $root "component" "usersvc" "port" $root.Values.usersvc.port) | quote }}
 - name: NEUTONE_BILLINGSVC_ADDRESS
-  value: {{ printf "%s:%v" (include "neutone.componentName" (dict "root" $root "component" "billingsvc")) $root.Values.billingsvc.port | quote }}
+  value: {{ include "neutone.grpcTarget" (dict "root" $root "component" "billingsvc" "port" $root.Values.billingsvc.port) | quote }}
 - name: NEUTONE_SONGSVC_ADDRESS
-  value: {{ printf "%s:%v" (include "neutone.componentName" (dict "root" $root "component" "songsvc")) $root.Values.songsvc.port | quote }}
+  value: {{ include "neutone.grpcTarget" (dict "root" $root "component" "songsvc" "port" $root.Values.songsvc.port) | quote }}
 {{- if .values.shutdownGraceSeconds }}
 - name: NEUTONE_SHUTDOWN_GRACE_SECONDS
   value: {{ .values.shutdownGraceSeconds | quote }}
 {{- end }}
 - name: NEUTONE_KEYS_DIR
   value: {{ include "neutone.keysDir" . }}
+{{- end -}}
+
+{{/* A gRPC target naming a component's headless Service: "dns:///<name>.<namespace>:<port>". */}}
+{{- define "neutone.grpcTarget" -}}
+{{- printf "dns:///%s.%s:%v" (include "neutone.componentName" .) .root.Release.Namespace .port -}}
 {{- end -}}
 
 {{/* Where a pod finds its own private key and the trusted public keys (runtime/keys). */}}
@@ -234,20 +274,21 @@ pod's own PKCS#8 private key, from its own Secret, secrets.serviceKeys.<valuesKe
   readOnly: true
 {{- end -}}
 
-{{/* A service's own PostgreSQL URL: its own role (secrets.database.<service>; the worker
-uses songsvc's). */}}
-{{- define "neutone.databaseEnv" -}}
+{{/* A service's own PostgreSQL URL, as a secret file (neutone.secretsVolume): its own role
+(secrets.database.<database>; the worker uses songsvc's). `name` overrides the file's name. */}}
+{{- define "neutone.databaseFile" -}}
 {{- $ref := index .root.Values.secrets.database .database -}}
-{{ include "neutone.secretEnv" (dict "name" "NEUTONE_DATABASE_URL" "secret" $ref.name "key" $ref.key) }}
+{{- toYaml (dict "name" (.name | default "NEUTONE_DATABASE_URL") "secret" $ref.name "key" $ref.key) -}}
 {{- end -}}
 
-{{/* The page-token HMAC key: songsvc and billingsvc only (they list things). */}}
-{{- define "neutone.pageTokenEnv" -}}
-{{ include "neutone.secretEnv" (dict "name" "NEUTONE_PAGE_TOKEN_KEY" "secret" .Values.secrets.pageTokenKey.name "key" .Values.secrets.pageTokenKey.key) }}
+{{/* The page-token HMAC key, as a secret file: the services that page through lists. */}}
+{{- define "neutone.pageTokenFile" -}}
+{{- toYaml (dict "name" "NEUTONE_PAGE_TOKEN_KEY" "secret" .Values.secrets.pageTokenKey.name "key" .Values.secrets.pageTokenKey.key) -}}
 {{- end -}}
 
 {{/* The S3 object store of songsvc and its worker (runtime/objectstore.py). Without an
-objectStore Secret, credentials come from the pod's identity (IRSA, workload identity). */}}
+objectStore Secret, credentials come from the pod's identity (IRSA, workload identity); with
+one, its keys are secret files (neutone.objectStoreFiles). */}}
 {{- define "neutone.objectStoreEnv" -}}
 {{- $store := .Values.objectStore -}}
 - name: NEUTONE_OBJECT_STORE__KIND
@@ -262,10 +303,18 @@ objectStore Secret, credentials come from the pod's identity (IRSA, workload ide
 {{- end }}
 - name: NEUTONE_OBJECT_STORE__URL_TTL_SECONDS
   value: {{ $store.urlTtlSeconds | quote }}
-{{- with .Values.secrets.objectStore.name }}
-{{ include "neutone.secretEnv" (dict "name" "AWS_ACCESS_KEY_ID" "secret" . "key" $.Values.secrets.objectStore.accessKeyIdKey) }}
-{{ include "neutone.secretEnv" (dict "name" "AWS_SECRET_ACCESS_KEY" "secret" . "key" $.Values.secrets.objectStore.secretAccessKeyKey) }}
-{{- end }}
+{{- end -}}
+
+{{/* The static S3 keys as secret files (a YAML list; empty without an objectStore Secret). */}}
+{{- define "neutone.objectStoreFiles" -}}
+{{- $secret := .Values.secrets.objectStore -}}
+{{- $files := list -}}
+{{- with $secret.name -}}
+{{- $files = list
+  (dict "name" "NEUTONE_OBJECT_STORE__S3_ACCESS_KEY_ID" "secret" . "key" $secret.accessKeyIdKey)
+  (dict "name" "NEUTONE_OBJECT_STORE__S3_SECRET_ACCESS_KEY" "secret" . "key" $secret.secretAccessKeyKey) -}}
+{{- end -}}
+{{- toYaml $files -}}
 {{- end -}}
 
 {{/* Extra settings from values: <component>.env (a map of NAME: value). */}}
@@ -311,6 +360,7 @@ apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata:
   name: {{ include "neutone.componentName" . }}
+  namespace: {{ .root.Release.Namespace }}
   labels:
     {{- include "neutone.labels" . | nindent 4 }}
 spec:
@@ -345,6 +395,7 @@ apiVersion: policy/v1
 kind: PodDisruptionBudget
 metadata:
   name: {{ include "neutone.componentName" . }}
+  namespace: {{ .root.Release.Namespace }}
   labels:
     {{- include "neutone.labels" . | nindent 4 }}
 spec:
@@ -355,10 +406,49 @@ spec:
 {{- end }}
 {{- end -}}
 
-{{/* The replica count, unless an HPA owns it. */}}
+{{/* The replica count, unless an HPA (or KEDA's) owns it. */}}
 {{- define "neutone.replicas" -}}
-{{- if not .values.autoscaling.enabled }}
+{{- if not (or .values.autoscaling.enabled (.values.keda | default dict).enabled) }}
 replicas: {{ .values.replicas }}
+{{- end }}
+{{- end -}}
+
+{{/*
+A KEDA ScaledObject (keda.sh/v1alpha1, off unless <component>.keda.enabled): scales the
+component's Deployment on a Prometheus query between autoscaling.minReplicas and maxReplicas.
+KEDA makes the HPA itself, so autoscaling.enabled must be false.
+  query      the PromQL whose value, divided by `threshold`, is the replicas wanted
+  threshold  the query's value one replica takes
+*/}}
+{{- define "neutone.scaledObject" -}}
+{{- $keda := .values.keda -}}
+{{- if $keda.enabled }}
+{{- if .values.autoscaling.enabled }}
+{{- fail (printf "%s: keda.enabled and autoscaling.enabled are both true; KEDA makes the HPA itself, turn autoscaling off" .component) }}
+{{- end }}
+---
+apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata:
+  name: {{ include "neutone.componentName" . }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "neutone.labels" . | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ include "neutone.componentName" . }}
+  minReplicaCount: {{ .values.autoscaling.minReplicas }}
+  maxReplicaCount: {{ .values.autoscaling.maxReplicas }}
+  pollingInterval: {{ $keda.pollingIntervalSeconds }}
+  cooldownPeriod: {{ $keda.cooldownSeconds }}
+  triggers:
+    - type: prometheus
+      metadata:
+        serverAddress: {{ $keda.prometheusServerAddress | quote }}
+        query: {{ .query | quote }}
+        threshold: {{ .threshold | toString | quote }}
 {{- end }}
 {{- end -}}
 
@@ -376,6 +466,7 @@ apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
   name: {{ include "neutone.componentName" . }}
+  namespace: {{ .root.Release.Namespace }}
   labels:
     {{- include "neutone.labels" . | nindent 4 }}
 spec:
