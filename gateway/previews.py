@@ -36,6 +36,9 @@ MAX_DESCRIPTION_CHARS = 200
 MEDIA_REDIRECT_SECONDS = 30
 # A crawler waits for the page: a slow songsvc gives the plain app instead.
 LOOKUP_TIMEOUT_SECONDS = 2.0
+# How long an id is known not to be a published song: enough to absorb a burst of
+# requests for one id, short enough that a song just published unfurls at once.
+UNPUBLISHED_SECONDS = 2.0
 _TITLE = re.compile(r"<title>.*?</title>", re.IGNORECASE | re.DOTALL)
 _HEAD_END = re.compile(r"</head>", re.IGNORECASE)
 
@@ -101,10 +104,14 @@ class SongPreviews:
         self._index_html = index_html
         self._public_url = public_url.rstrip("/")
         self._cache_seconds = cache_seconds
-        # Pages by song id (None: not a published song), so a burst of crawlers, or
-        # of made-up ids, costs songsvc one lookup per id and time to live.
-        self._pages: TTLCache[UUID, str | None] = TTLCache(
+        # Pages by song id, so a burst of crawlers costs songsvc one lookup per id and
+        # time to live. "Not a published song" is kept far shorter: a link shared right
+        # after its song is published must unfurl at once.
+        self._pages: TTLCache[UUID, str] = TTLCache(
             maxsize=max_entries, ttl=max(cache_seconds, 0.001)
+        )
+        self._unpublished: TTLCache[UUID, None] = TTLCache(
+            maxsize=max_entries, ttl=min(max(cache_seconds, 0.001), UNPUBLISHED_SECONDS)
         )
 
     async def page(self, request: Request) -> Response:
@@ -122,6 +129,8 @@ class SongPreviews:
     async def _page(self, song_id: UUID) -> str | None:
         if song_id in self._pages:
             return self._pages[song_id]
+        if song_id in self._unpublished:
+            return None
         try:
             reply = await self._songs.GetSong(
                 song_service_pb2.GetSongRequest(song_id=str(song_id)),
@@ -141,7 +150,10 @@ class SongPreviews:
                 if published
                 else None
             )
-        self._pages[song_id] = rendered
+        if rendered is None:
+            self._unpublished[song_id] = None
+        else:
+            self._pages[song_id] = rendered
         return rendered
 
     async def cover(self, request: Request) -> Response:

@@ -229,8 +229,10 @@ def local_model_tier() -> dict[str, str]:
     config = Path(models_dir, "acestep", "transformer", "config.json") if models_dir else None
     if config is None or not config.is_file():
         return LOCAL_MODEL_TIER
-    turbo = json.loads(config.read_text()).get("is_turbo", False)
-    return {"NEUTONE_STEMS_SUPPORTED": "false" if turbo else "true"}
+    if not json.loads(config.read_text()).get("is_turbo", False):
+        return {"NEUTONE_STEMS_SUPPORTED": "true"}
+    # What the acestep model's turbo_max_inference_steps refuses, refused before a charge.
+    return {"NEUTONE_STEMS_SUPPORTED": "false", "NEUTONE_MAX_INFERENCE_STEPS": "8"}
 
 
 def development_env(settings: DatabaseSettings) -> dict[str, str]:

@@ -143,6 +143,7 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
     ) -> song_service_pb2.CreateSongResponse:
         user = require_user()
         wanted = requests.create_song(request)
+        self._check_inference_steps(wanted.takes)
         if wanted.reference_upload_id is not None:
             await self._uploads.ready(
                 UUID(user.subject), wanted.reference_upload_id, field="reference_upload_id"
@@ -186,11 +187,25 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
 
     async def _edit(self, edit: requests.EditRequest, request: Message) -> Song:
         user = require_user()
+        self._check_inference_steps([edit.columns])
         source = await self._source(edit, UUID(user.subject))
         [song] = await self._creator.create(
             user, [edit.song_values(source)], key=edit.idempotency_key, request=request
         )
         return song
+
+    def _check_inference_steps(self, songs: list[requests.Columns]) -> None:
+        """Refuses more steps than the deployment's checkpoint takes (a turbo one)."""
+        most = self._settings.max_inference_steps
+        steps = max(song["inference_steps"] for song in songs)
+        if steps > most:
+            check = Violations()
+            check.add(
+                "params.inference_steps",
+                f"must be at most {most} (got {steps}): this deployment's checkpoint is"
+                f" distilled into {most} steps; more would only cost time",
+            )
+            check.raise_if_any()
 
     async def _source(self, edit: requests.EditRequest, owner_id: UUID) -> requests.Source:
         """What the edit starts from, once the caller may use it."""

@@ -3,6 +3,7 @@ use, and what each alone needs (so each pod gets only its own secrets)."""
 
 from pydantic import Field
 
+from engines import limits
 from runtime.objectstore import ObjectStoreSettings
 from runtime.settings import DataServiceSettings, SecretKey
 
@@ -13,6 +14,14 @@ class SongsSettings(DataServiceSettings):
     # Whether the deployment's ACE-Step checkpoint can split stems (the base model
     # can, turbo checkpoints cannot): SeparateStems is FAILED_PRECONDITION without.
     stems_supported: bool = False
+    # The most diffusion steps the deployment's checkpoint takes: 8 on ACE-Step 1.5
+    # turbo (its guidance is distilled into 8 steps; its Triton model refuses more), so
+    # a request for more is refused here, before any credit is reserved.
+    max_inference_steps: int = Field(
+        default=limits.MAX_INFERENCE_STEPS,
+        ge=limits.MIN_INFERENCE_STEPS,
+        le=limits.MAX_INFERENCE_STEPS,
+    )
     object_store: ObjectStoreSettings = ObjectStoreSettings()
     # Triton's gRPC endpoint: the worker's models, and the planner for SuggestLyrics.
     triton_url: str = "127.0.0.1:8001"

@@ -27,10 +27,7 @@ def product() -> Iterator[Product]:
     if not (WEB_DIST / "index.html").is_file():
         pytest.fail("the browser app is not built: run `make setup` (it runs `npm run build`)")
     # The browser signs up from this machine again and again.
-    # A song's link preview is cached for a minute; the journey shares a song it
-    # opened (unpublished) moments before publishing it.
-    env = {**ONE_CLIENT_FOR_ALL_TESTS, "NEUTONE_SONG_PREVIEW_SECONDS": "0"}
-    with private_product("e2e", extra_env=env) as product:
+    with private_product("e2e", extra_env=ONE_CLIENT_FOR_ALL_TESTS) as product:
         yield product
 
 

@@ -52,7 +52,7 @@ def web_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("dist")
     (root / "assets").mkdir()
     (root / "index.html").write_text("<!doctype html><title>Neutone</title><div id=root></div>")
-    (root / "assets" / "app-1234.js").write_text("console.log('neutone')")
+    (root / "assets" / "app-1234.js").write_text("console.log('neutone');\n" * 200)
     return root
 
 

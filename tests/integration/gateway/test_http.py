@@ -152,6 +152,16 @@ async def test_the_app_and_its_history_fallback(http: httpx.AsyncClient) -> None
     assert (await http.get("/assets/missing.js")).status_code == 404
 
 
+async def test_the_app_is_compressed_for_browsers_that_accept_it(http: httpx.AsyncClient) -> None:
+    plain = await http.get("/assets/app-1234.js", headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    compressed = await http.get("/assets/app-1234.js", headers={"accept-encoding": "gzip"})
+    assert compressed.headers["content-encoding"] == "gzip"
+    assert int(compressed.headers["content-length"]) < len(plain.content) / 4
+    assert compressed.content == plain.content  # httpx decodes it
+    assert "immutable" in compressed.headers["cache-control"]
+
+
 async def test_health_and_metrics(http: httpx.AsyncClient) -> None:
     assert (await http.get("/healthz")).text == "ok"
     await call(http, "/neutone.v1.SongService/ListCategories", b"", origin=None)

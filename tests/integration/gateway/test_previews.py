@@ -2,12 +2,14 @@
 Graph and Twitter card meta for published songs only, escaped, with absolute
 and lasting media addresses."""
 
+import asyncio
 import uuid
 from html.parser import HTMLParser
 
 import httpx
 import psycopg
 
+from gateway.previews import UNPUBLISHED_SECONDS
 from tests.integration.gateway.conftest import Gateway
 from tests.integration.helpers import insert_song
 
@@ -82,6 +84,22 @@ async def test_a_published_song_page_carries_escaped_preview_meta(
     assert meta["twitter:card"] == "summary_large_image"
     # Still the app: its root element is there for the browser.
     assert ("div", {"id": "root"}) in page.tags
+
+
+async def test_a_song_published_after_its_page_was_opened_unfurls_within_seconds(
+    gateway: Gateway, http: httpx.AsyncClient
+) -> None:
+    song_id = published_song(gateway, title="Soon Public", artist="Someone", published=False)
+    assert "og:title" not in (await http.get(f"/songs/{song_id}")).text
+    with psycopg.connect(gateway.database_url, autocommit=True) as db:
+        db.execute(
+            "UPDATE songs.songs SET published = true, publish_time = now() WHERE id = %s",
+            (song_id,),
+        )
+    # Known as unpublished for a moment (a burst for one id costs one lookup), not for
+    # the minute a rendered page is kept.
+    await asyncio.sleep(UNPUBLISHED_SECONDS + 0.2)
+    assert Page((await http.get(f"/songs/{song_id}")).text).meta()["og:title"] == "Soon Public"
 
 
 async def test_private_and_unknown_songs_get_the_plain_app(

@@ -60,6 +60,7 @@ def tuned_songs_channel(
             "NEUTONE_TRITON_URL": free_address(),
             # As with a turbo checkpoint.
             "NEUTONE_STEMS_SUPPORTED": "false",
+            "NEUTONE_MAX_INFERENCE_STEPS": "8",
         },
     )
     try:

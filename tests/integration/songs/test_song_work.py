@@ -366,3 +366,31 @@ def test_stems_need_a_base_checkpoint(tuned_songs, new_user) -> None:
         )
     )
     assert error_reason(error) == "STEMS_UNSUPPORTED"
+
+
+def test_a_turbo_checkpoint_takes_at_most_its_steps_and_nothing_is_charged(
+    tuned_songs, new_user, database_url
+) -> None:
+    user = new_user()
+    too_many = song_pb2.GenerationParams(inference_steps=9)
+    for call in (
+        lambda: tuned_songs.CreateSong(
+            pb.CreateSongRequest(description="a song", params=too_many), metadata=user.metadata
+        ),
+        lambda: tuned_songs.ExtendSong(
+            pb.ExtendSongRequest(
+                source=song_pb2.SongSource(song_id=str(uuid.uuid4())),
+                extension_seconds=10,
+                params=too_many,
+            ),
+            metadata=user.metadata,
+        ),
+    ):
+        error = refused(call)
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        violation = field_violations(error)["params.inference_steps"]
+        assert violation.startswith("must be at most 8 (got 9)")
+    with psycopg.connect(database_url) as db:
+        assert db.execute(
+            "SELECT count(*) FROM songs.songs WHERE owner_id = %s", (user.id,)
+        ).fetchone() == (0,)

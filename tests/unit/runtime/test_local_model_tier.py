@@ -19,10 +19,18 @@ def test_the_tiny_models_split_stems(monkeypatch: pytest.MonkeyPatch) -> None:
     assert local_model_tier() == LOCAL_MODEL_TIER == {"NEUTONE_STEMS_SUPPORTED": "true"}
 
 
-@pytest.mark.parametrize(("turbo", "stems"), [(True, "false"), (False, "true")])
-def test_prepared_weights_say_whether_stems_can_be_split(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, turbo: bool, stems: str
+def test_prepared_turbo_weights_split_no_stems_and_take_eight_steps(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    write_acestep(tmp_path, turbo=turbo)
+    write_acestep(tmp_path, turbo=True)
     monkeypatch.setenv("NEUTONE_MODELS_DIR", str(tmp_path))
-    assert local_model_tier() == {"NEUTONE_STEMS_SUPPORTED": stems}
+    assert local_model_tier() == {
+        "NEUTONE_STEMS_SUPPORTED": "false",
+        "NEUTONE_MAX_INFERENCE_STEPS": "8",
+    }
+
+
+def test_prepared_base_weights_split_stems(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    write_acestep(tmp_path, turbo=False)
+    monkeypatch.setenv("NEUTONE_MODELS_DIR", str(tmp_path))
+    assert local_model_tier() == {"NEUTONE_STEMS_SUPPORTED": "true"}
