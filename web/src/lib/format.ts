@@ -12,3 +12,8 @@ export function formatSeconds(total: number): string {
 export function formatCount(count: bigint | number): string {
   return new Intl.NumberFormat("en", { notation: "compact" }).format(Number(count));
 }
+
+/** "1 play", "12 plays", "1.2K plays": a count with its noun, singular for one. */
+export function formatCountOf(count: bigint | number, noun: string): string {
+  return `${formatCount(count)} ${Number(count) === 1 ? noun : `${noun}s`}`;
+}

@@ -4,7 +4,7 @@ import { useParams } from "react-router";
 import { Code } from "@connectrpc/connect";
 import { ErrorBanner } from "@/components/Field";
 import { problemOf } from "@/lib/api";
-import { formatCount } from "@/lib/format";
+import { formatCountOf } from "@/lib/format";
 import { SongGrid } from "@/features/songs";
 import { useArtist, useArtistSongs } from "../api/queries";
 
@@ -39,8 +39,8 @@ export function ArtistPage() {
           <h1 className="m-0 text-4xl sm:text-5xl">{name || "…"}</h1>
           {profile && (
             <p className="m-0 mt-2 text-muted">
-              {formatCount(profile.publishedSongCount)} songs · {formatCount(profile.playCount)} plays ·{" "}
-              {formatCount(profile.likeCount)} likes
+              {formatCountOf(profile.publishedSongCount, "song")} ·{" "}
+              {formatCountOf(profile.playCount, "play")} · {formatCountOf(profile.likeCount, "like")}
             </p>
           )}
         </div>

@@ -5,7 +5,7 @@ import { useState } from "react";
 import { Link } from "react-router";
 import { Heart, Headphones } from "lucide-react";
 import { problemOf } from "@/lib/api";
-import { formatCount } from "@/lib/format";
+import { formatCount, formatCountOf } from "@/lib/format";
 import { SongStatus, type Song } from "@/gen/neutone/v1/song_pb";
 import { useSession } from "@/features/auth";
 import { PlayButton } from "@/features/player";
@@ -66,7 +66,7 @@ export function SongCard({ song: initial, showOwner, queue }: SongCardProps) {
         <footer className="flex items-center gap-3 text-sm text-muted">
           <LikeButton song={song} />
           <span className="inline-flex items-center gap-1">
-            <Headphones aria-hidden className="size-4" /> {song.playCount.toString()} plays
+            <Headphones aria-hidden className="size-4" /> {formatCountOf(song.playCount, "play")}
           </span>
         </footer>
       )}
@@ -110,7 +110,7 @@ export function LikeButton({ song }: { song: Song }) {
         title={user ? undefined : "Sign in to like songs"}
         onClick={toggle}
         // The count shown is a word of the name, as assistive speech and voice control expect.
-        aria-label={`${liked ? "Unlike" : "Like"} ${song.title}, ${formatCount(count)} likes`}
+        aria-label={`${liked ? "Unlike" : "Like"} ${song.title}, ${formatCountOf(count, "like")}`}
       >
         <Heart aria-hidden className={`size-4 ${liked ? "fill-current" : ""}`} /> {formatCount(count)}
       </button>

@@ -10,6 +10,7 @@ import { problemOf, type Problem } from "@/lib/api";
 import { useAnnounce } from "@/components/Announcer";
 import { ErrorBanner, Field } from "@/components/Field";
 import { Waveform } from "@/components/Waveform";
+import { formatCountOf } from "@/lib/format";
 import { SongStatus, type Song } from "@/gen/neutone/v1/song_pb";
 import { useSession } from "@/features/auth";
 import { PlayButton, useNowPlaying, usePlaybackTime, usePlayer } from "@/features/player";
@@ -68,7 +69,7 @@ function SongDetail({ initial }: { initial: Song }) {
             {song.published && <LikeButton song={song} />}
             {song.published && (
               <span className="inline-flex items-center gap-1 text-sm text-muted">
-                <Headphones aria-hidden className="size-4" /> {song.playCount.toString()} plays
+                <Headphones aria-hidden className="size-4" /> {formatCountOf(song.playCount, "play")}
               </span>
             )}
             <ShareButton song={song} />
