@@ -513,16 +513,12 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         viewer = _caller_id()
         call = current_call()
         client = str(viewer) if viewer else client_network(call.client_address if call else "")
-        per_minute = self._settings.searches_per_minute
-        decision = await self._limiter.acquire(
-            f"searches:{client}", Limit(count=per_minute, window_seconds=60)
+        await self._within_limit(
+            f"searches:{client}",
+            per_minute=self._settings.searches_per_minute,
+            calls="searches",
+            reason="SEARCHES_RATE_LIMITED",
         )
-        if not decision.allowed:
-            raise ResourceExhausted(
-                f"at most {per_minute} searches a minute; try again shortly",
-                reason="SEARCHES_RATE_LIMITED",
-                retry_after_seconds=decision.retry_after_whole_seconds,
-            )
 
     async def GetArtist(
         self, request: song_service_pb2.GetArtistRequest, context: grpc.aio.ServicerContext
@@ -585,16 +581,13 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
     ) -> song_service_pb2.SuggestLyricsResponse:
         user = require_user()
         wanted = requests.suggest_lyrics(request)
-        per_minute = self._settings.lyrics_suggestions_per_minute
         key = f"lyrics-suggestions:{user.subject}"
-        limit = Limit(count=per_minute, window_seconds=60)
-        decision = await self._limiter.acquire(key, limit)
-        if not decision.allowed:
-            raise ResourceExhausted(
-                f"at most {per_minute} lyrics suggestions a minute; try again shortly",
-                reason="LYRICS_SUGGESTIONS_RATE_LIMITED",
-                retry_after_seconds=decision.retry_after_whole_seconds,
-            )
+        limit = await self._within_limit(
+            key,
+            per_minute=self._settings.lyrics_suggestions_per_minute,
+            calls="lyrics suggestions",
+            reason="LYRICS_SUGGESTIONS_RATE_LIMITED",
+        )
         call = current_call()
         timeout = self._settings.lyrics_suggestion_timeout_seconds
         if call is not None and call.deadline is not None:
@@ -708,16 +701,25 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
         return song_service_pb2.UnlikeSongResponse(like_count=count)
 
     async def _limit_like_changes(self, account_id: UUID) -> None:
-        per_minute = self._settings.like_changes_per_minute
-        decision = await self._limiter.acquire(
-            f"like-changes:{account_id}", Limit(count=per_minute, window_seconds=60)
+        await self._within_limit(
+            f"like-changes:{account_id}",
+            per_minute=self._settings.like_changes_per_minute,
+            calls="likes and unlikes",
+            reason="LIKES_RATE_LIMITED",
         )
+
+    async def _within_limit(self, key: str, *, per_minute: int, calls: str, reason: str) -> Limit:
+        """Counts one call for `key`; RESOURCE_EXHAUSTED (with when to retry) past
+        `per_minute`. Returns the limit, for a refund when the call comes to nothing."""
+        limit = Limit(count=per_minute, window_seconds=60)
+        decision = await self._limiter.acquire(key, limit)
         if not decision.allowed:
             raise ResourceExhausted(
-                f"at most {per_minute} likes and unlikes a minute; try again shortly",
-                reason="LIKES_RATE_LIMITED",
+                f"at most {per_minute} {calls} a minute; try again shortly",
+                reason=reason,
                 retry_after_seconds=decision.retry_after_whole_seconds,
             )
+        return limit
 
     async def RecordPlay(
         self, request: song_service_pb2.RecordPlayRequest, context: grpc.aio.ServicerContext
