@@ -17,6 +17,7 @@ from runtime.identity import load_issuer
 from runtime.logs import configure_logging
 from runtime.server import GrpcService, run_server
 from runtime.settings import load_settings
+from runtime.tracing import configure_tracing
 
 PRINCIPAL = "billingsvc"
 
@@ -61,6 +62,7 @@ async def open_provider(
 async def main() -> None:
     settings = load_settings(BillingServiceSettings)
     configure_logging(service="billingsvc", level=settings.log_level, fmt=settings.log_format)
+    configure_tracing("billingsvc")
     async with contextlib.AsyncExitStack() as resources:
         database = Database.open(settings)
         resources.push_async_callback(database.close)

@@ -31,6 +31,7 @@ from neutone.v1 import (
 from runtime.clients import CHANNEL_OPTIONS, ServiceCredentials, service_channel
 from runtime.identity import load_issuer
 from runtime.objectstore import FilesystemStore, open_object_store
+from runtime.tracing import client_interceptors
 
 SERVICE_NAME = "gateway"
 
@@ -54,7 +55,9 @@ def create_app(settings: GatewaySettings) -> Starlette:
     # for its internal calls (AuthenticateSession, ApplyPaymentEvent); all balance
     # each call over the upstream's pods (runtime.clients).
     browser_channels = {
-        service: grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+        service: grpc.aio.insecure_channel(
+            address, options=CHANNEL_OPTIONS, interceptors=client_interceptors()
+        )
         for service, address in addresses.items()
     }
     users_internal = service_channel(settings.usersvc_address, credentials=credentials)

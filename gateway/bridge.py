@@ -28,6 +28,7 @@ from gateway.public_replies import PublicReplies
 from gateway.sessions import Sessions
 from runtime.clients import ServiceCredentials
 from runtime.interceptors import CLIENT_ADDRESS_HEADER, PROXY_AUTHORIZATION_HEADER
+from runtime.tracing import incoming_http_call
 
 log = structlog.get_logger()
 
@@ -95,6 +96,14 @@ class Bridge:
         self._max_stream_seconds = max_stream_seconds
 
     async def handle(self, request: Request) -> Response:
+        # One span per browser call, continuing the page's trace (its `traceparent`);
+        # the channels' interceptors carry it on to the services. Unknown paths share
+        # one name: span names are not for anyone to choose.
+        name = request.url.path if request.url.path in self._methods else "unknown"
+        with incoming_http_call(f"grpc-web {name}", request.headers):
+            return await self._handle(request)
+
+    async def _handle(self, request: Request) -> Response:
         started = time.perf_counter()
         path = request.url.path
         encoding = grpcweb.encoding_of(request.headers.get("content-type"))

@@ -9,11 +9,13 @@ from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from runtime.logs import configure_logging
 from runtime.settings import load_settings
+from runtime.tracing import configure_tracing
 
 
 async def main() -> None:
     settings = load_settings(GatewaySettings)
     configure_logging(service="gateway", level=settings.log_level, fmt=settings.log_format)
+    configure_tracing("gateway")
     host, _, port = (settings.listen_address or settings.gateway_address).rpartition(":")
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=host or "0.0.0.0")

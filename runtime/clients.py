@@ -20,6 +20,7 @@ from runtime.context import current_call
 from runtime.identity import IdentityIssuer, SignedToken
 from runtime.interceptors import REQUEST_ID_HEADER
 from runtime.server import MAX_MESSAGE_BYTES
+from runtime.tracing import client_interceptors
 
 # Every channel to a Neutone service: one call to each resolved address in turn.
 CHANNEL_OPTIONS = (
@@ -81,5 +82,8 @@ def service_channel(
     return grpc.aio.insecure_channel(
         address,
         options=CHANNEL_OPTIONS,
-        interceptors=[_ServiceIdentityInterceptor(credentials, default_timeout)],
+        interceptors=[
+            _ServiceIdentityInterceptor(credentials, default_timeout),
+            *client_interceptors(),
+        ],
     )

@@ -1,10 +1,13 @@
-"""Structured logs: one JSON object per line on stdout, carrying the request id
-and any other values bound to the current context."""
+"""Structured logs: one JSON object per line on stdout, carrying the request id,
+the trace and span ids when tracing is on, and any other values bound to the
+current context."""
 
 import logging
 import sys
 
 import structlog
+
+from runtime.tracing import add_trace_ids
 
 
 def configure_logging(*, service: str, level: str = "INFO", fmt: str = "json") -> None:
@@ -21,6 +24,7 @@ def configure_logging(*, service: str, level: str = "INFO", fmt: str = "json") -
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_ids,
             add_service,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),

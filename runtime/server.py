@@ -20,6 +20,7 @@ from runtime.identity import IdentityVerifier, load_trusted_keys
 from runtime.interceptors import ServiceInterceptor, access_levels
 from runtime.revocations import Revocations
 from runtime.settings import DataServiceSettings
+from runtime.tracing import server_interceptors
 
 log = structlog.get_logger()
 
@@ -62,6 +63,7 @@ async def run_server(
     following = asyncio.create_task(revocations.run())
     server = grpc.aio.server(
         interceptors=[
+            *server_interceptors(),
             ServiceInterceptor(
                 verifier=IdentityVerifier(
                     load_trusted_keys(settings), revoked=revocations.__contains__
@@ -69,7 +71,7 @@ async def run_server(
                 access=access_levels(*(service.file for service in services)),
                 default_deadline_seconds=settings.default_deadline_seconds,
                 trusted_proxies=settings.trusted_proxy_services,
-            )
+            ),
         ],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),

@@ -34,6 +34,8 @@ class Claim:
     # Seconds until the job's deadline when it was claimed (the database's clock);
     # zero or less: the job is to be given up.
     seconds_left: float
+    # The trace of the call that queued the job (runtime.tracing); None when tracing was off.
+    traceparent: str | None = None
 
 
 def _held(claim: Claim) -> sa.ColumnElement[bool]:
@@ -115,16 +117,20 @@ async def claim(
             jobs.c.song_id,
             jobs.c.attempts,
             sa.extract("epoch", jobs.c.deadline_time - sa.func.now()).label("seconds_left"),
+            jobs.c.traceparent,
         )
         .cte("claimed")
     )
     rows = await db.execute(
-        sa.select(*SONG_COLUMNS, claimed.c.attempts, claimed.c.seconds_left).join(
-            claimed, claimed.c.song_id == songs.c.id
-        )
+        sa.select(
+            *SONG_COLUMNS, claimed.c.attempts, claimed.c.seconds_left, claimed.c.traceparent
+        ).join(claimed, claimed.c.song_id == songs.c.id)
     )
     return [
-        (Claim(row.id, worker_id, row.attempts, float(row.seconds_left)), Song.from_row(row))
+        (
+            Claim(row.id, worker_id, row.attempts, float(row.seconds_left), row.traceparent),
+            Song.from_row(row),
+        )
         for row in rows
     ]
 

@@ -14,9 +14,11 @@ import numpy as np
 import soundfile
 import tritonclient.grpc as triton
 import tritonclient.grpc.aio as triton_aio
+from opentelemetry.trace import SpanKind
 from tritonclient.utils import InferenceServerException
 
 from runtime.context import current_call
+from runtime.tracing import outgoing_headers, tracer
 from songsvc.records import Mode, Song, StemName, Task
 
 # gRPC status codes as tritonclient spells them.
@@ -150,13 +152,21 @@ class TritonModels:
         call = current_call()
         timeout = self._timeout if timeout_seconds is None else timeout_seconds
         try:
-            return await self._client.infer(
-                model,
-                inputs,
-                request_id=request_id,
-                client_timeout=timeout,
-                headers={"x-request-id": call.request_id} if call else None,
-            )
+            with tracer.start_as_current_span(
+                f"triton {model}", kind=SpanKind.CLIENT, attributes={"neutone.model": model}
+            ):
+                # Triton continues a `traceparent` header when it runs with
+                # --trace-config mode=opentelemetry (the README's Tracing section).
+                headers = outgoing_headers()
+                if call is not None:
+                    headers["x-request-id"] = call.request_id
+                return await self._client.infer(
+                    model,
+                    inputs,
+                    request_id=request_id,
+                    client_timeout=timeout,
+                    headers=headers or None,
+                )
         except InferenceServerException as error:
             if error.status() == UNAVAILABLE_STATUS:
                 raise ModelUnavailable(f"{model}: {error.message()}") from error

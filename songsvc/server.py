@@ -13,6 +13,7 @@ from runtime.objectstore import open_object_store
 from runtime.periodic import repeat
 from runtime.server import GrpcService, run_server
 from runtime.settings import load_settings
+from runtime.tracing import configure_tracing
 from songsvc.billing import Credits
 from songsvc.downloads import Downloads
 from songsvc.events import SongEvents
@@ -31,6 +32,7 @@ UPLOAD_PRUNE_SECONDS = 600
 async def main() -> None:
     settings = load_settings(SongServiceSettings)
     configure_logging(service="songsvc", level=settings.log_level, fmt=settings.log_format)
+    configure_tracing("songsvc")
     url = database_url(settings)
     database = Database.open(settings)
     billing = service_channel(

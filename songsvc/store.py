@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.database import interval
 from runtime.pagination import PagePosition, ScorePosition, TimePosition
+from runtime.tracing import current_traceparent
 from songsvc.records import Song, Stage, Status
 from songsvc.tables import (
     SONG_COLUMNS,
@@ -128,6 +129,7 @@ async def create_song(
             owner_id=row.owner_id,
             state="queued",
             deadline_time=sa.func.now() + interval(deadline_seconds),
+            traceparent=current_traceparent(),
         )
     )
     await notify(db, row.id, job_queued=True)

@@ -225,6 +225,8 @@ jobs = sa.Table(
     _time("lease_expire_time"),
     _time("start_time"),
     _time("finish_time"),
+    # The W3C traceparent of the call that queued the job, continued by the worker.
+    sa.Column("traceparent", sa.Text),
     sa.Index(
         "jobs_claimable",
         "enqueue_time",

@@ -16,6 +16,7 @@ from uuid import UUID
 import grpc
 import structlog
 import tenacity
+from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,6 +29,7 @@ from runtime.objectstore import ObjectStore, open_object_store
 from runtime.periodic import repeat
 from runtime.probes import Heartbeat, Probes, serve_probes
 from runtime.settings import load_settings
+from runtime.tracing import configure_tracing, continued, tracer
 from songsvc import audio, files, jobs, releases, store, uploads
 from songsvc.billing import TRANSIENT, CreditReleased, Credits
 from songsvc.events import SongEvents
@@ -207,6 +209,17 @@ class Worker:
     # ---- one job -------------------------------------------------------------------
 
     async def _process(self, claim: Claim, song: Song) -> None:
+        # A child of the CreateSong (or edit) that queued the job: one trace from the
+        # browser's call to the finished song, Triton's inferences included.
+        with tracer.start_as_current_span(
+            "generate song",
+            context=continued(claim.traceparent),
+            kind=SpanKind.CONSUMER,
+            attributes={"neutone.song_id": str(claim.song_id), "neutone.attempt": claim.attempt},
+        ):
+            await self._attempt(claim, song)
+
+    async def _attempt(self, claim: Claim, song: Song) -> None:
         structlog.contextvars.bind_contextvars(song_id=str(claim.song_id), attempt=claim.attempt)
         try:
             with JOB_SECONDS.time():
@@ -432,6 +445,7 @@ async def report_queue(database: Database, answered: Heartbeat) -> None:
 async def main() -> None:
     settings = load_settings(WorkerSettings)
     configure_logging(service="songsvc-worker", level=settings.log_level, fmt=settings.log_format)
+    configure_tracing("songsvc-worker")
     database = Database.open(settings)
     events = SongEvents(database_url(settings))
     events.start()

@@ -17,6 +17,7 @@ from runtime.periodic import repeat
 from runtime.ratelimit import RateLimiter
 from runtime.server import GrpcService, run_server
 from runtime.settings import load_settings
+from runtime.tracing import configure_tracing
 from usersvc import store
 from usersvc.followups import Followups
 from usersvc.limits import AccountLimits, known_client_key
@@ -40,6 +41,7 @@ async def prune_links(database: Database) -> int:
 async def main() -> None:
     settings = load_settings(UserServiceSettings)
     configure_logging(service="usersvc", level=settings.log_level, fmt=settings.log_format)
+    configure_tracing("usersvc")
     database = Database.open(settings)
     issuer = load_issuer(settings, PRINCIPAL)
     passwords = Passwords(
