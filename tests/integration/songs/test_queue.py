@@ -32,24 +32,25 @@ async def engine(queue_database: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+def song_values(owner_id: uuid.UUID) -> dict[str, object]:
+    """A new song of `owner_id`'s, as CreateSong writes it."""
+    return {
+        "id": uuid.uuid4(),
+        "owner_id": owner_id,
+        "owner_display_name": "Owner",
+        "mode": Mode.DESCRIPTION,
+        "description": "a song",
+        "instrumental": False,
+        "duration_seconds": 10,
+        "seed": 1,
+        "guidance_scale": 7,
+        "inference_steps": 8,
+    }
+
+
 async def enqueue(engine: AsyncEngine, owner_id: uuid.UUID, *, deadline_seconds: float = 600):
     async with engine.begin() as db:
-        song = await store.create_song(
-            db,
-            {
-                "id": uuid.uuid4(),
-                "owner_id": owner_id,
-                "owner_display_name": "Owner",
-                "mode": Mode.DESCRIPTION,
-                "description": "a song",
-                "instrumental": False,
-                "duration_seconds": 10,
-                "seed": 1,
-                "guidance_scale": 7,
-                "inference_steps": 8,
-            },
-            deadline_seconds=deadline_seconds,
-        )
+        song = await store.create_song(db, song_values(owner_id), deadline_seconds=deadline_seconds)
     return song.id
 
 

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from runtime import database
 from runtime.launcher import Stack, free_address
+from songsvc import store
 from songsvc.tables import jobs as jobs_table
 from tests.integration.helpers import eventually, scrape
-from tests.integration.songs.test_queue import enqueue
+from tests.integration.songs.test_queue import song_values
 
 LIVENESS_SECONDS = 2
 
@@ -110,10 +111,14 @@ async def test_the_metrics_report_the_whole_queue(
 ) -> None:
     port, _ = worker_port
     owner = uuid.uuid4()
-    waiting = [await enqueue(engine, owner) for _ in range(3)]
     async with engine.begin() as db:
-        # Out of the worker's reach (no Triton here): waiting out a backoff, and
-        # queued for a minute already.
+        # Out of the worker's reach from the start (one transaction: a job visible
+        # for a moment would be claimed): waiting out a backoff, and queued for a
+        # minute already.
+        waiting = [
+            (await store.create_song(db, song_values(owner), deadline_seconds=600)).id
+            for _ in range(3)
+        ]
         await db.execute(
             sa.update(jobs_table)
             .where(jobs_table.c.song_id.in_(waiting))
