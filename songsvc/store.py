@@ -235,13 +235,10 @@ async def list_feed(
     query = sa.select(*SONG_COLUMNS, sort_key.label("sort_key"))
     query = query.join(feed_entries, feed_entries.c.song_id == songs.c.id)
     query = query.where(feed_entries.c.category == category)
+    position = None
     if after is not None:
-        position = after.score if isinstance(after, ScorePosition) else after.time
-        query = query.where(
-            sa.tuple_(sort_key, feed_entries.c.song_id)
-            < sa.tuple_(sa.literal(position), sa.literal(after.id))
-        )
-    query = query.order_by(sort_key.desc(), feed_entries.c.song_id.desc()).limit(limit)
+        position = (after.score if isinstance(after, ScorePosition) else after.time, after.id)
+    query = _descending_page(query, (sort_key, feed_entries.c.song_id), after=position, limit=limit)
     return [(Song.from_row(row), row.sort_key) for row in await db.execute(query)]
 
 
@@ -303,11 +300,8 @@ async def list_derived_songs(
         songs.c.source_song_id == source_id,
         sa.or_(songs.c.published, songs.c.owner_id == viewer),
     )
-    if after is not None:
-        query = query.where(
-            sa.tuple_(songs.c.create_time, songs.c.id) < sa.tuple_(after.time, after.id)
-        )
-    query = query.order_by(songs.c.create_time.desc(), songs.c.id.desc()).limit(limit)
+    position = None if after is None else (after.time, after.id)
+    query = _descending_page(query, (songs.c.create_time, songs.c.id), after=position, limit=limit)
     return [Song.from_row(row) for row in await db.execute(query)]
 
 
@@ -469,13 +463,12 @@ async def search_published(
     ranked = (
         sa.select(*SONG_COLUMNS, rank.label("rank")).where(songs.c.published, matches).subquery()
     )
-    statement = sa.select(ranked)
-    if after is not None:
-        statement = statement.where(
-            sa.tuple_(ranked.c.rank, ranked.c.id)
-            < sa.tuple_(sa.literal(after.score), sa.literal(after.id))
-        )
-    statement = statement.order_by(ranked.c.rank.desc(), ranked.c.id.desc()).limit(limit)
+    statement = _descending_page(
+        sa.select(ranked),
+        (ranked.c.rank, ranked.c.id),
+        after=None if after is None else (after.score, after.id),
+        limit=limit,
+    )
     return [(Song.from_row(row), row.rank) for row in await db.execute(statement)]
 
 
@@ -518,12 +511,8 @@ async def list_artist_songs(
 ) -> list[Song]:
     """The artist's published songs, most recently published first."""
     query = sa.select(*SONG_COLUMNS).where(songs.c.owner_id == artist_id, songs.c.published)
-    if after is not None:
-        query = query.where(
-            sa.tuple_(songs.c.publish_time, songs.c.id)
-            < sa.tuple_(sa.literal(after.time), sa.literal(after.id))
-        )
-    query = query.order_by(songs.c.publish_time.desc(), songs.c.id.desc()).limit(limit)
+    position = None if after is None else (after.time, after.id)
+    query = _descending_page(query, (songs.c.publish_time, songs.c.id), after=position, limit=limit)
     return [Song.from_row(row) for row in await db.execute(query)]
 
 
@@ -541,10 +530,22 @@ async def list_liked_songs(
             sa.or_(songs.c.published, songs.c.owner_id == account_id),
         )
     )
-    if after is not None:
-        query = query.where(
-            sa.tuple_(likes.c.create_time, likes.c.song_id)
-            < sa.tuple_(sa.literal(after.time), sa.literal(after.id))
-        )
-    query = query.order_by(likes.c.create_time.desc(), likes.c.song_id.desc()).limit(limit)
+    position = None if after is None else (after.time, after.id)
+    query = _descending_page(
+        query, (likes.c.create_time, likes.c.song_id), after=position, limit=limit
+    )
     return [(Song.from_row(row), row.liked_time) for row in await db.execute(query)]
+
+
+def _descending_page(
+    query: sa.Select,
+    keys: tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]],
+    *,
+    after: tuple[Any, UUID] | None,
+    limit: int,
+) -> sa.Select:
+    """One keyset page of `query`, highest (sort key, id) first: the rows after the
+    last one of the previous page, whose keys were `after`."""
+    if after is not None:
+        query = query.where(sa.tuple_(*keys) < sa.tuple_(*(sa.literal(key) for key in after)))
+    return query.order_by(*(key.desc() for key in keys)).limit(limit)
