@@ -22,9 +22,17 @@ from runtime.interceptors import REQUEST_ID_HEADER
 from runtime.server import MAX_MESSAGE_BYTES
 from runtime.tracing import client_interceptors
 
+# A server that went away is tried again within 2 s, not after gRPC's default backoff,
+# which grows to 2 minutes: calls would fail fast that long after the server came back.
+RECONNECT_OPTIONS = (
+    ("grpc.initial_reconnect_backoff_ms", 500),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+)
+
 # Every channel to a Neutone service: one call to each resolved address in turn.
 CHANNEL_OPTIONS = (
     ("grpc.lb_policy_name", "round_robin"),
+    *RECONNECT_OPTIONS,
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
 )

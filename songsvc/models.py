@@ -17,6 +17,7 @@ import tritonclient.grpc.aio as triton_aio
 from opentelemetry.trace import SpanKind
 from tritonclient.utils import InferenceServerException
 
+from runtime.clients import RECONNECT_OPTIONS
 from runtime.context import current_call
 from runtime.tracing import outgoing_headers, tracer
 from songsvc.records import Mode, Song, StemName, Task
@@ -117,7 +118,7 @@ def _plan(result: triton.InferResult) -> Plan:
     )
 
 
-def _triton_channel_args() -> list[tuple[str, int | str]]:
+def triton_channel_args() -> list[tuple[str, int | str]]:
     """tritonclient's own channel arguments, and each request to the next of the addresses
     the URL resolves to: with a headless Service (dns:///<triton>:8001) a worker's requests
     spread over every Triton pod, so their dynamic batches fill evenly."""
@@ -130,12 +131,13 @@ def _triton_channel_args() -> list[tuple[str, int | str]]:
         ("grpc.keepalive_permit_without_calls", keepalive.keepalive_permit_without_calls),
         ("grpc.http2.max_pings_without_data", keepalive.http2_max_pings_without_data),
         ("grpc.lb_policy_name", "round_robin"),
+        *RECONNECT_OPTIONS,
     ]
 
 
 class TritonModels:
     def __init__(self, url: str, *, timeout_seconds: float) -> None:
-        self._client = triton_aio.InferenceServerClient(url, channel_args=_triton_channel_args())
+        self._client = triton_aio.InferenceServerClient(url, channel_args=triton_channel_args())
         self._timeout = timeout_seconds
 
     async def close(self) -> None:
