@@ -311,6 +311,9 @@ def isolated_env(
         "NEUTONE_PAYMENT_WEBHOOK_SECRET": development_webhook_secret(),
         "NEUTONE_LOCAL_CHECKOUT_ADDRESS": free_address(),
         "NEUTONE_MAIL__OUTBOX_DIR": str(stack_outbox(keys_dir)),
+        # A private stack ends with its run: what a pod drains for in 10 s (streams a
+        # client would resume elsewhere) has nobody left to resume it.
+        "NEUTONE_SHUTDOWN_GRACE_SECONDS": "1",
         **LOCAL_MODEL_TIER,
     }
 

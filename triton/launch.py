@@ -26,6 +26,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+# The image's entry, beside this script: the same OpenTelemetry flags locally as in a cluster.
+from place_models import trace_flags
+
 REPO = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_SECONDS = 300.0
 # engines.prepare.MANIFEST (not imported: this script runs before the model stack is needed).
@@ -174,6 +177,7 @@ def serve(
         # Songs are megabytes: grow the stub's shared memory in large steps.
         "--backend-config=python,shm-default-byte-size=16777216",
         "--backend-config=python,shm-growth-byte-size=16777216",
+        *trace_flags(env),
     ]
     server = subprocess.Popen(command, env=env)
 

@@ -1,4 +1,5 @@
-"""Starts tritonserver with each model's instances on the GPUs NEUTONE_MODEL_GPUS names.
+"""Starts tritonserver with each model's instances on the GPUs NEUTONE_MODEL_GPUS names, and
+with OpenTelemetry tracing when the standard OTEL_* variables name a collector.
 
     place_models.py tritonserver --model-repository=/opt/neutone/model_repository [flags...]
 
@@ -9,6 +10,11 @@ each named model's KIND_GPU instance groups get `gpus: [ ... ]` in a copy of the
 empty, tritonserver runs on the repository as it is, with every model on every GPU of the pod.
 A model the repository lacks, or one without a GPU instance group, is an error before Triton
 starts. Standard library only: it runs in the image's Python before any model loads.
+
+Tracing (`trace_flags`) follows the variables every Neutone process reads (README, Tracing):
+with OTEL_EXPORTER_OTLP_ENDPOINT set, Triton sends its spans to the same collector and continues
+the trace of each request that carries a `traceparent` (the worker's). Triton itself reads
+OTEL_RESOURCE_ATTRIBUTES and OTEL_BSP_*.
 """
 
 import os
@@ -16,6 +22,7 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 VARIABLE = "NEUTONE_MODEL_GPUS"
@@ -81,6 +88,28 @@ def placed_repository(source: Path, placement: dict[str, list[int]], out: Path) 
     return repository
 
 
+def trace_flags(env: Mapping[str, str]) -> list[str]:
+    """tritonserver's OpenTelemetry mode from the OTEL_* variables; none when no collector
+    is named or OTEL_TRACES_EXPORTER says otherwise."""
+    if env.get("OTEL_TRACES_EXPORTER", "otlp") != "otlp":
+        return []
+    endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    if not endpoint and env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        endpoint = env["OTEL_EXPORTER_OTLP_ENDPOINT"].rstrip("/") + "/v1/traces"
+    if not endpoint:
+        return []
+    return [
+        "--trace-config=mode=opentelemetry",
+        f"--trace-config=opentelemetry,url={endpoint}",
+        f"--trace-config=opentelemetry,resource=service.name={env.get('OTEL_SERVICE_NAME', 'triton')}",
+        "--trace-config=level=TIMESTAMPS",
+        # Only requests that carry a trace context, whatever their number: the caller
+        # (the worker's sampler) decides which songs are traced.
+        "--trace-config=rate=0",
+        "--trace-config=count=-1",
+    ]
+
+
 def main(argv: list[str]) -> int:
     if not argv:
         sys.exit("usage: place_models.py tritonserver --model-repository=DIR [flags...]")
@@ -98,6 +127,7 @@ def main(argv: list[str]) -> int:
             print(f"{VARIABLE}: {placement}, serving {repository}", file=sys.stderr, flush=True)
     except ValueError as error:
         sys.exit(str(error))
+    command += trace_flags(os.environ)
     # tritonserver replaces this process: it gets the pod's signals directly.
     os.execvp(command[0], command)
 

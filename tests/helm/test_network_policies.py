@@ -11,7 +11,7 @@ The test evaluates the rendered policies the way Kubernetes does (a connection n
 egress rule at its source and an ingress rule at its destination; policies add up) and
 compares the resulting graph with that list."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pytest
@@ -136,7 +136,11 @@ def _rules(policies: Iterable[Object], labels: dict[str, str], kind: str) -> lis
     ]
 
 
-def allowed_edges(rendered: Rendered) -> set[tuple[str, str, int]]:
+def allowed_edges(
+    rendered: Rendered, external: Mapping[str, Mapping[str, Any]] = EXTERNAL
+) -> set[tuple[str, str, int]]:
+    """(source, destination, port) of every connection the policies allow; `external`
+    names the endpoints outside the cluster by their peers."""
     policies = rendered.of_kind("NetworkPolicy")
     pods = _pods(rendered)
     edges: set[tuple[str, str, int]] = set()
@@ -178,7 +182,7 @@ def allowed_edges(rendered: Rendered) -> set[tuple[str, str, int]]:
             assert rule.get("to"), f"{source}: an egress rule without peers allows everything"
             if _is_dns(rule):
                 continue
-            for name, endpoint in EXTERNAL.items():
+            for name, endpoint in external.items():
                 if rule["to"] == endpoint["to"]:
                     edges.update((source, name, entry["port"]) for entry in rule["ports"])
                     break

@@ -1,9 +1,10 @@
 """Tracing on the real stack: one browser call to CreateSong through the gateway,
 with a W3C `traceparent`, and the song it queues made by the worker, arrive at an
 OTLP/HTTP endpoint (a receiver in this test) as ONE trace, the one the header
-started, with spans from the gateway, songsvc, billingsvc and the worker."""
+started, with spans from the gateway, songsvc, billingsvc, the worker and Triton."""
 
 import gzip
+import json
 import secrets
 import threading
 from collections import defaultdict
@@ -26,7 +27,7 @@ from tests.stacks import Product, private_product
 
 
 class SpanReceiver(ThreadingHTTPServer):
-    """An OTLP/HTTP (protobuf) trace endpoint: POST /v1/traces."""
+    """An OTLP/HTTP trace endpoint (protobuf or JSON): POST /v1/traces."""
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _ExportHandler)
@@ -56,6 +57,21 @@ class SpanReceiver(ThreadingHTTPServer):
                     for span in scope_spans.spans:
                         self.span_names[span.trace_id.hex()].append(f"{service}: {span.name}")
 
+    def receive_json(self, request: dict) -> None:
+        """OTLP/JSON, as Triton's exporter sends it: ids are hex strings there."""
+        with self.lock:
+            for resource_spans in request.get("resourceSpans", []):
+                service = next(
+                    attribute["value"]["stringValue"]
+                    for attribute in resource_spans["resource"]["attributes"]
+                    if attribute["key"] == "service.name"
+                )
+                for scope_spans in resource_spans.get("scopeSpans", []):
+                    for span in scope_spans.get("spans", []):
+                        self.span_names[span["traceId"].lower()].append(
+                            f"{service}: {span['name']}"
+                        )
+
 
 class _ExportHandler(BaseHTTPRequestHandler):
     server: SpanReceiver
@@ -65,10 +81,15 @@ class _ExportHandler(BaseHTTPRequestHandler):
         if self.headers.get("content-encoding") == "gzip":
             body = gzip.decompress(body)
         assert self.path == "/v1/traces", self.path
-        self.server.receive(ExportTraceServiceRequest.FromString(body))
-        reply = ExportTraceServiceResponse().SerializeToString()
+        if self.headers.get("content-type") == "application/json":
+            self.server.receive_json(json.loads(body))
+            content_type, reply = "application/json", b"{}"
+        else:
+            self.server.receive(ExportTraceServiceRequest.FromString(body))
+            content_type = "application/x-protobuf"
+            reply = ExportTraceServiceResponse().SerializeToString()
         self.send_response(200)
-        self.send_header("content-type", "application/x-protobuf")
+        self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(reply)))
         self.end_headers()
         self.wfile.write(reply)
@@ -145,7 +166,12 @@ async def test_a_song_is_one_trace_from_the_browser_to_the_worker(
 
     def arrived() -> bool:
         names = receiver.names(trace_id)
-        # The worker's calls to Triton are spans of the trace too (Triton continues it).
-        return wanted <= names and any(name.startswith("songsvc-worker: triton ") for name in names)
+        # The worker's calls to Triton are spans of the trace, and so is Triton's own work
+        # for them (its OpenTelemetry mode continues the request's traceparent).
+        return (
+            wanted <= names
+            and any(name.startswith("songsvc-worker: triton ") for name in names)
+            and any(name.startswith("triton: ") for name in names)
+        )
 
     eventually(arrived, timeout=10, what=f"{sorted(wanted)} in trace {trace_id}")

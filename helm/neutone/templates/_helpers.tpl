@@ -229,6 +229,28 @@ neutone.databaseFile, neutone.pageTokenFile, ...) and its own signing key (neuto
 {{- end }}
 - name: NEUTONE_KEYS_DIR
   value: {{ include "neutone.keysDir" . }}
+{{- include "neutone.tracingEnv" $root }}
+{{- end -}}
+
+{{/* The OTEL_* variables of a process that traces (runtime/tracing.py; Triton through
+triton/place_models.py): none while tracing.otlpEndpoint is empty. */}}
+{{- define "neutone.tracingEnv" -}}
+{{- with .Values.tracing.otlpEndpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: parentbased_traceidratio
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ $.Values.tracing.sampleRatio | quote }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ printf "service.namespace=%s,k8s.namespace.name=%s" $.Release.Name $.Release.Namespace | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The components whose processes send spans (neutone.tracingEnv), and so may reach the
+collector. */}}
+{{- define "neutone.tracedComponents" -}}
+usersvc billingsvc songsvc songsvc-worker gateway triton
 {{- end -}}
 
 {{/* A gRPC target naming a component's headless Service: "dns:///<name>.<namespace>:<port>". */}}
@@ -504,6 +526,13 @@ spec:
         {{- toYaml .peers | nindent 8 }}
       ports:
         {{- toYaml .ports | nindent 8 }}
+    {{- end }}
+    {{- $tracing := .root.Values.networkPolicy.tracing }}
+    {{- if and .root.Values.tracing.otlpEndpoint (has .component (splitList " " (include "neutone.tracedComponents" .))) }}
+    - to:
+        {{- toYaml $tracing.to | nindent 8 }}
+      ports:
+        {{- include "neutone.tcpPorts" $tracing.ports | nindent 8 }}
     {{- end }}
 {{- end }}
 {{- end -}}

@@ -85,6 +85,7 @@ def test_sigterm_drains_and_exits_cleanly(stack: Stack) -> None:
             "NEUTONE_USERSVC_ADDRESS": free_address(),
             "NEUTONE_PASSWORD_TIME_COST": "12",
             "NEUTONE_PASSWORD_MEMORY_KIB": "65536",
+            "NEUTONE_SHUTDOWN_GRACE_SECONDS": "10",
         }
     )
     own.start("usersvc")
