@@ -132,7 +132,10 @@ class Worker:
             async with self._events.watch_queue() as queued:
                 while not stop.is_set():
                     queued.clear()
-                    await self._claim_more()
+                    try:
+                        await self._claim_more()
+                    except Exception:  # the database away: a blip must not end the worker
+                        log.exception("claiming jobs failed; trying again")
                     self.claim_loop.beat()
                     waiters = [
                         asyncio.create_task(queued.wait()),

@@ -219,3 +219,25 @@ def scrape(metrics_url: str) -> dict[str, float]:
             labels = ",".join(f'{key}="{value}"' for key, value in sorted(sample.labels.items()))
             samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
     return samples
+
+
+def wait_until_running(
+    database_url: str, song_ids: list[str], *, worker_pid: int, timeout: float = 60
+) -> bool:
+    """Waits until the worker process `worker_pid` runs one of the songs' jobs;
+    False once none is left to run."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(database_url, autocommit=True) as db:
+        while time.monotonic() < deadline:
+            running, left = db.execute(
+                "SELECT count(*) FILTER (WHERE state = 'running' AND worker_id LIKE %s),"
+                " count(*) FILTER (WHERE state IN ('queued', 'running'))"
+                " FROM songs.jobs WHERE song_id = ANY(%s)",
+                (f"%:{worker_pid}", song_ids),
+            ).fetchone()
+            if running:
+                return True
+            if not left:
+                return False
+            time.sleep(0.02)
+    raise TimeoutError("no job started running")

@@ -2,9 +2,7 @@
 tritonserver with the tiny models, and boto3 against a real S3-compatible server."""
 
 import io
-import signal
 import time
-from random import Random
 
 import grpc
 import httpx
@@ -125,65 +123,6 @@ def test_watch_song_reports_stages_in_order(songs, worker, new_user) -> None:
     ]
     assert [order.index(stage) for stage in stages] == sorted(order.index(s) for s in stages)
     assert stages[-1] == song_pb2.GENERATION_STAGE_DONE
-
-
-def test_killed_worker_loses_nothing_and_charges_once(
-    songs, stack: Stack, worker_env, new_user, database_url, s3_client
-) -> None:
-    user = new_user()
-    stack.ensure_started("songsvc-worker", extra_env=worker_env)
-    created = [
-        songs.CreateSong(
-            pb.CreateSongRequest(
-                description=f"killed worker song {i}",
-                # Longer songs keep jobs running long enough to be killed mid-way.
-                params=song_pb2.GenerationParams(duration_seconds=60, inference_steps=4),
-            ),
-            metadata=user.metadata,
-        ).song.id
-        for i in range(3)
-    ]
-    random = Random(7)
-    kills = 0
-    while kills < 10 and _wait_until_running(
-        database_url, created, worker_pid=stack.processes["songsvc-worker"].pid
-    ):
-        time.sleep(random.uniform(0, 0.5))  # somewhere in the middle of the job
-        stack.stop("songsvc-worker", sig=signal.SIGKILL)
-        kills += 1
-        stack.start("songsvc-worker", extra_env=worker_env)
-    assert kills == 10, "jobs finished before the worker could be killed ten times"
-
-    final = wait_for_status(songs, user, created)
-    for song_id, song in final.items():
-        assert song.status == song_pb2.SONG_STATUS_READY, song.failure_reason
-        assert charges(database_url, song_id) == [("song_charge", -1)]
-        assert stored_keys(s3_client, f"songs/{song_id}/") == {
-            f"songs/{song_id}/audio.flac",
-            f"songs/{song_id}/cover.png",
-        }
-
-
-def _wait_until_running(
-    database_url: str, song_ids: list[str], *, worker_pid: int, timeout: float = 60
-) -> bool:
-    """Waits until the worker process `worker_pid` runs one of the songs' jobs;
-    False once none is left to run."""
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(database_url, autocommit=True) as db:
-        while time.monotonic() < deadline:
-            running, left = db.execute(
-                "SELECT count(*) FILTER (WHERE state = 'running' AND worker_id LIKE %s),"
-                " count(*) FILTER (WHERE state IN ('queued', 'running'))"
-                " FROM songs.jobs WHERE song_id = ANY(%s)",
-                (f"%:{worker_pid}", song_ids),
-            ).fetchone()
-            if running:
-                return True
-            if not left:
-                return False
-            time.sleep(0.02)
-    raise TimeoutError("no job started running")
 
 
 def test_songs_wait_while_triton_is_down_and_finish_after(
