@@ -112,15 +112,16 @@ def _latest_balance(account_id: Any) -> sa.ScalarSelect:
     )
 
 
+# Built once, not per call: GetBalance runs it every time, and building it (and its
+# cache key) cost more CPU than running it.
+_BALANCE = sa.select(sa.func.coalesce(_latest_balance(accounts.c.account_id), 0)).where(
+    accounts.c.account_id == sa.bindparam("account_id")
+)
+
+
 async def balance(db: AsyncConnection, account_id: UUID) -> int | None:
     """The account's balance, or None when the account does not exist yet."""
-    row = (
-        await db.execute(
-            sa.select(sa.func.coalesce(_latest_balance(accounts.c.account_id), 0)).where(
-                accounts.c.account_id == account_id
-            )
-        )
-    ).first()
+    row = (await db.execute(_BALANCE, {"account_id": account_id})).first()
     return row[0] if row else None
 
 

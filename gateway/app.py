@@ -118,7 +118,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
         ]
     routes += [
         # Every grpc-web call: /<package.Service>/<Method>.
-        Route("/{service}/{method}", bridge.handle, methods=["POST"]),
+        Route("/{service}/{method}", bridge, methods=["POST"]),
         # The app's files compressed on the way out: a phone on a slow link loads about a
         # third of the bytes. Only here: grpc-web replies are small protobuf, and streams.
         Mount("/", GZipMiddleware(web_app(settings.web_dir), minimum_size=1024, compresslevel=6)),

@@ -6,6 +6,7 @@ callee's interceptor verifies each token against the trusted public keys, checks
 that the key may speak for what the token claims, and refuses tokens minted from
 a credential revoked since (runtime.revocations). No service trusts a bare user id."""
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,10 @@ from runtime.settings import ServiceSettings
 ISSUER = "neutone"
 AUDIENCE = "neutone-services"
 ALGORITHM = "EdDSA"
+# Tokens whose signature and claims a verifier remembers having checked. A token is
+# sent with many calls (the gateway's own on every bridged call, a user's for minutes),
+# and checking one costs more CPU than the rest of a cheap read.
+VERIFIED_TOKENS_KEPT = 10_000
 
 
 class PrincipalKind(StrEnum):
@@ -121,15 +126,39 @@ class IdentityIssuer:
 
 
 class IdentityVerifier:
-    """Checks tokens against the trusted keys and the revoked credentials."""
+    """Checks tokens against the trusted keys and the revoked credentials.
+
+    A token that passed is remembered, by its exact text, until its `exp`: the same
+    text cannot carry other claims, and the trusted keys do not change in a verifier's
+    lifetime. Revocation is looked up on every call, remembered token or not."""
 
     def __init__(
-        self, trusted: TrustedKeys, *, revoked: Callable[[str], bool] = lambda credential: False
+        self,
+        trusted: TrustedKeys,
+        *,
+        revoked: Callable[[str], bool] = lambda credential: False,
+        keep: int = VERIFIED_TOKENS_KEPT,
     ) -> None:
         self._trusted = trusted
         self._revoked = revoked
+        self._keep = keep
+        # Token -> (its identity, its exp claim); oldest first.
+        self._verified: dict[str, tuple[Identity, float]] = {}
 
     def verify(self, token: str) -> Identity:
+        remembered = self._verified.get(token)
+        # PyJWT's own rule: a token is expired from its exp second on.
+        if remembered is None or time.time() >= remembered[1]:
+            self._verified.pop(token, None)
+            remembered = self._check(token)
+            self._remember(token, remembered)
+        identity = remembered[0]
+        if identity.is_user and self._revoked(identity.credential):
+            raise InvalidToken("the credential this token was minted from was revoked")
+        return identity
+
+    def _check(self, token: str) -> tuple[Identity, float]:
+        """The identity a token carries, and its exp, once signature and claims hold."""
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             key = self._trusted.get(kid) if isinstance(kid, str) else None
@@ -158,9 +187,12 @@ class IdentityVerifier:
                 raise InvalidToken(f"{key.principal}'s key may not sign user tokens")
             if identity.credential_kind is None:
                 raise InvalidToken("a user token must name its credential")
-            if self._revoked(identity.credential):
-                raise InvalidToken("the credential this token was minted from was revoked")
-        return identity
+        return identity, float(claims["exp"])
+
+    def _remember(self, token: str, verified: tuple[Identity, float]) -> None:
+        if len(self._verified) >= self._keep:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = verified
 
 
 def load_issuer(settings: ServiceSettings, principal: str) -> IdentityIssuer:

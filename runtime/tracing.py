@@ -11,7 +11,7 @@ and timeout are the SDK's own environment handling."""
 
 import os
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -137,9 +137,15 @@ def client_interceptors() -> list[grpc.aio.ClientInterceptor]:
     return [*unary, _InjectIntoStreams()]
 
 
-def incoming_http_call(name: str, headers: Mapping[str, str]) -> AbstractContextManager[Span]:
+def incoming_http_call(
+    name: str, headers: Mapping[str, str]
+) -> AbstractContextManager[Span | None]:
     """A server span for a browser's call, continuing the trace in its `traceparent`
-    header (a new trace without one, or with one that does not parse)."""
+    header (a new trace without one, or with one that does not parse). With tracing
+    off, none: reading the header and entering a span that records nothing cost the
+    gateway CPU on every call, and nothing would carry the trace on."""
+    if not _enabled:
+        return nullcontext()
     return tracer.start_as_current_span(name, context=_W3C.extract(headers), kind=SpanKind.SERVER)
 
 

@@ -851,6 +851,8 @@ class SongService(song_service_pb2_grpc.SongServiceServicer):
 
     async def _message(self, song: Song) -> song_pb2.Song:
         viewer = _caller_id()
+        if viewer is None:  # signed out: no likes to look up, no connection to take
+            return song.to_message()
         async with self._db.connection() as db:
             liked = await store.liked_song_ids(db, viewer, [song.id])
         return song.to_message(liked_by_caller=song.id in liked)

@@ -136,9 +136,15 @@ async def create_song(
     return Song.from_row(row)
 
 
+# Built once, not per call: building a select of every song column (and its cache
+# key) cost GetSong more CPU than running it.
+_SONG_BY_ID = sa.select(*SONG_COLUMNS).where(songs.c.id == sa.bindparam("song_id"))
+_SONG_BY_ID_FOR_UPDATE = _SONG_BY_ID.with_for_update()
+
+
 async def get_song(db: AsyncConnection, song_id: UUID, *, for_update: bool = False) -> Song | None:
-    query = sa.select(*SONG_COLUMNS).where(songs.c.id == song_id)
-    row = (await db.execute(query.with_for_update() if for_update else query)).first()
+    query = _SONG_BY_ID_FOR_UPDATE if for_update else _SONG_BY_ID
+    row = (await db.execute(query, {"song_id": song_id})).first()
     return Song.from_row(row) if row else None
 
 

@@ -237,19 +237,23 @@ SERVICE_READS: dict[str, tuple[str, Callable[[str], Message]]] = {
 # How long the app waits before opening a broken WatchSong stream again (RECONNECT_MS
 # in web/src/features/songs/api/songs.ts).
 RESUME_SECONDS = 2.0
+OK, UNAVAILABLE, TRANSPORT_FAILED = 0, 14, -1
 
 
 async def keep_reading(
-    gateway: Gateway, user: SignedUpUser, song_id: str, answers: list[tuple[str, float, bool]]
+    gateway: Gateway, user: SignedUpUser, song_id: str, answers: list[tuple[str, float, int]]
 ) -> None:
-    """Reads from each service in turn until cancelled: (service, when it answered, OK?)."""
+    """Reads from each service in turn until cancelled: (service, when it answered, its
+    grpc-status; TRANSPORT_FAILED when none came)."""
     while True:
         for service, (method, request) in SERVICE_READS.items():
             try:
                 await gateway.call(user, method, request(song_id))
-                answers.append((service, time.monotonic(), True))
-            except (CallFailed, aiohttp.ClientError):
-                answers.append((service, time.monotonic(), False))
+                answers.append((service, time.monotonic(), OK))
+            except CallFailed as error:
+                answers.append((service, time.monotonic(), error.status))
+            except aiohttp.ClientError:
+                answers.append((service, time.monotonic(), TRANSPORT_FAILED))
         await asyncio.sleep(0.05)
 
 
@@ -296,7 +300,7 @@ async def test_database_crash_under_traffic_services_reconnect_and_watch_song_re
     song_id = await asyncio.to_thread(create_song, songs, user, "a song while the database crashes")
     processes = {name: process.pid for name, process in product.stack.processes.items()}
     database = await asyncio.to_thread(EmbeddedDatabase, product.database_url)
-    answers: list[tuple[str, float, bool]] = []
+    answers: list[tuple[str, float, int]] = []
     back: dict[str, float] = {}
     reading = asyncio.create_task(keep_reading(gateway, user, song_id, answers))
     following = asyncio.create_task(follow(gateway, user, song_id))
@@ -309,8 +313,8 @@ async def test_database_crash_under_traffic_services_reconnect_and_watch_song_re
         final, reopened = await asyncio.wait_for(following, timeout=60)
 
         def every_service_answers() -> bool:
-            for service, answered, ok in answers:
-                if ok and answered > started:
+            for service, answered, status in answers:
+                if status == OK and answered > started:
                     back.setdefault(service, answered - started)
             return back.keys() == SERVICE_READS.keys()
 
@@ -321,21 +325,23 @@ async def test_database_crash_under_traffic_services_reconnect_and_watch_song_re
         await asyncio.gather(reading, following, return_exceptions=True)
 
     while_down = [
-        (service, ok) for service, answered, ok in answers if crashed < answered < started
+        (service, status) for service, answered, status in answers if crashed < answered < started
     ]
-    refused = {service for service, ok in while_down if not ok}
+    refused = {service for service, status in while_down if status != OK}
     assert refused == SERVICE_READS.keys(), "the crash did not reach every service"
+    # Refused as a client should try again later, never as an internal error.
+    assert {status for _, status in while_down} <= {OK, UNAVAILABLE}, while_down
     running = {name: process.pid for name, process in product.stack.processes.items()}
     assert running == processes and not exited(product), "a process was started again or is gone"
     assert final.status == song_pb2.SONG_STATUS_READY, final.failure_reason
     assert reopened >= 1, "the WatchSong stream never broke: nothing to resume"
     assert charges(product.database_url, song_id) == [("song_charge", -1)]
-    failed_after = sum(not ok for _, answered, ok in answers if answered > started)
+    failed_after = sum(status != OK for _, answered, status in answers if answered > started)
     recovery = ", ".join(f"{service} {seconds:.1f} s" for service, seconds in back.items())
-    failed_meanwhile = sum(not ok for _, ok in while_down)
+    failed_meanwhile = sum(status != OK for _, status in while_down)
     figures(
         f"database: crashed under traffic, down {started - crashed:.1f} s; {failed_meanwhile}"
-        f" calls failed meanwhile, {failed_after} after the start; every service answering"
+        f" calls refused meanwhile (UNAVAILABLE), {failed_after} after the start; every service answering"
         f" again after {recovery}, none restarted; WatchSong resumed {reopened} times and"
         f" followed the song to READY, charged once"
     )

@@ -1,5 +1,6 @@
-"""The connection pool against a real PostgreSQL whose connections die under it,
-as they do when the database restarts."""
+"""The connection pool against a real PostgreSQL: reads each statement on its own,
+writes in one transaction, and connections that die under it, as they do when the
+database restarts."""
 
 import psycopg
 import pytest
@@ -8,6 +9,7 @@ import sqlalchemy as sa
 from runtime import database
 
 BACKEND_PID = sa.text("SELECT pg_backend_pid()")
+TRANSACTION_ID = sa.text("SELECT txid_current()")
 
 
 def terminate(database_url: str, pid: int) -> None:
@@ -50,3 +52,25 @@ async def test_a_busy_connection_that_died_fails_once_then_the_pool_is_fresh(
             assert (await db.execute(BACKEND_PID)).scalar_one() not in pids
     finally:
         await engine.dispose()
+
+
+async def test_reads_run_each_statement_on_its_own_and_writes_in_one_transaction(
+    database_url: str,
+) -> None:
+    # One connection, so the reads after a transaction are on the connection it used.
+    db = database.Database(database.create_engine(database_url, pool_size=1, autocommit=True))
+    try:
+        for _ in range(2):
+            async with db.connection() as reads:
+                first, second = [
+                    (await reads.execute(TRANSACTION_ID)).scalar_one() for _ in range(2)
+                ]
+            assert first != second
+            async with db.transaction() as writes:
+                first, second = [
+                    (await writes.execute(TRANSACTION_ID)).scalar_one() for _ in range(2)
+                ]
+                level = (await writes.execute(sa.text("SHOW transaction_isolation"))).scalar_one()
+            assert (first, level) == (second, "read committed")
+    finally:
+        await db.close()

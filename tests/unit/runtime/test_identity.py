@@ -7,6 +7,7 @@ from pathlib import Path
 import jwt
 import pytest
 
+from runtime import identity as identity_module
 from runtime import keys
 from runtime.identity import (
     Identity,
@@ -120,3 +121,71 @@ def test_generate_keeps_existing_keys(keyring: Path) -> None:
     before = {key.kid for key in TrustedKeys.load(keyring / keys.TRUSTED_KEYS_FILE)}
     keys.generate(keyring)
     assert {key.kid for key in TrustedKeys.load(keyring / keys.TRUSTED_KEYS_FILE)} == before
+
+
+@pytest.fixture
+def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every token whose signature and claims are checked (jwt.decode), in order."""
+    checked: list[str] = []
+    decode = jwt.decode
+
+    def counted(token: str, *args: object, **kwargs: object) -> object:
+        checked.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counted)
+    return checked
+
+
+def test_a_verified_token_is_remembered_until_it_expires(
+    keyring: Path, decodes: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signed = issuer(keyring, "usersvc").mint(ADA)
+    check = verifier(keyring)
+    assert check.verify(signed.token) == check.verify(signed.token) == ADA
+    assert decodes == [signed.token]
+    # From its exp second on (PyJWT's rule) it is checked again, which refuses an
+    # expired token (above); PyJWT's own clock still says it is valid here.
+    expires = int(signed.expire_time.timestamp())
+    monkeypatch.setattr(identity_module.time, "time", lambda: expires - 0.001)
+    check.verify(signed.token)
+    assert decodes == [signed.token]
+    monkeypatch.setattr(identity_module.time, "time", lambda: expires)
+    assert check.verify(signed.token) == ADA
+    assert decodes == [signed.token, signed.token]
+
+
+def test_a_remembered_token_is_refused_once_its_credential_is_revoked(keyring: Path) -> None:
+    token = issuer(keyring, "usersvc").mint(ADA).token
+    revoked = {"session:another"}
+    check = verifier(keyring, revoked)
+    assert check.verify(token) == ADA
+    revoked.add(ADA.credential)
+    with pytest.raises(InvalidToken, match="revoked"):
+        check.verify(token)
+
+
+def test_refused_tokens_are_not_remembered(keyring: Path, decodes: list[str]) -> None:
+    usersvc = issuer(keyring, "usersvc")
+    header, payload, signature = usersvc.mint(ADA).token.split(".")
+    tampered = f"{header}.{payload[:-2]}xx.{signature}"
+    check = verifier(keyring)
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            check.verify(tampered)
+    assert decodes == [tampered, tampered]
+
+
+def test_the_verifier_remembers_a_bounded_number_of_tokens(
+    keyring: Path, decodes: list[str]
+) -> None:
+    usersvc = issuer(keyring, "usersvc")
+    first, second, third = (
+        usersvc.mint(Identity(kind=PrincipalKind.USER, subject=name, credential="session:s")).token
+        for name in ("a", "b", "c")
+    )
+    check = IdentityVerifier(TrustedKeys.load(keyring / keys.TRUSTED_KEYS_FILE), keep=2)
+    for token in (first, second, third, third, second, first):
+        check.verify(token)
+    # The oldest went when the third came, and came back in place of the next oldest.
+    assert decodes == [first, second, third, first]

@@ -67,6 +67,20 @@ def test_with_tracing_off_no_interceptor_is_added() -> None:
     assert tracing.client_interceptors() == []
 
 
+def test_with_tracing_off_a_browser_call_continues_no_trace() -> None:
+    with tracing.incoming_http_call("grpc-web /a/B", {"traceparent": TRACEPARENT}):
+        assert trace.get_current_span() is trace.INVALID_SPAN
+        assert tracing.outgoing_headers() == {}
+
+
+def test_with_tracing_on_a_browser_call_continues_its_trace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(tracing, "_enabled", True)
+    with tracing.incoming_http_call("grpc-web /a/B", {"traceparent": TRACEPARENT}) as span:
+        assert span.get_span_context().trace_id == TRACE_ID
+
+
 def test_a_stored_traceparent_is_continued() -> None:
     parent = trace.get_current_span(tracing.continued(TRACEPARENT)).get_span_context()
     assert (parent.trace_id, parent.span_id, parent.is_remote) == (TRACE_ID, SPAN_ID, True)
