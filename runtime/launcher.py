@@ -64,11 +64,22 @@ DEFAULT_TRITON_URL = "127.0.0.1:8001"
 TRITON_START_SECONDS = 300.0
 
 
+# Ports free_address has handed out in this process.
+_handed_out: set[int] = set()
+
+
 def free_address() -> str:
-    """A loopback address with a port that is free right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{probe.getsockname()[1]}"
+    """A loopback address with a port that is free right now, and never one this
+    process was given before: the probe's port is released at once, so the kernel may
+    offer it again, and a stack's addresses are all taken before its processes bind
+    them (a gateway once got its own Triton's HTTP port, and Triton answered for it)."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return f"127.0.0.1:{port}"
 
 
 def wait_until_serving(

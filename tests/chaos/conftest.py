@@ -3,8 +3,8 @@ models, every service, the worker and the gateway, on a PostgreSQL of its own,
 always the embedded one, even where NEUTONE_TEST_DATABASE_URL names a server:
 the database restart must never stop a server anything else uses.
 
-Each test prints its figures; they are gathered under "chaos figures" at the end
-of pytest's output, captured or not."""
+Each test prints its figures with `figures` (tests/conftest.py), under "measured
+figures" at the end of pytest's output."""
 
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -38,21 +38,6 @@ CHAOS_ENV = {
 SOAK_PEOPLE = 20
 SOAK_TABS = 10
 SOAK_SECONDS = 60.0
-
-FIGURES: list[str] = []
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if FIGURES:
-        terminalreporter.section("chaos figures")
-        for line in FIGURES:
-            terminalreporter.write_line(line)
-
-
-@pytest.fixture
-def figures() -> Callable[[str], None]:
-    """Adds a line to the figures printed at the end of the run."""
-    return FIGURES.append
 
 
 @pytest.fixture(scope="package")

@@ -48,6 +48,9 @@ WELCOME_CREDITS = 3
 # A READY song's whole history in the ledger.
 ONE_CHARGE = [("song_charge", -1)]
 
+# Adds a line to the figures printed at the end of the run (tests/conftest.py).
+Figured = Callable[[str], None]
+
 
 async def create_song(person: Browser, params: song_pb2.GenerationParams) -> str:
     request = song_pb.CreateSongRequest(description="a song made on replicas", params=params)
@@ -147,7 +150,7 @@ def published(song_id: str, value: bool) -> song_pb.UpdateSongRequest:
 
 
 async def test_songs_made_through_either_gateway_complete_on_both_workers(
-    product: ReplicatedProduct, browser: Callable[[int], Browser]
+    product: ReplicatedProduct, browser: Callable[[int], Browser], figures: Figured
 ) -> None:
     people = [await browser(gateway).sign_up() for gateway in range(len(product.gateways))]
 
@@ -162,8 +165,8 @@ async def test_songs_made_through_either_gateway_complete_on_both_workers(
         finished |= await until_finished(person, song_ids, within=90)
     seconds = time.monotonic() - started
     workers = job_workers(product.database_url, list(finished))
-    print(
-        f"\n{len(finished)} songs through two gateways ready in {seconds:.1f} s;"
+    figures(
+        f"replicas: {len(finished)} songs through two gateways ready in {seconds:.1f} s;"
         f" songs per worker: {sorted(Counter(workers.values()).values())}"
     )
 
@@ -174,7 +177,7 @@ async def test_songs_made_through_either_gateway_complete_on_both_workers(
 
 
 async def test_watch_song_on_one_replica_follows_changes_made_through_the_other(
-    product: ReplicatedProduct,
+    product: ReplicatedProduct, figures: Figured
 ) -> None:
     with grpc.insecure_channel(product.shared.address("usersvc")) as usersvc:
         user = await asyncio.to_thread(sign_up, usersvc, product.keys)
@@ -213,14 +216,14 @@ async def test_watch_song_on_one_replica_follows_changes_made_through_the_other(
             )
         ]
     stages = [song_pb2.GenerationStage.Name(update.stage) for update in updates]
-    print(f"\nwatched on the other replica: {stages}")
+    figures(f"replicas: watched on the other replica: {stages}")
     assert updates[0].status not in TERMINAL
     assert song_pb2.SONG_STATUS_PROCESSING in {update.status for update in updates}
     assert updates[-1].status == song_pb2.SONG_STATUS_READY
 
 
 async def test_a_publication_reaches_every_replica_within_the_caches_lifetimes(
-    product: ReplicatedProduct, browser: Callable[[int], Browser]
+    product: ReplicatedProduct, browser: Callable[[int], Browser], figures: Figured
 ) -> None:
     person = await browser(0).sign_up()
     me = await person.ok(
@@ -270,14 +273,17 @@ async def test_a_publication_reaches_every_replica_within_the_caches_lifetimes(
                 settle=max(bounds.values()),
                 within=max(bounds.values()) + SLACK_SECONDS,
             )
-            figures = ", ".join(f"{path} {seconds:.2f} s" for path, seconds in stale.items())
-            print(f"\npublished={value}, last read stale: {figures}")
+            last_stale = ", ".join(f"{path} {seconds:.2f} s" for path, seconds in stale.items())
+            figures(f"replicas: published={value}, last read stale: {last_stale}")
             for path, seconds in stale.items():
                 assert seconds <= bounds[path] + SLACK_SECONDS, (path, seconds)
 
 
 async def test_a_sign_out_through_one_gateway_ends_the_session_on_the_other(
-    product: ReplicatedProduct, browser: Callable[[int], Browser], gateways: list[httpx.AsyncClient]
+    product: ReplicatedProduct,
+    browser: Callable[[int], Browser],
+    gateways: list[httpx.AsyncClient],
+    figures: Figured,
 ) -> None:
     person = await browser(0).sign_up()
     session = person.cookie
@@ -302,14 +308,19 @@ async def test_a_sign_out_through_one_gateway_ends_the_session_on_the_other(
         settle=0,
         within=REVOCATION_POLL_SECONDS + SLACK_SECONDS,
     )
-    print(f"\nthe other gateway accepted the signed-out session for {stale['gateway 1']:.2f} s")
+    figures(
+        f"replicas: the other gateway accepted the signed-out session for {stale['gateway 1']:.2f} s"
+    )
     # And for good, whichever songsvc replica a call would reach.
     for _ in range(4):
         assert await through_the_other_gateway() == UNAUTHENTICATED
 
 
 async def test_killing_a_replica_of_each_mid_run_loses_no_song_and_charges_none_twice(
-    product: ReplicatedProduct, browser: Callable[[int], Browser], gateways: list[httpx.AsyncClient]
+    product: ReplicatedProduct,
+    browser: Callable[[int], Browser],
+    gateways: list[httpx.AsyncClient],
+    figures: Figured,
 ) -> None:
     people = [await browser(gateway).sign_up() for gateway in range(len(product.gateways))]
     made = [[await create_song(person, LONG_SONG) for _ in range(2)] for person in people]
@@ -337,8 +348,8 @@ async def test_killing_a_replica_of_each_mid_run_loses_no_song_and_charges_none_
     finished: dict[str, song_pb2.Song] = {}
     for person, song_ids in zip(survivors, made, strict=True):
         finished |= await until_finished(person, song_ids, within=120)
-    print(
-        f"\n{len(cut_off)} songs cut off mid-way; all {len(finished)} ready"
+    figures(
+        f"replicas: {len(cut_off)} songs cut off mid-way; all {len(finished)} ready"
         f" {time.monotonic() - started:.1f} s after the kill"
     )
 
