@@ -27,6 +27,7 @@ from runtime.launcher import Stack
 from tests.abuse.browser import Browser
 from tests.integration.gateway.grpcweb import call
 from tests.integration.helpers import eventually, insert_song, sign_up
+from tests.integration.songs.test_generation import charges
 from tests.scale.conftest import (
     FEED_CACHE_SECONDS,
     PUBLIC_REPLY_SECONDS,
@@ -102,18 +103,10 @@ async def seconds_stale(
         await asyncio.sleep(POLL_SECONDS)
 
 
-def song_charges(database_url: str, song_ids: list[str]) -> dict[str, list[tuple[str, int]]]:
-    """Each song's entries in the billing ledger: (kind, amount)."""
-    charges: dict[str, list[tuple[str, int]]] = {song_id: [] for song_id in song_ids}
-    with psycopg.connect(database_url) as db:
-        rows = db.execute(
-            "SELECT song_id::text, kind, amount FROM billing.entries"
-            " WHERE song_id = ANY(%s::uuid[]) ORDER BY id",
-            (song_ids,),
-        )
-        for song_id, kind, amount in rows:
-            charges[song_id].append((kind, amount))
-    return charges
+def assert_ready_and_charged_once(database_url: str, finished: dict[str, song_pb2.Song]) -> None:
+    assert {song.status for song in finished.values()} == {song_pb2.SONG_STATUS_READY}
+    ledger = {song_id: charges(database_url, song_id) for song_id in finished}
+    assert ledger == {song_id: ONE_CHARGE for song_id in finished}
 
 
 def job_workers(database_url: str, song_ids: list[str]) -> dict[str, str]:
@@ -170,9 +163,7 @@ async def test_songs_made_through_either_gateway_complete_on_both_workers(
         f" songs per worker: {sorted(Counter(workers.values()).values())}"
     )
 
-    assert {song.status for song in finished.values()} == {song_pb2.SONG_STATUS_READY}
-    charges = song_charges(product.database_url, list(finished))
-    assert charges == {song_id: ONE_CHARGE for song_id in finished}
+    assert_ready_and_charged_once(product.database_url, finished)
     assert set(workers.values()) == {worker_id(worker) for worker in product.workers}, workers
 
 
@@ -353,9 +344,7 @@ async def test_killing_a_replica_of_each_mid_run_loses_no_song_and_charges_none_
         f" {time.monotonic() - started:.1f} s after the kill"
     )
 
-    assert {song.status for song in finished.values()} == {song_pb2.SONG_STATUS_READY}
-    charges = song_charges(product.database_url, list(finished))
-    assert charges == {song_id: ONE_CHARGE for song_id in finished}
+    assert_ready_and_charged_once(product.database_url, finished)
     workers = job_workers(product.database_url, list(finished))
     assert {workers[song_id] for song_id in cut_off} == {surviving}
     for person, song_ids in zip(survivors, made, strict=True):
