@@ -73,13 +73,14 @@ def free_address() -> str:
     process was given before: the probe's port is released at once, so the kernel may
     offer it again, and a stack's addresses are all taken before its processes bind
     them (a gateway once got its own Triton's HTTP port, and Triton answered for it)."""
-    while True:
+    for _ in range(1000):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
         if port not in _handed_out:
             _handed_out.add(port)
             return f"127.0.0.1:{port}"
+    raise RuntimeError("no free loopback port that this process was not given before")
 
 
 def wait_until_serving(
