@@ -3,8 +3,6 @@ export { SongCard, LikeButton, ArtistLink } from "./components/SongCard";
 export { SongGrid } from "./components/SongGrid";
 export { Cover } from "./components/Cover";
 export { StatusLine } from "./components/SongStatus";
-export { WorkOnSong } from "./components/WorkOnSong";
-export { UploadAudio, type Uploaded } from "./components/Upload";
 export {
   BPM,
   KEY_SCALES,

@@ -3,7 +3,7 @@
 // gateway keeps in an HttpOnly cookie, so the page only learns who the user is.
 import { useState } from "react";
 import { useMutation } from "@connectrpc/connect-query";
-import { problemOf, type Problem } from "@/lib/api";
+import { useAction } from "@/lib/useAction";
 import { UserService } from "@/gen/neutone/v1/user_service_pb";
 import { ErrorBanner, InputField } from "@/components/Field";
 import { Link, useNavigate } from "react-router";
@@ -25,17 +25,14 @@ function AuthPage({ mode }: { mode: "sign-in" | "sign-up" }) {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [displayName, setDisplayName] = useState("");
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { run, busy, problem, fields } = useAction();
   // The address a confirmation link was mailed to.
   const [sentTo, setSentTo] = useState<string>();
   const signingUp = mode === "sign-up";
 
-  async function submit(event: React.FormEvent) {
+  function submit(event: React.FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setProblem(null);
-    try {
+    run(async () => {
       if (signingUp) {
         // The same answer whether or not the address has an account, so the
         // page says only that a link went out; nobody is signed in yet.
@@ -47,14 +44,9 @@ function AuthPage({ mode }: { mode: "sign-in" | "sign-up" }) {
         setUser(reply.user ?? null);
         navigate("/songs");
       }
-    } catch (error) {
-      setProblem(problemOf(error));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
-  const fields = problem?.fields ?? {};
   const general = problem && Object.keys(fields).length === 0 ? problem.message : undefined;
   if (signingUp && sentTo !== undefined) {
     return (

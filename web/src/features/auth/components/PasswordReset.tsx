@@ -2,9 +2,10 @@
 // new password with the link's token (/reset-password?token=...).
 import { useState } from "react";
 import { useMutation } from "@connectrpc/connect-query";
-import { problemOf, type Problem } from "@/lib/api";
+import { useAction } from "@/lib/useAction";
 import { UserService } from "@/gen/neutone/v1/user_service_pb";
 import { ErrorBanner, generalProblem, InputField } from "@/components/Field";
+import { NewPasswordField } from "@/components/NewPasswordField";
 import { Link, useSearchParams } from "react-router";
 import { useSession } from "../session";
 
@@ -14,21 +15,14 @@ export function ForgotPasswordPage() {
   // The address the link was asked for; the answer is the same for every
   // address, so the page cannot say more than "if an account exists".
   const [sentTo, setSentTo] = useState<string>();
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
 
-  async function submit(event: React.FormEvent) {
+  function submit(event: React.FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setProblem(null);
-    try {
+    action.run(async () => {
       await requestReset.mutateAsync({ email });
       setSentTo(email.trim());
-    } catch (error) {
-      setProblem(problemOf(error));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -41,18 +35,18 @@ export function ForgotPasswordPage() {
         </p>
       ) : (
         <form onSubmit={submit} noValidate aria-label="Request a password reset">
-          <ErrorBanner message={generalProblem(problem, ["email"])} />
+          <ErrorBanner message={generalProblem(action.problem, ["email"])} />
           <InputField
             label="Email"
             hint="We mail a link to set a new password to this address."
-            error={problem?.fields.email}
+            error={action.fields.email}
             type="email"
             autoComplete="email"
             maxLength={254}
             value={email}
             onChange={setEmail}
           />
-          <button type="submit" disabled={busy}>
+          <button type="submit" disabled={action.busy}>
             Send reset link
           </button>
         </form>
@@ -72,29 +66,22 @@ export function ResetPasswordPage() {
   const [password, setPassword] = useState("");
   const resetPassword = useMutation(UserService.method.resetPassword);
   const [done, setDone] = useState(false);
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
 
-  async function submit(event: React.FormEvent) {
+  function submit(event: React.FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setProblem(null);
-    try {
+    action.run(async () => {
       await resetPassword.mutateAsync({ token, newPassword: password });
       setPassword("");
       setDone(true);
       // Every session of the account ended; if this browser had one, the nav
       // should stop claiming to be signed in.
       refresh();
-    } catch (error) {
-      setProblem(problemOf(error));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   // A spent, expired or missing token needs a new link, not another try.
-  const needsNewLink = !token || problem?.reason === "RESET_TOKEN_INVALID";
+  const needsNewLink = !token || action.problem?.reason === "RESET_TOKEN_INVALID";
   return (
     <section className="narrow">
       <h1>Choose a new password</h1>
@@ -109,20 +96,15 @@ export function ResetPasswordPage() {
         <form onSubmit={submit} noValidate aria-label="Reset password">
           <ErrorBanner
             message={
-              token ? generalProblem(problem, ["new_password"]) : "This link is incomplete: it has no token."
+              token ? generalProblem(action.problem, ["new_password"]) : "This link is incomplete: it has no token."
             }
           />
-          <InputField
-            label="New password"
-            hint="8-128 characters."
-            error={problem?.fields.new_password}
-            type="password"
-            autoComplete="new-password"
-            maxLength={128}
+          <NewPasswordField
+            error={action.fields.new_password}
             value={password}
             onChange={setPassword}
           />
-          <button type="submit" disabled={busy || !token}>
+          <button type="submit" disabled={action.busy || !token}>
             Set password
           </button>
         </form>

@@ -5,10 +5,7 @@ import { useEffect, useState } from "react";
 import { PenLine } from "lucide-react";
 import { problemOf, type Problem } from "@/lib/api";
 import { ErrorBanner, Field, InputField } from "@/components/Field";
-import { UploadAudio, type Uploaded } from "@/features/songs";
-import { WorkOnSong } from "@/features/songs";
-import { Link, useNavigate, useSearchParams } from "react-router";
-import { useSession } from "@/features/auth";
+import { RadioChoices, type Choice } from "@/components/RadioChoices";
 import {
   BPM,
   KEY_SCALES,
@@ -17,6 +14,9 @@ import {
   languageName,
   useSongMedia,
 } from "@/features/songs";
+import { UploadAudio, WorkOnSong, type Uploaded } from "@/features/songs/tools";
+import { Link, useNavigate, useSearchParams } from "react-router";
+import { useSession } from "@/features/auth";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Song } from "@/gen/neutone/v1/song_pb";
 import type { CreateSongRequestSchema } from "@/gen/neutone/v1/song_service_pb";
@@ -26,7 +26,7 @@ import { hasTag, STYLE_TAGS, toggleTag } from "../styleTags";
 
 type Start = "new" | "song" | "upload";
 
-const STARTS: { value: Start; label: string }[] = [
+const STARTS: Choice<Start>[] = [
   { value: "new", label: "Something new" },
   { value: "song", label: "One of my songs" },
   { value: "upload", label: "A recording of mine" },
@@ -34,7 +34,7 @@ const STARTS: { value: Start; label: string }[] = [
 
 type Mode = "description" | "described_lyrics" | "custom_lyrics";
 
-const MODES: { value: Mode; label: string }[] = [
+const MODES: Choice<Mode>[] = [
   { value: "description", label: "Describe the song" },
   { value: "described_lyrics", label: "Style + what the lyrics are about" },
   { value: "custom_lyrics", label: "Style + my own lyrics" },
@@ -83,6 +83,41 @@ function StyleSuggestions({ prompt, onChange }: { prompt: string; onChange(promp
   );
 }
 
+/** A musical control: one of its options, or empty to leave it to the planner. */
+function ControlField({
+  label,
+  error,
+  any,
+  options,
+  optionName = (option) => option,
+  value,
+  onChange,
+}: {
+  label: string;
+  error: string | undefined;
+  /** The empty option's text. */
+  any: string;
+  options: readonly string[];
+  optionName?: (option: string) => string;
+  value: string;
+  onChange(value: string): void;
+}) {
+  return (
+    <Field label={label} error={error}>
+      {(props) => (
+        <select {...props} value={value} onChange={(e) => onChange(e.target.value)}>
+          <option value="">{any}</option>
+          {options.map((option) => (
+            <option key={option} value={option}>
+              {optionName(option)}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
 const MAX_SEED = 2n ** 63n - 1n;
 
 // Anything but a whole number in range becomes -1, which the server refuses
@@ -102,21 +137,13 @@ export function CreatePage() {
   return (
     <section className="narrow">
       <h1>Create a song</h1>
-      <fieldset className="modes">
-        <legend>Start from</legend>
-        {STARTS.map((option) => (
-          <label key={option.value} className="choice">
-            <input
-              type="radio"
-              name="start"
-              value={option.value}
-              checked={start === option.value}
-              onChange={() => setStart(option.value)}
-            />
-            {option.label}
-          </label>
-        ))}
-      </fieldset>
+      <RadioChoices
+        legend="Start from"
+        name="start"
+        options={STARTS}
+        value={start}
+        onChange={setStart}
+      />
       {start === "new" && (
         <NewSongForm reference={reference} onDropReference={() => setReference(null)} />
       )}
@@ -346,21 +373,13 @@ function NewSongForm({
             </Link>
           </p>
         )}
-        <fieldset className="modes">
-          <legend>How do you want to describe it?</legend>
-          {MODES.map((option) => (
-            <label key={option.value} className="choice">
-              <input
-                type="radio"
-                name="mode"
-                value={option.value}
-                checked={mode === option.value}
-                onChange={() => setMode(option.value)}
-              />
-              {option.label}
-            </label>
-          ))}
-        </fieldset>
+        <RadioChoices
+          legend="How do you want to describe it?"
+          name="mode"
+          options={MODES}
+          value={mode}
+          onChange={setMode}
+        />
 
         {mode === "description" ? (
           <InputField
@@ -467,46 +486,31 @@ function NewSongForm({
             value={bpm}
             onChange={setBpm}
           />
-          <Field label="Key" error={fields["controls.key_scale"]}>
-            {(props) => (
-              <select {...props} value={keyScale} onChange={(e) => setKeyScale(e.target.value)}>
-                <option value="">Any key</option>
-                {KEY_SCALES.map((key) => (
-                  <option key={key} value={key}>
-                    {key}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
-          <Field label="Beats per bar" error={fields["controls.time_signature"]}>
-            {(props) => (
-              <select
-                {...props}
-                value={timeSignature}
-                onChange={(e) => setTimeSignature(e.target.value)}
-              >
-                <option value="">Any</option>
-                {TIME_SIGNATURES.map((beats) => (
-                  <option key={beats} value={beats}>
-                    {beats}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
-          <Field label="Language sung" error={fields["controls.vocal_language"]}>
-            {(props) => (
-              <select {...props} value={language} onChange={(e) => setLanguage(e.target.value)}>
-                <option value="">Any language</option>
-                {VOCAL_LANGUAGES.map((code) => (
-                  <option key={code} value={code}>
-                    {languageName(code)}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <ControlField
+            label="Key"
+            error={fields["controls.key_scale"]}
+            any="Any key"
+            options={KEY_SCALES}
+            value={keyScale}
+            onChange={setKeyScale}
+          />
+          <ControlField
+            label="Beats per bar"
+            error={fields["controls.time_signature"]}
+            any="Any"
+            options={TIME_SIGNATURES.map(String)}
+            value={timeSignature}
+            onChange={setTimeSignature}
+          />
+          <ControlField
+            label="Language sung"
+            error={fields["controls.vocal_language"]}
+            any="Any language"
+            options={VOCAL_LANGUAGES}
+            optionName={languageName}
+            value={language}
+            onChange={setLanguage}
+          />
         </details>
 
         <details className="advanced">

@@ -4,6 +4,7 @@ import { useEffect, useState } from "react";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { problemOf } from "@/lib/api";
 import { ErrorBanner } from "@/components/Field";
+import { LoadMore } from "@/components/LoadMore";
 import type { Product } from "@/gen/neutone/v1/billing_pb";
 import { useCheckout, usePortal, useProducts, useTransactions } from "../api/queries";
 import { useSearchParams } from "react-router";
@@ -117,18 +118,7 @@ export function CreditsPage() {
           </tbody>
         </table>
       )}
-      {history.hasNextPage && (
-        <p className="mt-4">
-          <button
-            type="button"
-            className="secondary"
-            disabled={history.isFetchingNextPage}
-            onClick={() => history.fetchNextPage()}
-          >
-            {history.isFetchingNextPage ? "Loading…" : "Older transactions"}
-          </button>
-        </p>
-      )}
+      <LoadMore query={history} label="Older transactions" className="mt-4" />
     </section>
   );
 }

@@ -9,8 +9,10 @@ import {
   timestampFromDate,
   type Timestamp,
 } from "@bufbuild/protobuf/wkt";
-import { problemOf, users, type Problem } from "@/lib/api";
+import { problemOf, users } from "@/lib/api";
+import { useAction } from "@/lib/useAction";
 import { ErrorBanner, Field, generalProblem, InputField } from "@/components/Field";
+import { NewPasswordField } from "@/components/NewPasswordField";
 import type { ApiKey } from "@/gen/neutone/v1/api_key_pb";
 import type { User } from "@/gen/neutone/v1/user_pb";
 import { useNavigate } from "react-router";
@@ -49,25 +51,11 @@ function Section({
   );
 }
 
-/** One form's request: busy while it runs, the server's problem when it fails.
- * A wrong password (BAD_CREDENTIALS carries no field violation) is shown under
- * the password field the form names, where the mistake is. */
-function useAction(passwordField?: string) {
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  async function run(action: () => Promise<void>): Promise<void> {
-    setBusy(true);
-    setProblem(null);
-    try {
-      await action();
-    } catch (error) {
-      setProblem(problemOf(error));
-    } finally {
-      setBusy(false);
-    }
-  }
-
+/** One form's request (useAction). A wrong password (BAD_CREDENTIALS carries no
+ * field violation) is shown under the password field the form names, where the
+ * mistake is. */
+function useSettingsAction(passwordField?: string) {
+  const { run, busy, problem } = useAction();
   const fields: Record<string, string> = { ...problem?.fields };
   if (passwordField && problem?.reason === "BAD_CREDENTIALS") {
     fields[passwordField] = problem.message;
@@ -76,38 +64,90 @@ function useAction(passwordField?: string) {
   return { run, busy, fields, banner };
 }
 
+type SettingsAction = ReturnType<typeof useSettingsAction>;
+
+interface ActionFormProps {
+  action: SettingsAction;
+  /** The fields the form shows its own violations under; the banner tells the rest. */
+  shown?: string[];
+  onSubmit(): Promise<void>;
+  /** Shown once the request succeeded, until the next submit. */
+  notice?: string;
+  submitLabel: string;
+  submitClassName?: "secondary" | "danger";
+  /** False keeps the form from being sent (its button disabled). */
+  ready?: boolean;
+  "aria-label"?: string;
+  children?: React.ReactNode;
+}
+
+/** A settings form: the banner for what no field shows, the success notice, the
+ * fields, and the one button that runs the request. */
+function ActionForm({
+  action,
+  shown = [],
+  onSubmit,
+  notice,
+  submitLabel,
+  submitClassName,
+  ready = true,
+  "aria-label": label,
+  children,
+}: ActionFormProps) {
+  const [succeeded, setSucceeded] = useState(false);
+  return (
+    <form
+      aria-label={label}
+      noValidate
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (!ready) return;
+        setSucceeded(false);
+        action.run(async () => {
+          await onSubmit();
+          setSucceeded(true);
+        });
+      }}
+    >
+      <ErrorBanner message={action.banner(shown)} />
+      {notice && succeeded && (
+        <p className="banner ok" role="status">
+          {notice}
+        </p>
+      )}
+      {children}
+      <div className="actions">
+        <button type="submit" className={submitClassName} disabled={!ready || action.busy}>
+          {submitLabel}
+        </button>
+      </div>
+    </form>
+  );
+}
+
 function ProfileSection({ user }: { user: User }) {
   const { setUser } = useSession();
   const [name, setName] = useState(user.displayName);
-  const [saved, setSaved] = useState(false);
-  const action = useAction();
+  const action = useSettingsAction();
   return (
     <Section title="Profile">
       {() => (
-        <form
-          noValidate
-          onSubmit={(event) => {
-            event.preventDefault();
-            setSaved(false);
-            action.run(async () => {
-              const reply = await users.updateCurrentUser({
-                user: { displayName: name },
-                updateMask: create(FieldMaskSchema, { paths: ["display_name"] }),
-              });
-              if (reply.user) {
-                setUser(reply.user); // the nav and new pages show the new name
-                setName(reply.user.displayName); // as stored: trimmed
-              }
-              setSaved(true);
+        <ActionForm
+          action={action}
+          shown={["user.display_name"]}
+          notice="Saved."
+          submitLabel="Save"
+          onSubmit={async () => {
+            const reply = await users.updateCurrentUser({
+              user: { displayName: name },
+              updateMask: create(FieldMaskSchema, { paths: ["display_name"] }),
             });
+            if (reply.user) {
+              setUser(reply.user); // the nav and new pages show the new name
+              setName(reply.user.displayName); // as stored: trimmed
+            }
           }}
         >
-          <ErrorBanner message={action.banner(["user.display_name"])} />
-          {saved && (
-            <p className="banner ok" role="status">
-              Saved.
-            </p>
-          )}
           <InputField
             label="Display name"
             hint="Shown on the songs you publish; 1-50 characters."
@@ -117,12 +157,7 @@ function ProfileSection({ user }: { user: User }) {
             value={name}
             onChange={setName}
           />
-          <div className="actions">
-            <button type="submit" disabled={action.busy}>
-              Save
-            </button>
-          </div>
-        </form>
+        </ActionForm>
       )}
     </Section>
   );
@@ -131,30 +166,21 @@ function ProfileSection({ user }: { user: User }) {
 function PasswordSection() {
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
-  const [changed, setChanged] = useState(false);
-  const action = useAction("current_password");
+  const action = useSettingsAction("current_password");
   return (
     <Section title="Password">
       {() => (
-        <form
-          noValidate
-          onSubmit={(event) => {
-            event.preventDefault();
-            setChanged(false);
-            action.run(async () => {
-              await users.changePassword({ currentPassword: current, newPassword: next });
-              setCurrent("");
-              setNext("");
-              setChanged(true);
-            });
+        <ActionForm
+          action={action}
+          shown={["current_password", "new_password"]}
+          notice="Password changed; your other sessions were signed out."
+          submitLabel="Change password"
+          onSubmit={async () => {
+            await users.changePassword({ currentPassword: current, newPassword: next });
+            setCurrent("");
+            setNext("");
           }}
         >
-          <ErrorBanner message={action.banner(["current_password", "new_password"])} />
-          {changed && (
-            <p className="banner ok" role="status">
-              Password changed; your other sessions were signed out.
-            </p>
-          )}
           <InputField
             label="Current password"
             error={action.fields.current_password}
@@ -164,22 +190,8 @@ function PasswordSection() {
             value={current}
             onChange={setCurrent}
           />
-          <InputField
-            label="New password"
-            hint="8-128 characters."
-            error={action.fields.new_password}
-            type="password"
-            autoComplete="new-password"
-            maxLength={128}
-            value={next}
-            onChange={setNext}
-          />
-          <div className="actions">
-            <button type="submit" disabled={action.busy}>
-              Change password
-            </button>
-          </div>
-        </form>
+          <NewPasswordField error={action.fields.new_password} value={next} onChange={setNext} />
+        </ActionForm>
       )}
     </Section>
   );
@@ -188,32 +200,26 @@ function PasswordSection() {
 function SessionsSection() {
   const { setUser } = useSession();
   const navigate = useNavigate();
-  const action = useAction();
+  const action = useSettingsAction();
   return (
     <Section title="Sessions">
       {() => (
-        <form
-          onSubmit={(event) => {
-            event.preventDefault();
-            action.run(async () => {
-              await users.signOutEverywhere({});
-              // This session ended too: the same local state as signing out.
-              setUser(null);
-              navigate("/");
-            });
+        <ActionForm
+          action={action}
+          submitLabel="Sign out everywhere"
+          submitClassName="secondary"
+          onSubmit={async () => {
+            await users.signOutEverywhere({});
+            // This session ended too: the same local state as signing out.
+            setUser(null);
+            navigate("/");
           }}
         >
-          <ErrorBanner message={action.banner([])} />
           <p>
             Signs you out on every device and browser, this one included. API keys keep working;
             revoke them below.
           </p>
-          <div className="actions">
-            <button type="submit" className="secondary" disabled={action.busy}>
-              Sign out everywhere
-            </button>
-          </div>
-        </form>
+        </ActionForm>
       )}
     </Section>
   );
@@ -253,8 +259,8 @@ function ApiKeysSection() {
   const [name, setName] = useState("");
   const [expires, setExpires] = useState("");
   const [created, setCreated] = useState<{ name: string; secret: string }>();
-  const making = useAction();
-  const revoking = useAction();
+  const making = useSettingsAction();
+  const revoking = useSettingsAction();
 
   async function load(pageToken: string) {
     setListError(undefined);
@@ -282,26 +288,24 @@ function ApiKeysSection() {
             Scripts and other programs use an API key in place of your password. Revoke a key as
             soon as you stop using it.
           </p>
-          <form
+          <ActionForm
             aria-label="New API key"
-            noValidate
-            onSubmit={(event) => {
-              event.preventDefault();
+            action={making}
+            shown={["display_name", "expire_time"]}
+            submitLabel="Create key"
+            onSubmit={async () => {
               setCreated(undefined);
-              making.run(async () => {
-                const reply = await users.createApiKey({
-                  displayName: name,
-                  expireTime: expires ? timestampFromDate(startOfDay(expires)) : undefined,
-                });
-                const key = reply.apiKey;
-                if (key) setKeys((shown) => [key, ...shown]);
-                setCreated({ name: key?.displayName ?? name, secret: reply.secret });
-                setName("");
-                setExpires("");
+              const reply = await users.createApiKey({
+                displayName: name,
+                expireTime: expires ? timestampFromDate(startOfDay(expires)) : undefined,
               });
+              const key = reply.apiKey;
+              if (key) setKeys((shown) => [key, ...shown]);
+              setCreated({ name: key?.displayName ?? name, secret: reply.secret });
+              setName("");
+              setExpires("");
             }}
           >
-            <ErrorBanner message={making.banner(["display_name", "expire_time"])} />
             <InputField
               label="Key name"
               hint="What the key is for, e.g. the script that uses it; 1-50 characters."
@@ -321,12 +325,7 @@ function ApiKeysSection() {
               value={expires}
               onChange={setExpires}
             />
-            <div className="actions">
-              <button type="submit" disabled={making.busy}>
-                Create key
-              </button>
-            </div>
-          </form>
+          </ActionForm>
           {created && <NewSecret key={created.secret} {...created} />}
           <ErrorBanner message={listError ?? revoking.banner([])} />
           {!loaded ? (
@@ -454,24 +453,23 @@ function DeleteAccountSection() {
   const navigate = useNavigate();
   const [password, setPassword] = useState("");
   const [understood, setUnderstood] = useState(false);
-  const action = useAction("password");
+  const action = useSettingsAction("password");
   return (
     <Section title="Delete account">
       {() => (
-        <form
-          noValidate
-          onSubmit={(event) => {
-            event.preventDefault();
-            if (!understood) return;
-            action.run(async () => {
-              await users.deleteAccount({ password });
-              // The account and its sessions are gone: the same local state as signing out.
-              setUser(null);
-              navigate("/");
-            });
+        <ActionForm
+          action={action}
+          shown={["password"]}
+          submitLabel="Delete my account"
+          submitClassName="danger"
+          ready={understood}
+          onSubmit={async () => {
+            await users.deleteAccount({ password });
+            // The account and its sessions are gone: the same local state as signing out.
+            setUser(null);
+            navigate("/");
           }}
         >
-          <ErrorBanner message={action.banner(["password"])} />
           <p>
             This deletes your account for good: your songs and their files, your uploads, likes and
             plays, your sessions and your API keys. It cannot be undone.
@@ -493,12 +491,7 @@ function DeleteAccountSection() {
             />
             I understand this deletes my songs for good
           </label>
-          <div className="actions">
-            <button type="submit" className="danger" disabled={!understood || action.busy}>
-              Delete my account
-            </button>
-          </div>
-        </form>
+        </ActionForm>
       )}
     </Section>
   );

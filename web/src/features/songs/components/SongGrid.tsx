@@ -3,6 +3,7 @@
 import type { InfiniteData, UseInfiniteQueryResult } from "@tanstack/react-query";
 import type { ConnectError } from "@connectrpc/connect";
 import { ErrorBanner } from "@/components/Field";
+import { LoadMore } from "@/components/LoadMore";
 import { problemOf } from "@/lib/api";
 import type { Song } from "@/gen/neutone/v1/song_pb";
 import { songsOf } from "../api/queries";
@@ -30,18 +31,7 @@ export function SongGrid({ query, showOwner, empty, label }: SongGridProps) {
           ))}
         </div>
       )}
-      {query.hasNextPage && (
-        <p className="mt-6 text-center">
-          <button
-            type="button"
-            className="secondary"
-            disabled={query.isFetchingNextPage}
-            onClick={() => query.fetchNextPage()}
-          >
-            {query.isFetchingNextPage ? "Loading…" : "More songs"}
-          </button>
-        </p>
-      )}
+      <LoadMore query={query} label="More songs" className="mt-6 text-center" />
     </>
   );
 }

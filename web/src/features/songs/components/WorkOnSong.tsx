@@ -4,17 +4,18 @@
 import { useState } from "react";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { useMutation } from "@connectrpc/connect-query";
-import { problemOf, type Problem } from "@/lib/api";
+import { useAction } from "@/lib/useAction";
 import { SongService } from "@/gen/neutone/v1/song_service_pb";
 import type { SongSourceSchema } from "@/gen/neutone/v1/song_pb";
 import { useNavigate } from "react-router";
 import { ErrorBanner, Field, generalProblem, InputField } from "@/components/Field";
+import { RadioChoices, type Choice } from "@/components/RadioChoices";
 import { Waveform, type Section } from "@/components/Waveform";
 
 type Source = MessageInitShape<typeof SongSourceSchema>["source"];
 type Tool = "extend" | "repaint" | "cover" | "stems";
 
-const TOOLS: { value: Tool; label: string }[] = [
+const TOOLS: Choice<Tool>[] = [
   { value: "extend", label: "Extend" },
   { value: "repaint", label: "Repaint a section" },
   { value: "cover", label: "Cover / remix" },
@@ -46,21 +47,13 @@ export function WorkOnSong(props: WorkOnSongProps) {
   return (
     <section className="work" aria-labelledby="work-heading">
       <h2 id="work-heading">Keep working on it</h2>
-      <fieldset className="tools">
-        <legend>What do you want to make?</legend>
-        {tools.map((option) => (
-          <label key={option.value} className="choice">
-            <input
-              type="radio"
-              name="tool"
-              value={option.value}
-              checked={tool === option.value}
-              onChange={() => setTool(option.value)}
-            />
-            {option.label}
-          </label>
-        ))}
-      </fieldset>
+      <RadioChoices
+        legend="What do you want to make?"
+        name="tool"
+        options={tools}
+        value={tool}
+        onChange={setTool}
+      />
       {tool === "extend" && <ExtendForm {...props} />}
       {tool === "repaint" && <RepaintForm {...props} />}
       {tool === "cover" && <CoverForm {...props} />}
@@ -74,24 +67,17 @@ export function WorkOnSong(props: WorkOnSongProps) {
 function useEdit() {
   const navigate = useNavigate();
   const [key, setKey] = useState(() => crypto.randomUUID());
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { run, problem, busy, fields } = useAction();
 
-  async function send(call: (idempotencyKey: string) => Promise<{ song?: { id: string } }>) {
-    setBusy(true);
-    setProblem(null);
-    try {
+  function send(call: (idempotencyKey: string) => Promise<{ song?: { id: string } }>) {
+    run(async () => {
       const reply = await call(key);
       setKey(crypto.randomUUID());
       navigate(`/songs/${reply.song?.id ?? ""}`);
-    } catch (error) {
-      setProblem(problemOf(error));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
-  return { send, problem, busy, fields: problem?.fields ?? {} };
+  return { send, problem, busy, fields };
 }
 
 function ExtendForm({ source, title }: WorkOnSongProps) {
