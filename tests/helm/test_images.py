@@ -17,6 +17,7 @@ from packaging.requirements import Requirement
 from tests.helm.conftest import REPO, Rendered, component_of, containers, pod_spec
 
 DOCKERFILE = REPO / "Dockerfile"
+TRITON_DOCKERFILE = REPO / "triton" / "Dockerfile"
 HADOLINT = Path(sys.executable).parent / "hadolint"
 # The processes in the services' images, and what their code loads besides (Alembic env.py
 # and revisions, loaded by `python -m runtime.database upgrade`; the gateway's modules).
@@ -258,3 +259,19 @@ def test_model_stack_stays_out_of_the_services_image() -> None:
 @pytest.mark.parametrize("module", ["torch", "diffusers", "transformers"])
 def test_no_service_imports_the_model_stack(module: str) -> None:
     assert module not in third_party_imports()
+
+
+def test_triton_image_pins_the_model_stack_as_pyproject_does() -> None:
+    # The engines run in tests under pyproject's pins and in production under the Triton
+    # image's: a looser bound there would let the image resolve a version no test ran.
+    installed = [
+        Requirement(text)
+        for text in re.findall(r'"([A-Za-z][\w.-]*[<>=!~][^"]*)"', TRITON_DOCKERFILE.read_text())
+    ]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    pinned = {normalized(r.name): r for r in map(Requirement, project["dependencies"])}
+    assert {normalized(r.name) for r in installed} >= {"torch", "transformers", "diffusers"}
+    for requirement in installed:
+        assert str(requirement.specifier) == str(pinned[normalized(requirement.name)].specifier), (
+            requirement
+        )
