@@ -129,6 +129,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--log-verbose", type=int, default=0)
     parser.add_argument("--ready-timeout", type=float, default=READY_TIMEOUT_SECONDS)
+    parser.add_argument(
+        "--exit-timeout",
+        type=int,
+        default=30,
+        help="seconds a stopping server waits for requests in flight (Triton's default: 30)",
+    )
     return parser.parse_args(argv)
 
 
@@ -173,6 +179,7 @@ def serve(
         f"--log-verbose={args.log_verbose}",
         "--strict-readiness=true",
         "--exit-on-error=true",
+        f"--exit-timeout-secs={args.exit_timeout}",
         f"--allow-gpu-metrics={'true' if args.gpu else 'false'}",
         # Songs are megabytes: grow the stub's shared memory in large steps.
         "--backend-config=python,shm-default-byte-size=16777216",
