@@ -74,7 +74,7 @@ up: setup
 
 # The tests also run the policy scanner on the rendered chart (scan-deps).
 test: setup scan-deps
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest --numprocesses=auto --maxprocesses=4 --dist=loadscope --no-loadscope-reorder
 
 lint: setup check-proto
 	$(VENV)/bin/ruff check .

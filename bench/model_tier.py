@@ -22,7 +22,6 @@ import itertools
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ import numpy as np
 import tritonclient.grpc.aio as aioclient
 
 from bench.stats import Figures
+from runtime.launcher import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = ("planner", "acestep", "cover", "neutone_song")
@@ -90,12 +90,6 @@ def unbatched_copy(source: Path, destination: Path) -> Path:
         text = re.sub(r"max_batch_size:\s*\d+", "max_batch_size: 1", config.read_text())
         config.write_text(text)
     return destination
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

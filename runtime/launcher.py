@@ -66,21 +66,32 @@ TRITON_START_SECONDS = 300.0
 
 # Ports free_address has handed out in this process.
 _handed_out: set[int] = set()
+# Processes that take ports side by side (the test suite's parallel workers) each keep to
+# their own lane of ports: another process's probe could otherwise be given a port this one
+# holds but has not bound yet. Lanes skip the lowest bit, as Linux gives bind() odd ports.
+PORT_LANE = "NEUTONE_PORT_LANE"
+PORT_LANES = "NEUTONE_PORT_LANES"
 
 
-def free_address() -> str:
-    """A loopback address with a port that is free right now, and never one this
-    process was given before: the probe's port is released at once, so the kernel may
-    offer it again, and a stack's addresses are all taken before its processes bind
-    them (a gateway once got its own Triton's HTTP port, and Triton answered for it)."""
-    for _ in range(1000):
+def free_port() -> int:
+    """A loopback port that is free right now, and never one this process was given
+    before: the probe's port is released at once, so the kernel may offer it again, and a
+    stack's addresses are all taken before its processes bind them (a gateway once got its
+    own Triton's HTTP port, and Triton answered for it)."""
+    lane, lanes = int(os.environ.get(PORT_LANE, "0")), int(os.environ.get(PORT_LANES, "1"))
+    for _ in range(1000 * lanes):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        if port not in _handed_out:
+        if port // 2 % lanes == lane and port not in _handed_out:
             _handed_out.add(port)
-            return f"127.0.0.1:{port}"
+            return port
     raise RuntimeError("no free loopback port that this process was not given before")
+
+
+def free_address() -> str:
+    """127.0.0.1 with a `free_port`."""
+    return f"127.0.0.1:{free_port()}"
 
 
 def wait_until_serving(

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from runtime import database
-from runtime.launcher import Stack, free_address, isolated_env
+from runtime.launcher import Stack, free_address, free_port, isolated_env
 from tests.integration.helpers import (
     ONE_CLIENT_FOR_ALL_TESTS,
     TESTS_PRINCIPAL,
@@ -215,7 +215,7 @@ def worker_env(songsvc_env: dict[str, str], triton_url: str) -> dict[str, str]:
     return {
         **songsvc_env,
         "NEUTONE_JOB_MAX_ATTEMPTS": "15",
-        "NEUTONE_METRICS_PORT": free_address().rpartition(":")[2],
+        "NEUTONE_METRICS_PORT": str(free_port()),
     }
 
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from neutone.v1 import billing_service_pb2, user_service_pb2
-from runtime.launcher import Stack, free_address
+from runtime.launcher import Stack, free_address, free_port
 from tests.integration.billing.webhooks import order_paid_event, signed
 from tests.integration.gateway.conftest import Gateway
 from tests.integration.gateway.grpcweb import call
@@ -173,7 +173,7 @@ async def test_health_and_metrics(http: httpx.AsyncClient) -> None:
 
 
 async def test_with_a_metrics_port_metrics_leave_the_public_address(gateway: Gateway) -> None:
-    address, metrics_port = free_address(), free_address().rpartition(":")[2]
+    address, metrics_port = free_address(), str(free_port())
     second = Stack(
         {
             **gateway.stack.env,

@@ -10,7 +10,7 @@ import pytest
 
 from neutone.v1 import billing_service_pb2, billing_service_pb2_grpc
 from runtime.clients import ServiceCredentials, service_channel
-from runtime.launcher import Stack, free_address
+from runtime.launcher import Stack, free_address, free_port
 from tests.integration.helpers import StackKeys, scrape
 
 LIST_PRODUCTS = "/neutone.v1.BillingService/ListProducts"
@@ -30,7 +30,7 @@ def billing_replicas(stack: Stack) -> Iterator[list[tuple[str, str]]]:
     replicas: list[tuple[Stack, str, str]] = []
     try:
         for _ in range(2):
-            address, metrics_port = free_address(), free_address().rpartition(":")[2]
+            address, metrics_port = free_address(), str(free_port())
             replica = Stack(
                 {
                     **stack.env,

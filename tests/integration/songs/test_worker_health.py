@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from runtime import database
-from runtime.launcher import Stack, free_address
+from runtime.launcher import Stack, free_port
 from songsvc import store
 from songsvc.tables import jobs as jobs_table
 from tests.integration.helpers import eventually, scrape
@@ -39,7 +39,7 @@ def worker_port(
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A worker on that database (no job it could claim: no Triton needed): its
     probes and metrics port, and its process."""
-    port = free_address().rpartition(":")[2]
+    port = str(free_port())
     log_dir = Path(os.environ.get("NEUTONE_TEST_LOG_DIR") or tmp_path_factory.mktemp("logs"))
     own = Stack(
         {

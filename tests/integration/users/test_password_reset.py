@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from neutone.v1 import user_service_pb2 as pb
-from runtime.launcher import free_address, stack_outbox
+from runtime.launcher import free_port, stack_outbox
 from tests.integration.helpers import confirmed_sign_up, error_reason, field_violations
 from tests.integration.users.conftest import OwnUserService, StartUserService
 from usersvc.mail import link_token
@@ -43,7 +43,7 @@ class Inbox:
 
 @pytest.fixture
 def smtp_port() -> int:
-    return int(free_address().rpartition(":")[2])
+    return free_port()
 
 
 @pytest.fixture
