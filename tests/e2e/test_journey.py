@@ -1,19 +1,22 @@
-"""The whole journey in a real browser on the real stack with tiny models:
-sign up -> buy credits through the local checkout -> create a song in each mode
-(the first in two takes), with the lyrics written first for free -> watch them
-become ready -> play one in the player bar and keep listening while moving to
-another page -> extend it -> repaint a section of the extension -> download that
-as MP3 -> rename and publish -> its shared link unfurls -> a second user (on a
-phone-sized screen) searches for it, opens its artist, finds it in the feed by
-its category, likes it and finds it among their liked songs -> the owner deletes
-it. Every control is found by its accessible name; axe-core checks every page
-and Lighthouse the two pages a shared link lands on."""
+"""The whole journey in a real browser on the real stack with tiny models, at
+desktop width (the owner) and on a 390 px phone (the listener), each of them
+signing up, creating a song and watching its progress, playing it in the player
+bar while moving to another page, downloading it, sharing its link (which
+unfurls), searching, opening an artist and liking a song.
+
+The owner also buys credits through the local checkout, creates a song in each
+mode (the first in two takes, with the lyrics written first for free), extends
+one, repaints a section of the extension on its waveform, downloads that as
+MP3, renames and publishes, and finally deletes it; the listener finds it by its
+category and among their liked songs, then changes their settings and deletes
+their account. Every control is found by its accessible name; axe-core checks
+every page, and Lighthouse the two pages a shared link lands on."""
 
 import html
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,10 +39,10 @@ def shot(page: Page, artifacts: Path, name: str) -> None:
 
 
 @pytest.fixture
-def audits(artifacts: Path) -> Iterator[Audits]:
+def audits(artifacts: Path, figures: Callable[[str], None]) -> Iterator[Audits]:
     found = Audits(artifacts)
     yield found
-    print(found.report())
+    figures(found.report())
 
 
 def play_buttons(page: Page) -> Locator:
@@ -80,7 +83,7 @@ def create_song(
 ) -> str:
     """Creates a song (or `takes` of it) from the Create page; returns the id of the
     newest once every song is READY."""
-    page.get_by_role("link", name="Create").click()
+    page.get_by_role("link", name="Create", exact=True).click()
     page.get_by_role("radio", name=mode).check()
     for label, text in fill.items():
         page.get_by_label(label, exact=True).fill(text)
@@ -127,12 +130,84 @@ def audio_duration(page: Page, song_id: str) -> float:
     )
 
 
+def keeps_playing_elsewhere(page: Page) -> None:
+    """Moves to Discover while the player bar plays, and checks the music goes on."""
+    page.get_by_role("link", name="Discover").click()
+    expect(page.get_by_role("heading", name="Discover")).to_be_visible()
+    page.wait_for_function(
+        """() => {
+            const audio = document.querySelector('[data-testid="player-audio"]');
+            return audio && !audio.paused && audio.currentTime > 0.2;
+        }"""
+    )
+    expect(page.get_by_role("region", name="Player").get_by_role("link").first).to_be_visible()
+
+
+def download(page: Page, artifacts: Path, fmt: str, name: str) -> Path:
+    """Downloads the song of the song page in `fmt` (the Format option's label) and
+    saves it as `name`."""
+    page.get_by_label("Format").select_option(label=fmt)
+    with page.expect_download() as downloading:
+        page.get_by_role("button", name="Download").click()
+    saved = artifacts / name
+    downloading.value.save_as(saved)
+    assert Path(downloading.value.suggested_filename).suffix == saved.suffix
+    return saved
+
+
+# Stands in for a phone's share sheet, which headless chromium has not: it keeps what
+# the page asked to share.
+SHARE_SHEET = """
+    navigator.canShare = () => true;
+    navigator.share = async (data) => { window.sharedWithSheet = data; };
+"""
+
+
+def share(page: Page) -> str:
+    """Shares the song of the song page: the system's share sheet on a phone, the
+    clipboard elsewhere. Returns the link shared."""
+    page.get_by_role("button", name="Share").click()
+    if page.evaluate("matchMedia('(pointer: coarse)').matches"):
+        page.wait_for_function("() => window.sharedWithSheet !== undefined")
+        return page.evaluate("window.sharedWithSheet.url")
+    expect(page.get_by_text("Link copied")).to_be_attached()
+    return page.evaluate("navigator.clipboard.readText()")
+
+
+def expect_unfurls(page: Page, url: str, title: str) -> None:
+    """The shared link's page carries the song's Open Graph card. A page opened moments
+    ago while unpublished is known to the gateway as such for 2 s at most."""
+    card = f'property="og:title" content="{html.escape(title)}"'
+    deadline = time.monotonic() + 10
+    while card not in (shared := page.request.get(url).text()):
+        assert time.monotonic() < deadline, shared[:2000]
+        time.sleep(0.5)
+
+
+def find_and_like(page: Page, query: str, title: str, artist: str) -> None:
+    """Searches Discover for `query`, opens the artist of the song titled `title`
+    from the results, and likes the song on the artist's page."""
+    page.get_by_role("link", name="Discover").click()
+    page.get_by_role("searchbox", name="Search songs").fill(query)
+    found = page.get_by_role("region", name="Search results").locator("article")
+    expect(found.filter(has_text=title)).to_be_visible()
+    found.filter(has_text=title).get_by_role("link", name=artist).click()
+    expect(page.get_by_role("heading", name=artist)).to_be_visible()
+    card = page.locator("article").filter(has_text=title)
+    card.get_by_role("button", name=re.compile(f"^Like {re.escape(title)}")).click()
+    expect(card.get_by_role("button", name=re.compile("^Unlike"))).to_have_attribute(
+        "aria-pressed", "true"
+    )
+
+
 def test_the_whole_journey(
     browser: Browser, product: Product, artifacts: Path, audits: Audits
 ) -> None:
     # The owner's system asks for the dark theme, the listener's for the light one:
     # axe-core checks both.
-    owner_context = browser.new_context(color_scheme="dark")
+    owner_context = browser.new_context(
+        color_scheme="dark", permissions=["clipboard-read", "clipboard-write"]
+    )
     owner = owner_context.new_page()
     owner.goto(product.url)
     expect(owner.get_by_role("heading", name="Discover")).to_be_visible()
@@ -182,7 +257,7 @@ def test_the_whole_journey(
     expect(owner.get_by_role("radio", name="Style + my own lyrics")).to_be_checked()
     expect(owner.get_by_role("group", name="Style suggestions")).to_be_visible()
     audits.check_accessibility(owner, "create-lyrics-step")
-    shot(owner, artifacts, "07b-create-lyrics-step")
+    shot(owner, artifacts, "08-create-lyrics-step")
     expect(owner.get_by_role("link", name="Credits: 13")).to_be_visible()
 
     first = create_song(
@@ -192,7 +267,7 @@ def test_the_whole_journey(
         instrumental=False,
         takes=2,
     )
-    shot(owner, artifacts, "08-two-takes-ready")
+    shot(owner, artifacts, "09-two-takes-ready")
     create_song(
         owner,
         mode="Style + what the lyrics are about",
@@ -209,7 +284,7 @@ def test_the_whole_journey(
     expect(owner.locator("article")).to_have_count(4)
     expect(play_buttons(owner)).to_have_count(4, timeout=READY_TIMEOUT_MS)
     audits.check_accessibility(owner, "my-songs")
-    shot(owner, artifacts, "09-my-songs")
+    shot(owner, artifacts, "10-my-songs")
     # Four songs (two of them takes of one request) at one credit each.
     expect(owner.get_by_role("link", name="Credits: 9")).to_be_visible()
 
@@ -220,18 +295,10 @@ def test_the_whole_journey(
     player = owner.get_by_role("region", name="Player")
     expect(player.get_by_role("button", name=re.compile("^Pause "))).to_be_visible()
     audits.check_accessibility(owner, "song-page-owner")
-    shot(owner, artifacts, "10-song-page-playing")
+    shot(owner, artifacts, "11-song-page-playing")
     # It keeps playing while the owner moves to another page and back.
-    owner.get_by_role("link", name="Discover").click()
-    expect(owner.get_by_role("heading", name="Discover")).to_be_visible()
-    owner.wait_for_function(
-        """() => {
-            const audio = document.querySelector('[data-testid="player-audio"]');
-            return audio && !audio.paused && audio.currentTime > 0.2;
-        }"""
-    )
-    expect(player.get_by_role("link").first).to_be_visible()
-    shot(owner, artifacts, "10b-playing-across-pages")
+    keeps_playing_elsewhere(owner)
+    shot(owner, artifacts, "12-playing-across-pages")
     owner.go_back()
     expect(owner.get_by_role("button", name="Publish")).to_be_enabled()
 
@@ -243,30 +310,23 @@ def test_the_whole_journey(
     expect(owner.get_by_text("Extension", exact=True)).to_be_visible()
     expect(owner.get_by_role("link", name="of the original song")).to_be_visible()
     assert 19 <= audio_duration(owner, extended) <= 21
-    shot(owner, artifacts, "11-extended")
+    shot(owner, artifacts, "13-extended")
 
     # Repaint a section of the extension, chosen on its waveform.
     owner.get_by_role("radio", name="Repaint a section").check()
     owner.get_by_label("Section start (s)").fill("4")
     owner.get_by_label("Section end (s)").fill("8")
     expect(owner.get_by_role("img", name=re.compile("section 4-8 s chosen"))).to_be_visible()
-    shot(owner, artifacts, "12-repaint-section")
+    shot(owner, artifacts, "14-repaint-section")
     owner.get_by_role("button", name="Repaint (1 credit)").click()
     repainted = wait_for_new_song(owner, after=extended)
     expect(owner.get_by_text("Repaint", exact=True)).to_be_visible()
     assert 19 <= audio_duration(owner, repainted) <= 21
 
     # Download the repaint as MP3: made on request, saved under the song's title.
-    owner.get_by_label("Format").select_option(label="MP3 (320 kbps)")
-    with owner.expect_download() as downloading:
-        owner.get_by_role("button", name="Download").click()
-    download = downloading.value
-    assert download.suggested_filename.endswith(".mp3"), download.suggested_filename
-    saved = artifacts / "repaint.mp3"
-    download.save_as(saved)
-    info = soundfile.info(saved)
+    info = soundfile.info(download(owner, artifacts, "MP3 (320 kbps)", "repaint.mp3"))
     assert info.format == "MP3" and 19 <= info.duration <= 21, info
-    shot(owner, artifacts, "13-repainted")
+    shot(owner, artifacts, "15-repainted")
     expect(owner.get_by_role("link", name="Credits: 7")).to_be_visible()
 
     # The first song lists what was made from it.
@@ -296,38 +356,76 @@ def test_the_whole_journey(
     category = (
         owner.get_by_role("list", name="Categories").get_by_role("listitem").first.inner_text()
     )
-    shot(owner, artifacts, "14-song-published")
+    shot(owner, artifacts, "16-song-published")
 
-    # Its shared link unfurls: the page carries the song's Open Graph card.
-    # The page was opened moments ago, unpublished: the gateway knows that for 2 s at most.
-    card = f'property="og:title" content="{html.escape(title)}"'
-    deadline = time.monotonic() + 10
-    while card not in (shared := owner.request.get(f"{product.url}/songs/{first}").text()):
-        assert time.monotonic() < deadline, shared[:2000]
-        time.sleep(0.5)
+    # Its link, shared through the clipboard, unfurls: the page carries the song's card.
+    shared = share(owner)
+    assert shared == f"{product.url}/songs/{first}", shared
+    expect_unfurls(owner, shared, title)
     # The pages a shared link lands on, opened signed out.
     audits.check_lighthouse(f"{product.url}/songs/{first}", "song-page")
     audits.check_lighthouse(product.url, "discover")
 
-    # A second user on a phone searches for it, opens its artist, finds it by
-    # category, likes it and finds it among their liked songs.
+    # A second user, on a phone, makes a song of their own: two takes followed to
+    # READY, one played in the bar while they move on, downloaded, published and
+    # shared through the phone's share sheet.
     listener_context = browser.new_context(
         viewport=PHONE, is_mobile=True, has_touch=True, color_scheme="light"
     )
+    listener_context.add_init_script(SHARE_SHEET)
     listener = listener_context.new_page()
     sign_up(listener, product, "Listener")
+    take = create_song(
+        listener,
+        mode="Describe the song",
+        fill={"Song description": "a mellow piano ballad for a rainy bus ride"},
+        instrumental=True,
+        takes=2,
+    )
+    audits.check_accessibility(listener, "my-songs-phone")
+    shot(listener, artifacts, "17-my-songs-phone")
+    listener.goto(f"{product.url}/songs/{take}")
+    play_here(listener, take)
+    keeps_playing_elsewhere(listener)
+    shot(listener, artifacts, "18-playing-across-pages-phone")
+    listener.go_back()
+    info = soundfile.info(download(listener, artifacts, "WAV", "take.wav"))
+    assert info.format == "WAV" and 9 <= info.duration <= 11, info
+    listener_title = "Rainy Bus Ride"
+    listener.get_by_label("Title").fill(listener_title)
+    listener.get_by_role("button", name="Rename").click()
+    listener.get_by_role("button", name="Publish").click()
+    expect(listener.get_by_role("button", name="Unpublish")).to_be_visible()
+    audits.check_accessibility(listener, "song-page-owner-phone")
+    shot(listener, artifacts, "19-song-published-phone")
+    assert listener.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shared = share(listener)
+    assert shared == f"{product.url}/songs/{take}", shared
+    expect_unfurls(listener, shared, listener_title)
+
+    # The owner, at desktop width, searches for it, opens its artist and likes it
+    # there, then finds it among their liked songs.
+    find_and_like(owner, "rainy bus", listener_title, "Listener")
+    audits.check_accessibility(owner, "artist")
+    shot(owner, artifacts, "20-artist-liked")
+    owner.get_by_role("link", name="Liked").click()
+    expect(owner.locator("article").filter(has_text=listener_title)).to_be_visible()
+    shot(owner, artifacts, "21-liked")
+
+    # The listener searches for the owner's song, opens its artist, finds it by
+    # category, likes it and finds it among their liked songs.
     listener.get_by_role("link", name="Discover").click()
     listener.get_by_role("searchbox", name="Search songs").fill("summ")
     results = listener.get_by_role("region", name="Search results")
     found = results.locator("article").filter(has_text=title)
     expect(found).to_be_visible()
     audits.check_accessibility(listener, "discover-search-phone")
-    shot(listener, artifacts, "15-search-phone")
+    shot(listener, artifacts, "22-search-phone")
     found.get_by_role("link", name="Owner").click()
     expect(listener.get_by_role("heading", name="Owner")).to_be_visible()
     expect(listener.locator("article").filter(has_text=title)).to_be_visible()
     audits.check_accessibility(listener, "artist-phone")
-    shot(listener, artifacts, "16-artist-phone")
+    shot(listener, artifacts, "23-artist-phone")
     assert listener.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
     listener.get_by_role("link", name="Discover").click()
@@ -345,7 +443,7 @@ def test_the_whole_journey(
     )
     expect(song_card.get_by_role("button", name=re.compile(r", 1 like$"))).to_be_visible()
     audits.check_accessibility(listener, "discover-phone")
-    shot(listener, artifacts, "17-feed-phone-liked")
+    shot(listener, artifacts, "24-feed-phone-liked")
     # Nothing on the phone-width page is wider than the screen.
     assert listener.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     listener.get_by_role("link", name="Liked").click()
@@ -353,24 +451,26 @@ def test_the_whole_journey(
     liked_card = listener.locator("article").filter(has_text=title)
     expect(liked_card).to_be_visible()
     audits.check_accessibility(listener, "liked-phone")
-    shot(listener, artifacts, "18-liked-phone")
+    shot(listener, artifacts, "25-liked-phone")
     liked_card.get_by_role("link", name=title).click()
     expect(listener.get_by_role("heading", name=title)).to_be_visible()
     play_here(listener, first)
     expect(listener.get_by_role("region", name="Player")).to_be_visible()
     audits.check_accessibility(listener, "song-page-phone")
-    shot(listener, artifacts, "19-song-phone-playing")
+    shot(listener, artifacts, "26-song-phone-playing")
     assert listener.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     listener.get_by_role("link", name="Discover").click()
 
     # The owner deletes it; it leaves the feed.
+    owner.goto(f"{product.url}/songs/{first}")
     owner.get_by_role("button", name="Delete").click()
     owner.get_by_role("button", name="Yes, delete").click()
     expect(owner.get_by_role("heading", name="My songs")).to_be_visible()
     expect(owner.locator("article")).to_have_count(5)
-    shot(owner, artifacts, "20-after-delete")
+    shot(owner, artifacts, "27-after-delete")
     listener.reload()
-    expect(listener.get_by_text("No published songs here yet.")).to_be_visible()
+    expect(listener.locator("article").filter(has_text=listener_title)).to_be_visible()
+    expect(listener.locator("article").filter(has_text=title)).to_have_count(0)
 
     # Signing out ends the session for good.
     owner.get_by_role("button", name="Sign out").click()
@@ -378,7 +478,7 @@ def test_the_whole_journey(
     owner.goto(f"{product.url}/songs")
     expect(owner.get_by_role("heading", name="Sign in")).to_be_visible()
     audits.check_accessibility(owner, "sign-in")
-    shot(owner, artifacts, "21-sign-in")
+    shot(owner, artifacts, "28-sign-in")
 
     # A forgotten password, reset through the mailed link.
     owner.get_by_role("link", name="Forgot password?").click()
@@ -386,9 +486,11 @@ def test_the_whole_journey(
     owner.get_by_role("button", name="Send reset link").click()
     expect(owner.get_by_role("status")).to_contain_text("we sent a link")
     audits.check_accessibility(owner, "forgot-password")
+    shot(owner, artifacts, "29-forgot-password")
     token = mailed_token(product.outbox, owner_email, "reset-password")
     owner.goto(f"{product.url}/reset-password?token={token}")
     audits.check_accessibility(owner, "reset-password")
+    shot(owner, artifacts, "30-reset-password")
     owner.get_by_label("New password").fill("a brand new password")
     owner.get_by_role("button", name="Set password").click()
     owner.get_by_role("link", name="Sign in with your new password").click()
@@ -396,6 +498,10 @@ def test_the_whole_journey(
     owner.get_by_label("Password").fill("a brand new password")
     owner.get_by_role("button", name="Sign in").click()
     expect(owner.get_by_role("heading", name="My songs")).to_be_visible()
+    owner.goto(f"{product.url}/no-such-page")
+    expect(owner.get_by_role("heading", name="Not found")).to_be_visible()
+    audits.check_accessibility(owner, "not-found")
+    shot(owner, artifacts, "31-not-found")
 
     # The listener's settings: a new name, an API key shown once, then the account
     # deleted for good.
@@ -410,7 +516,7 @@ def test_the_whole_journey(
     expect(keys.get_by_text("This secret is shown only once")).to_be_visible()
     assert keys.get_by_label("Secret").input_value().startswith("ntk_")
     audits.check_accessibility(listener, "settings-phone")
-    shot(listener, artifacts, "22-settings")
+    shot(listener, artifacts, "32-settings-phone")
     assert listener.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     deletion = listener.get_by_role("region", name="Delete account")
     deletion.get_by_label("Password").fill(PASSWORD)
