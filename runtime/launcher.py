@@ -64,7 +64,7 @@ DEFAULT_TRITON_URL = "127.0.0.1:8001"
 TRITON_START_SECONDS = 300.0
 
 
-# Ports free_address has handed out in this process.
+# Ports free_port has handed out in this process.
 _handed_out: set[int] = set()
 # Processes that take ports side by side (the test suite's parallel workers) each keep to
 # their own lane of ports: another process's probe could otherwise be given a port this one
