@@ -5,8 +5,10 @@ categories, a published song) gets the same reply whoever sends it, and a burst
 of visitors sends the same few calls. Keeping each reply for about a second
 answers such a burst with one upstream call; it is the edge micro-cache a CDN
 would be if grpc-web calls were not POSTs. A successful call with side effects
-through this gateway clears its service's replies at once, so the person who
-made a change sees it; other gateway replicas show it within the time to live.
+through this gateway clears its service's replies here at once; other gateway
+replicas show it within the time to live. The reply upstream may itself be up to
+songsvc's feed cache (`feed_cache_seconds`) old when another songsvc replica
+serves it, so a change can take both lifetimes to reach a signed-out visitor.
 Calls that only move counters (plays, likes: `(neutone.v1.changes_only_counters)`
 in the contract) keep the replies: a count a moment old is fine, and clearing on
 every play would let anyone empty the cache at will."""

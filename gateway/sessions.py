@@ -2,10 +2,11 @@
 trades it for a short-lived identity token (AuthenticateSession, with the gateway's
 service identity), cached until shortly before it expires.
 
-Identity tokens are not revocable (services verify only their signature), so a
-signed-out session may act until its cached token expires: at most the token
-lifetime (NEUTONE_IDENTITY_TOKEN_TTL_SECONDS) on another gateway replica; never
-on the replica that served the SignOut, which forgets the session at once."""
+A signed-out session's cached identity token still verifies, but every service
+refuses it once it has read the revocation (runtime.revocations, polled every
+`revocation_poll_seconds`): on another gateway replica, such a session may act for
+about one poll; never on the replica that served the SignOut, which forgets the
+session at once."""
 
 import asyncio
 import time

@@ -18,6 +18,7 @@ import structlog
 import tenacity
 from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.clients import ServiceCredentials, service_channel
@@ -73,6 +74,9 @@ QUEUE_OLDEST_SECONDS = Gauge(
 
 # The first wait between tries at storing a file; it doubles each time.
 UPLOAD_RETRY_SECONDS = 0.5
+# Handing a job back while the database is away: tried again this often, for up to a
+# third of the lease (the heartbeat no longer renews it), then left to the lease.
+HANDBACK_RETRY_SECONDS = 0.5
 PRINCIPAL = "songsvc-worker"
 
 
@@ -220,7 +224,12 @@ class Worker:
             kind=SpanKind.CONSUMER,
             attributes={"neutone.song_id": str(claim.song_id), "neutone.attempt": claim.attempt},
         ):
-            await self._attempt(claim, song)
+            try:
+                await self._attempt(claim, song)
+            except OperationalError:
+                # Not even the hand-back reached the database: the lease runs out and
+                # the job is claimed again once the database is back.
+                log.exception("the database stayed away; the job waits for its lease")
 
     async def _attempt(self, claim: Claim, song: Song) -> None:
         structlog.contextvars.bind_contextvars(song_id=str(claim.song_id), attempt=claim.attempt)
@@ -242,6 +251,8 @@ class Worker:
             raise
         except ModelUnavailable as error:
             await self._dependency_down(claim, str(error))
+        except OperationalError:  # the database away: as an outage, not the song's fault
+            await self._dependency_down(claim, "the database is unavailable")
         except grpc.aio.AioRpcError as error:
             if error.code() not in TRANSIENT:
                 raise
@@ -400,8 +411,17 @@ class Worker:
         return min(self._settings.job_retry_max_seconds, exponential)
 
     async def _retry(self, claim: Claim, error: str, *, counts: bool, delay: float) -> None:
-        async with self._db.transaction() as db:
-            await jobs.retry_later(db, claim, delay_seconds=delay, error=error, counts=counts)
+        async for attempt in tenacity.AsyncRetrying(
+            retry=tenacity.retry_if_exception_type(OperationalError),
+            stop=tenacity.stop_after_delay(self._settings.job_lease_seconds / 3),
+            wait=tenacity.wait_exponential(multiplier=HANDBACK_RETRY_SECONDS, max=4),
+            reraise=True,
+        ):
+            with attempt:
+                async with self._db.transaction() as db:
+                    await jobs.retry_later(
+                        db, claim, delay_seconds=delay, error=error, counts=counts
+                    )
 
     async def _failed_attempt(self, claim: Claim, reason: str) -> None:
         if claim.attempt >= self._settings.job_max_attempts:

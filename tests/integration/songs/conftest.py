@@ -1,12 +1,15 @@
 """Song service fixtures beyond the shared ones (songsvc on a real S3-compatible
 server, the worker: tests/integration/conftest.py): a second songsvc process with
-small limits (and no stems, as with a turbo checkpoint)."""
+small limits (and no stems, as with a turbo checkpoint); the worker restarted with
+other settings for one test."""
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -99,3 +102,29 @@ def buy_credits(billing_channel: grpc.Channel, stack: Stack, service_metadata):
         assert billing.ApplyPaymentEvent(request, metadata=service_metadata).applied
 
     return buy
+
+
+def wait_for_empty_queue(database_url: str, timeout: float = 180) -> None:
+    """Waits until earlier tests' songs are made, so that only this test's run."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(database_url, autocommit=True) as db:
+        while db.execute(
+            "SELECT count(*) FROM songs.jobs WHERE state IN ('queued', 'running')"
+        ).fetchone()[0]:
+            assert time.monotonic() < deadline, "earlier songs were never finished"
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def restart_worker(stack: Stack, worker_env: dict[str, str], database_url: str) -> Iterator:
+    """Runs the worker with other settings for one test, then as before."""
+
+    def restart(**overrides: str) -> None:
+        stack.ensure_started("songsvc-worker", extra_env=worker_env)
+        wait_for_empty_queue(database_url)
+        stack.stop("songsvc-worker")
+        stack.start("songsvc-worker", extra_env={**worker_env, **overrides})
+
+    yield restart
+    stack.stop("songsvc-worker")
+    stack.start("songsvc-worker", extra_env=worker_env)

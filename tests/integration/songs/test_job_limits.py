@@ -4,10 +4,8 @@ attempt without the music being made again for every try. Real worker, Triton,
 songsvc and billingsvc processes."""
 
 import time
-from collections.abc import Iterator
 
 import psycopg
-import pytest
 import tritonclient.grpc as triton
 
 from neutone.v1 import song_pb2
@@ -22,32 +20,6 @@ from tests.integration.songs.test_generation import (
     wait_for_status,
     watch_until_done,
 )
-
-
-def wait_for_empty_queue(database_url: str, timeout: float = 180) -> None:
-    """Waits until earlier tests' songs are made, so that only this test's run."""
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(database_url, autocommit=True) as db:
-        while db.execute(
-            "SELECT count(*) FROM songs.jobs WHERE state IN ('queued', 'running')"
-        ).fetchone()[0]:
-            assert time.monotonic() < deadline, "earlier songs were never finished"
-            time.sleep(0.2)
-
-
-@pytest.fixture
-def restart_worker(stack: Stack, worker_env: dict[str, str], database_url: str) -> Iterator:
-    """Runs the worker with other settings for one test, then as before."""
-
-    def restart(**overrides: str) -> None:
-        stack.ensure_started("songsvc-worker", extra_env=worker_env)
-        wait_for_empty_queue(database_url)
-        stack.stop("songsvc-worker")
-        stack.start("songsvc-worker", extra_env={**worker_env, **overrides})
-
-    yield restart
-    stack.stop("songsvc-worker")
-    stack.start("songsvc-worker", extra_env=worker_env)
 
 
 def inference_count(triton_url: str, model: str) -> int:
