@@ -391,9 +391,15 @@ def test_the_whole_journey(
     listener.go_back()
     info = soundfile.info(download(listener, artifacts, "WAV", "take.wav"))
     assert info.format == "WAV" and 9 <= info.duration <= 11, info
+    # A title of one word as long as titles may be wraps; the page stays phone-wide.
+    listener.get_by_label("Title").fill("Rainy" * 16)
+    listener.get_by_role("button", name="Rename").click()
+    expect(listener.get_by_role("heading", name="Rainy" * 16)).to_be_visible()
+    assert listener.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     listener_title = "Rainy Bus Ride"
     listener.get_by_label("Title").fill(listener_title)
     listener.get_by_role("button", name="Rename").click()
+    expect(listener.get_by_role("heading", name=listener_title)).to_be_visible()
     listener.get_by_role("button", name="Publish").click()
     expect(listener.get_by_role("button", name="Unpublish")).to_be_visible()
     audits.check_accessibility(listener, "song-page-owner-phone")

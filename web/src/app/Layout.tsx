@@ -107,7 +107,9 @@ export function Layout() {
         Skip to content
       </a>
       <Header />
-      <main id="main" className={`mx-auto max-w-6xl px-4 pt-4 ${playing ? "pb-36 sm:pb-28" : "pb-10"}`} aria-busy={loading}>
+      {/* Titles, names and prompts are people's text: a word wider than a phone
+          wraps anywhere rather than widen the page. */}
+      <main id="main" className={`mx-auto max-w-6xl px-4 pt-4 wrap-anywhere ${playing ? "pb-36 sm:pb-28" : "pb-10"}`} aria-busy={loading}>
         {user === undefined ? <p className="muted">Loading…</p> : <Outlet />}
       </main>
       <PlayerBar />

@@ -48,7 +48,7 @@ function SongDetail({ initial }: { initial: Song }) {
         <Cover url={media.media?.cover} seed={song.id} eager className="max-w-80" />
         <div className="grid gap-3">
           <Lineage song={song} />
-          <h1 id="song-title" className="m-0 text-4xl break-words sm:text-5xl">
+          <h1 id="song-title" className="m-0 text-4xl sm:text-5xl">
             {title}
           </h1>
           <p className="m-0 text-muted">
