@@ -134,6 +134,10 @@ def test_guesses_refused_for_busy_hashing_do_not_count(
         )
     assert "RESOURCE_EXHAUSTED PASSWORD_CHECKS_BUSY" in burst
     checked = burst.count("UNAUTHENTICATED BAD_CREDENTIALS")
+    # A guess whose caller's deadline passed first (a busy machine) still counts, as
+    # usersvc works today: its caller learnt nothing, but a cancelled call must not make
+    # hashing free. Only refusals are sure not to count.
+    timed_out = sum(outcome.startswith("DEADLINE_EXCEEDED") for outcome in burst)
     # The client's 30 guesses on the account are all still there to be checked,
     # less the ones that were: none went to the refusals.
     while (outcome := sign_in(usersvc.users, email, "another guess", guesser)) != (
@@ -141,4 +145,4 @@ def test_guesses_refused_for_busy_hashing_do_not_count(
     ):
         assert outcome == "UNAUTHENTICATED BAD_CREDENTIALS"
         checked += 1
-    assert checked == 30
+    assert 30 - timed_out <= checked <= 30, burst
