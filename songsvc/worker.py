@@ -401,7 +401,8 @@ class Worker:
                 raise LeaseLost
 
     async def _dependency_down(self, claim: Claim, error: str) -> None:
-        # Triton or billing unreachable: wait and retry, never using up attempts.
+        # Triton, billing or the database unreachable: wait and retry, never using up
+        # attempts.
         JOBS.labels("unavailable").inc()
         log.warning("dependency unavailable; will retry", error=error)
         await self._retry(claim, error, counts=False, delay=self._backoff(claim))

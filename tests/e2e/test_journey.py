@@ -184,20 +184,23 @@ def expect_unfurls(page: Page, url: str, title: str) -> None:
         time.sleep(0.5)
 
 
-def find_and_like(page: Page, query: str, title: str, artist: str) -> None:
-    """Searches Discover for `query`, opens the artist of the song titled `title`
-    from the results, and likes the song on the artist's page."""
+def search(page: Page, query: str, title: str) -> Locator:
+    """Searches Discover for `query` as it is typed; the card of the song titled
+    `title` among the results."""
     page.get_by_role("link", name="Discover").click()
     page.get_by_role("searchbox", name="Search songs").fill(query)
     found = page.get_by_role("region", name="Search results").locator("article")
     expect(found.filter(has_text=title)).to_be_visible()
-    found.filter(has_text=title).get_by_role("link", name=artist).click()
+    return found.filter(has_text=title)
+
+
+def open_artist(page: Page, card: Locator, artist: str, title: str) -> Locator:
+    """Opens the artist page from a song's card; the song's card there."""
+    card.get_by_role("link", name=artist).click()
     expect(page.get_by_role("heading", name=artist)).to_be_visible()
-    card = page.locator("article").filter(has_text=title)
-    card.get_by_role("button", name=re.compile(f"^Like {re.escape(title)}")).click()
-    expect(card.get_by_role("button", name=re.compile("^Unlike"))).to_have_attribute(
-        "aria-pressed", "true"
-    )
+    there = page.locator("article").filter(has_text=title)
+    expect(there).to_be_visible()
+    return there
 
 
 def test_the_whole_journey(
@@ -411,7 +414,13 @@ def test_the_whole_journey(
 
     # The owner, at desktop width, searches for it, opens its artist and likes it
     # there, then finds it among their liked songs.
-    find_and_like(owner, "rainy bus", listener_title, "Listener")
+    card = open_artist(
+        owner, search(owner, "rainy bus", listener_title), "Listener", listener_title
+    )
+    card.get_by_role("button", name=re.compile(f"^Like {re.escape(listener_title)}")).click()
+    expect(card.get_by_role("button", name=re.compile("^Unlike"))).to_have_attribute(
+        "aria-pressed", "true"
+    )
     audits.check_accessibility(owner, "artist")
     shot(owner, artifacts, "20-artist-liked")
     owner.get_by_role("link", name="Liked").click()
@@ -420,16 +429,10 @@ def test_the_whole_journey(
 
     # The listener searches for the owner's song, opens its artist, finds it by
     # category, likes it and finds it among their liked songs.
-    listener.get_by_role("link", name="Discover").click()
-    listener.get_by_role("searchbox", name="Search songs").fill("summ")
-    results = listener.get_by_role("region", name="Search results")
-    found = results.locator("article").filter(has_text=title)
-    expect(found).to_be_visible()
+    found = search(listener, "summ", title)
     audits.check_accessibility(listener, "discover-search-phone")
     shot(listener, artifacts, "22-search-phone")
-    found.get_by_role("link", name="Owner").click()
-    expect(listener.get_by_role("heading", name="Owner")).to_be_visible()
-    expect(listener.locator("article").filter(has_text=title)).to_be_visible()
+    open_artist(listener, found, "Owner", title)
     audits.check_accessibility(listener, "artist-phone")
     shot(listener, artifacts, "23-artist-phone")
     assert listener.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
