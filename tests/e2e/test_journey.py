@@ -491,6 +491,9 @@ def test_the_whole_journey(
 
     # A forgotten password, reset through the mailed link.
     owner.get_by_role("link", name="Forgot password?").click()
+    # The page's code loads on the click; until it has, the sign-in form (with its
+    # own Email field) is still the one on screen.
+    expect(owner.get_by_role("heading", name="Reset your password")).to_be_visible()
     owner.get_by_label("Email").fill(owner_email)
     owner.get_by_role("button", name="Send reset link").click()
     expect(owner.get_by_role("status")).to_contain_text("we sent a link")
@@ -503,6 +506,7 @@ def test_the_whole_journey(
     owner.get_by_label("New password").fill("a brand new password")
     owner.get_by_role("button", name="Set password").click()
     owner.get_by_role("link", name="Sign in with your new password").click()
+    expect(owner.get_by_role("heading", name="Sign in")).to_be_visible()
     owner.get_by_label("Email").fill(owner_email)
     owner.get_by_label("Password").fill("a brand new password")
     owner.get_by_role("button", name="Sign in").click()
