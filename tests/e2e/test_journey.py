@@ -143,6 +143,23 @@ def keeps_playing_elsewhere(page: Page) -> None:
     expect(page.get_by_role("region", name="Player").get_by_role("link").first).to_be_visible()
 
 
+def check_phone_navigation(page: Page) -> None:
+    """On a phone, every page of the main navigation is a tab on screen, and the
+    player bar sits on the tab bar rather than over it."""
+    tabs = page.get_by_role("navigation", name="Main")
+    expect(tabs.get_by_role("link")).to_have_count(5)
+    for tab in tabs.get_by_role("link").all():
+        box = tab.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+        assert box["width"] >= 44 and box["y"] + box["height"] <= PHONE["height"], box
+    player = page.get_by_role("region", name="Player").bounding_box()
+    tab_bar = tabs.bounding_box()
+    assert player and tab_bar and player["y"] + player["height"] <= tab_bar["y"] + 1, (
+        player,
+        tab_bar,
+    )
+
+
 def download(page: Page, artifacts: Path, fmt: str, name: str) -> Path:
     """Downloads the song of the song page in `fmt` (the Format option's label) and
     saves it as `name`."""
@@ -390,6 +407,7 @@ def test_the_whole_journey(
     listener.goto(f"{product.url}/songs/{take}")
     play_here(listener, take)
     keeps_playing_elsewhere(listener)
+    check_phone_navigation(listener)
     shot(listener, artifacts, "18-playing-across-pages-phone")
     listener.go_back()
     info = soundfile.info(download(listener, artifacts, "WAV", "take.wav"))

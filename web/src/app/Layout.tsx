@@ -2,7 +2,20 @@
 // the player bar, which stays while pages change.
 import { lazy, Suspense, useEffect, useState } from "react";
 import { Link, NavLink, Outlet, useNavigate, useNavigation } from "react-router";
-import { AudioLines, Moon, Sun } from "lucide-react";
+import {
+  AudioLines,
+  Coins,
+  Compass,
+  Heart,
+  Library,
+  LogIn,
+  Moon,
+  Settings,
+  Sparkles,
+  Sun,
+  UserPlus,
+  type LucideIcon,
+} from "lucide-react";
 import { Notices } from "@/components/Announcer";
 import { useSession } from "@/features/auth";
 import { PlayerBar, useNowPlaying } from "@/features/player";
@@ -33,40 +46,69 @@ function useTheme(): [Theme, () => void] {
   ];
 }
 
+interface NavItem {
+  to: string;
+  label: string;
+  icon: LucideIcon;
+}
+
+/** In the header's navigation on a wide screen; a gear beside the theme on a phone or tablet. */
+const SETTINGS: NavItem = { to: "/settings", label: "Settings", icon: Settings };
+
+/** The main navigation's pages for whoever is (or is not) signed in. */
+function useNavItems(): NavItem[] {
+  const { user, balance } = useSession();
+  const discover = { to: "/", label: "Discover", icon: Compass };
+  if (user === null) {
+    return [discover, { to: "/sign-in", label: "Sign in", icon: LogIn }, { to: "/sign-up", label: "Sign up", icon: UserPlus }];
+  }
+  if (user === undefined) return [discover];
+  return [
+    discover,
+    { to: "/create", label: "Create", icon: Sparkles },
+    { to: "/songs", label: "My songs", icon: Library },
+    { to: "/liked", label: "Liked", icon: Heart },
+    { to: "/credits", label: balance === undefined ? "Credits" : `Credits: ${balance}`, icon: Coins },
+  ];
+}
+
 function Header() {
-  const { user, balance, signOut } = useSession();
+  const { user, signOut } = useSession();
   const navigate = useNavigate();
   const [theme, toggleTheme] = useTheme();
-  const link = (to: string, label: string) => (
-    <NavLink
-      to={to}
-      end
-      className="rounded-full px-3 py-1.5 font-medium text-muted no-underline hover:bg-raised hover:text-ink aria-[current=page]:bg-raised aria-[current=page]:text-ink"
-    >
-      {label}
-    </NavLink>
-  );
+  const pages = [...useNavItems(), ...(user ? [SETTINGS] : [])];
   return (
     <header className="sticky top-0 z-30 border-b border-line bg-bg/90 backdrop-blur">
-      <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-4 gap-y-1 px-4 py-2">
+      <div className="mx-auto flex max-w-6xl items-center gap-2 px-4 py-2 sm:gap-4">
         <Link to="/" className="flex items-center gap-2 text-lg font-extrabold text-ink no-underline" aria-label="Neutone home">
           <AudioLines aria-hidden className="size-6 text-link" />
           <span aria-hidden>Neutone</span>
         </Link>
-        <nav
-          aria-label="Main"
-          className="order-last -mx-1 flex w-full items-center gap-1 overflow-x-auto whitespace-nowrap pb-1 text-sm sm:order-none sm:w-auto sm:flex-1 sm:pb-0"
-        >
-          {link("/", "Discover")}
-          {user && link("/create", "Create")}
-          {user && link("/songs", "My songs")}
-          {user && link("/liked", "Liked")}
-          {user && link("/credits", balance === undefined ? "Credits" : `Credits: ${balance}`)}
-          {user && link("/settings", "Settings")}
-          {user === null && link("/sign-in", "Sign in")}
-          {user === null && link("/sign-up", "Sign up")}
+        {/* On a wide screen the pages are named in the header; phones and tablets
+            have them in the tab bar along the bottom, within reach of a thumb. */}
+        <nav aria-label="Main" className="hidden flex-1 items-center gap-1 whitespace-nowrap text-sm lg:flex">
+          {pages.map((item) => (
+            <NavLink
+              key={item.to}
+              to={item.to}
+              end
+              className="rounded-full px-3 py-1.5 font-medium text-muted no-underline hover:bg-raised hover:text-ink aria-[current=page]:bg-raised aria-[current=page]:text-ink"
+            >
+              {item.label}
+            </NavLink>
+          ))}
         </nav>
         <div className="ml-auto flex items-center gap-1">
+          {user && (
+            <NavLink
+              to={SETTINGS.to}
+              className="inline-flex size-11 items-center justify-center rounded-full text-muted hover:bg-raised hover:text-ink aria-[current=page]:text-ink lg:hidden"
+              aria-label={SETTINGS.label}
+              title={SETTINGS.label}
+            >
+              <SETTINGS.icon aria-hidden className="size-5" />
+            </NavLink>
+          )}
           <button
             type="button"
             className="icon ghost"
@@ -79,7 +121,7 @@ function Header() {
           {user && (
             <button
               type="button"
-              className="ghost text-sm"
+              className="ghost whitespace-nowrap text-sm"
               onClick={async () => {
                 await signOut();
                 navigate("/");
@@ -91,6 +133,31 @@ function Header() {
         </div>
       </div>
     </header>
+  );
+}
+
+/** A phone's or tablet's main navigation: a tab per page along the bottom of the screen. */
+function TabBar() {
+  const items = useNavItems();
+  return (
+    <nav
+      aria-label="Main"
+      className="fixed inset-x-0 bottom-0 z-40 h-(--tab-bar-height) border-t border-line bg-surface pb-[env(safe-area-inset-bottom)] lg:hidden"
+    >
+      <div className="mx-auto grid h-full max-w-lg" style={{ gridTemplateColumns: `repeat(${items.length}, minmax(0, 1fr))` }}>
+        {items.map(({ to, label, icon: Icon }) => (
+          <NavLink
+            key={to}
+            to={to}
+            end
+            className="flex min-w-0 flex-col items-center justify-center gap-0.5 text-[11px] font-medium leading-tight text-muted no-underline aria-[current=page]:text-link"
+          >
+            <Icon aria-hidden className="size-5" />
+            <span className="max-w-full truncate">{label}</span>
+          </NavLink>
+        ))}
+      </div>
+    </nav>
   );
 }
 
@@ -108,11 +175,16 @@ export function Layout() {
       </a>
       <Header />
       {/* Titles, names and prompts are people's text: a word wider than a phone
-          wraps anywhere rather than widen the page. */}
-      <main id="main" className={`mx-auto max-w-6xl px-4 pt-4 wrap-anywhere ${playing ? "pb-36 sm:pb-28" : "pb-10"}`} aria-busy={loading}>
+          breaks rather than widen the page (grid items may shrink for it: styles.css). */}
+      <main
+        id="main"
+        className={`mx-auto max-w-6xl px-4 pt-4 break-words ${playing ? "pb-44 sm:pb-36 lg:pb-28" : "pb-24 lg:pb-10"}`}
+        aria-busy={loading}
+      >
         {user === undefined ? <p className="muted">Loading…</p> : <Outlet />}
       </main>
       <PlayerBar />
+      <TabBar />
       <Notices />
     </>
   );

@@ -34,7 +34,7 @@ export function ArtistPage() {
         >
           {name.slice(0, 1).toUpperCase()}
         </div>
-        <div>
+        <div className="min-w-0">
           <p className="m-0 text-sm font-semibold uppercase tracking-wider text-muted">Artist</p>
           <h1 className="m-0 text-4xl sm:text-5xl">{name || "…"}</h1>
           {profile && (

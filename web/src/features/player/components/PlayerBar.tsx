@@ -1,5 +1,6 @@
 // The bar along the bottom of every page while something is queued: what plays,
-// by whom, play/pause, previous/next, a seek slider and the volume.
+// by whom, play/pause, previous/next, a seek slider and the volume. On a phone or
+// tablet it sits on the tab bar; on a wide screen, on the bottom of the screen.
 import { Link } from "react-router";
 import { Pause, Play, SkipBack, SkipForward, Volume2, VolumeX } from "lucide-react";
 import { formatSeconds } from "@/lib/format";
@@ -15,7 +16,7 @@ export function PlayerBar() {
   return (
     <section
       aria-label="Player"
-      className="fixed inset-x-0 bottom-0 z-40 border-t border-line bg-surface/95 backdrop-blur supports-[backdrop-filter]:bg-surface/80"
+      className="fixed inset-x-0 bottom-(--tab-bar-height) z-40 lg:bottom-0 border-t border-line bg-surface/95 backdrop-blur supports-[backdrop-filter]:bg-surface/80"
     >
       <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-4 gap-y-1 px-3 py-2 sm:flex-nowrap">
         <div className="flex min-w-0 flex-1 items-center gap-3 sm:w-64 sm:flex-none">
