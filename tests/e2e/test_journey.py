@@ -258,6 +258,10 @@ def test_the_whole_journey(
     expect(owner.get_by_role("cell", name="10 credits")).to_be_visible()
     shot(owner, artifacts, "06-credits-bought")
 
+    # A page's code starts loading when the pointer reaches a link to it.
+    with owner.expect_request(re.compile(r"/assets/CreatePage-[\w-]+\.js$")):
+        owner.get_by_role("link", name="Create").hover()
+
     # A field violation from the server appears next to its field, and nothing is charged.
     owner.get_by_role("link", name="Create").click()
     owner.get_by_label("Song description").fill("too short a song")

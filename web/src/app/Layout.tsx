@@ -173,6 +173,8 @@ export function Layout() {
       >
         Skip to content
       </a>
+      {/* A page's code is loading: the last page stays until it has. */}
+      {loading && <div aria-hidden className="fixed inset-x-0 top-0 z-50 h-0.5 animate-pulse bg-accent" />}
       <Header />
       {/* Titles, names and prompts are people's text: a word wider than a phone
           breaks rather than widen the page (grid items may shrink for it: styles.css). */}

@@ -1,11 +1,12 @@
-// The routes. Each page is its own chunk, loaded when first opened, but for
-// Discover, the page most people land on, which comes with the app. The gateway
-// answers every app path with index.html, so any URL can be reloaded and shared.
-import { createBrowserRouter, RouterProvider } from "react-router";
+// The routes. Each page is its own chunk, loaded when a link to it is first
+// pointed at or focused, but for Discover, the page most people land on, which
+// comes with the app. The gateway answers every app path with index.html, so any
+// URL can be reloaded and shared.
+import { createBrowserRouter, matchRoutes, RouterProvider, type RouteObject } from "react-router";
 import { FeedPage } from "@/features/discover";
 import { Layout, NotFound, RequireUser } from "./Layout";
 
-const router = createBrowserRouter([
+const routes: RouteObject[] = [
   {
     element: <Layout />,
     children: [
@@ -30,7 +31,25 @@ const router = createBrowserRouter([
       { path: "*", element: <NotFound /> },
     ],
   },
-]);
+];
+
+const router = createBrowserRouter(routes);
+
+/** Starts loading the code of the page a link leads to as the pointer reaches
+ * it (or a finger touches it, or the keyboard focuses it), so that the click
+ * finds the page ready instead of leaving the last one on screen meanwhile. */
+function preloadLinkedPage(event: Event) {
+  const link = event.target instanceof Element ? event.target.closest("a[href]") : null;
+  if (!(link instanceof HTMLAnchorElement) || link.origin !== window.location.origin) return;
+  for (const { route } of matchRoutes(routes, link.pathname) ?? []) {
+    // The import is the route's own, so the router finds the module loaded; if
+    // it fails, the click tries again and shows why.
+    if (typeof route.lazy === "function") route.lazy().catch(() => undefined);
+  }
+}
+for (const type of ["pointerover", "focusin"]) {
+  document.addEventListener(type, preloadLinkedPage, { passive: true });
+}
 
 export function AppRouter() {
   return <RouterProvider router={router} />;
