@@ -1,16 +1,18 @@
 """What the Triton python-backend adapters in model_repository/ share.
 
 Each adapter gathers the rows of every request Triton hands to `execute`, runs its engine
-once on all of them, and splits the results back into one response per request, in order.
+once on all of them, and answers each request as soon as its own rows are done, through the
+request's response sender: a short song batched with a long one need not wait for it.
 A request whose inputs break a limit gets its own INVALID_ARG response and is left out of the
-batch; an engine failure fails only the requests of that batch, and the instance keeps
-serving. `pb_utils` is passed in because it only exists inside the backend's stub process.
+batch; an engine failure fails only the requests of that batch not answered yet, and the
+instance keeps serving. `pb_utils` is passed in because it only exists inside the backend's
+stub process.
 """
 
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -91,51 +93,58 @@ def execute_batched(
     model: str,
     input_names: Sequence[str],
     parse: Callable[[Inputs], list[Item]],
-    run: Callable[[list[Item]], list[Result]],
+    run: Callable[[list[Item]], Iterable[tuple[int, Result]]],
     outputs: Callable[[list[Result]], list[Any]],
-) -> list[Any]:
-    """Parses every request, runs `run` once on all valid rows, answers each request in order.
+) -> None:
+    """Parses every request, runs `run` once on all valid rows, and answers each request
+    once all its rows are done. Returns None: the responses go through the senders, which
+    a non-decoupled model may use once per request.
 
     `parse` turns one request's inputs into its rows (raising InvalidInputError for bad
-    input); `outputs` turns one request's results into its output tensors.
+    input); `run` yields (row index in the batch, result) as each row is done, in any
+    order; `outputs` turns one request's results, in its rows' order, into its output
+    tensors.
     """
-    parsed: list[list[Item] | Any] = []
-    for request in requests:
+    senders = [request.get_response_sender() for request in requests]
+
+    def answer(index: int, response: Any) -> None:
+        senders[index].send(response, flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
+
+    batch: list[Item] = []
+    # Where each row of the batch belongs: (request index, position among its rows).
+    owners: list[tuple[int, int]] = []
+    results: dict[int, list[Any]] = {}
+    remaining: dict[int, int] = {}
+    for index, request in enumerate(requests):
         try:
-            parsed.append(parse(Inputs(pb_utils, request, input_names)))
+            rows = parse(Inputs(pb_utils, request, input_names))
         except InvalidInputError as error:
-            parsed.append(
-                pb_utils.InferenceResponse(
-                    error=pb_utils.TritonError(str(error), pb_utils.TritonError.INVALID_ARG)
-                )
-            )
-    batch = [item for rows in parsed if isinstance(rows, list) for item in rows]
+            error = pb_utils.TritonError(str(error), pb_utils.TritonError.INVALID_ARG)
+            answer(index, pb_utils.InferenceResponse(error=error))
+            continue
+        owners.extend((index, position) for position in range(len(rows)))
+        batch.extend(rows)
+        results[index] = [None] * len(rows)
+        remaining[index] = len(rows)
 
     started = time.perf_counter()
-    failure = None
-    results: list[Result] = []
-    if batch:
-        try:
-            results = run(batch)
-        except Exception as error:  # one failed batch must not take the instance down
-            pb_utils.Logger.log_error(f"{model}: batch of {len(batch)} failed: {error!r}")
-            failure = pb_utils.TritonError(f"{model} failed: {error}")
-    rejected = sum(not isinstance(rows, list) for rows in parsed)
+    unanswered = set(results)
+    try:
+        for row, result in run(batch) if batch else ():
+            index, position = owners[row]
+            results[index][position] = result
+            remaining[index] -= 1
+            if remaining[index] == 0:
+                answer(index, pb_utils.InferenceResponse(output_tensors=outputs(results[index])))
+                unanswered.discard(index)
+    except Exception as error:  # one failed batch must not take the instance down
+        pb_utils.Logger.log_error(f"{model}: batch of {len(batch)} failed: {error!r}")
+        failure = pb_utils.TritonError(f"{model} failed: {error}")
+        for index in sorted(unanswered):
+            answer(index, pb_utils.InferenceResponse(error=failure))
     ids = ",".join(request.request_id() or "-" for request in requests)
     pb_utils.Logger.log_info(
-        f"{model}: {len(batch)} rows of {len(requests)} requests ({rejected} rejected) "
+        f"{model}: {len(batch)} rows of {len(requests)} requests "
+        f"({len(requests) - len(results)} rejected) "
         f"in {time.perf_counter() - started:.3f}s; request ids {ids}"
     )
-
-    responses = []
-    offset = 0
-    for rows in parsed:
-        if not isinstance(rows, list):
-            responses.append(rows)
-        elif failure is not None:
-            responses.append(pb_utils.InferenceResponse(error=failure))
-        else:
-            mine = results[offset : offset + len(rows)]
-            offset += len(rows)
-            responses.append(pb_utils.InferenceResponse(output_tensors=outputs(mine)))
-    return responses

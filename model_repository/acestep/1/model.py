@@ -1,6 +1,8 @@
 """Triton adapter for the music generator engine (ACE-Step); see ../../README.md."""
 
-from concurrent.futures import ThreadPoolExecutor
+import queue
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
@@ -45,15 +47,15 @@ class TritonPythonModel:
             settings=MusicSettings.from_parameters(parameters),
         )
         self.audio_format = AudioFormat(parameters["audio_format"])
-        self.encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode")
+        self.maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="songs")
         pb_utils.Logger.log_info(
             f"acestep: {parameters['weights_dir']} on {device}, "
             f"{'turbo, ' if self.generator.pipeline.is_turbo else ''}"
             f"{self.generator.sample_rate} Hz {self.audio_format.value}, {self.generator.settings}"
         )
 
-    def execute(self, requests: list[Any]) -> list[Any]:
-        return serving.execute_batched(
+    def execute(self, requests: list[Any]) -> None:
+        serving.execute_batched(
             pb_utils,
             requests,
             model="acestep",
@@ -125,14 +127,29 @@ class TritonPythonModel:
             input_name=name,
         )
 
-    def _generate(self, batch: list[MusicRequest]) -> list[bytes]:
-        # Each song is encoded on the encoder thread while the VAE decodes the next one.
-        rate = self.generator.sample_rate
-        encoded = {
-            index: self.encoder.submit(encode_audio, song, rate, self.audio_format)
-            for index, song in self.generator.stream(batch)
-        }
-        return [encoded[index].result() for index in range(len(batch))]
+    def _generate(self, batch: list[MusicRequest]) -> Iterator[tuple[int, bytes]]:
+        """Yields (row, encoded song) as each song is ready. The songs are made on their own
+        thread, so that each is encoded here, and its request answered, while the next ones
+        are still being made: a short song does not wait for a longer one's diffusion."""
+        made: queue.SimpleQueue[tuple[int, np.ndarray] | None] = queue.SimpleQueue()
+
+        def make() -> None:
+            try:
+                for item in self.generator.stream(batch):
+                    made.put(item)
+            finally:
+                made.put(None)
+
+        making = self.maker.submit(make)
+        try:
+            while (item := made.get()) is not None:
+                index, song = item
+                yield index, encode_audio(song, self.generator.sample_rate, self.audio_format)
+            making.result()  # the generator's error, if it failed
+        finally:
+            # One batch at a time on the instance: this one's songs are all made (or failed)
+            # before the next execute starts, even when this one is abandoned.
+            wait([making])
 
     def _outputs(self, encoded: list[bytes]) -> list[Any]:
         rates = np.full((len(encoded), 1), self.generator.sample_rate, dtype=np.int32)
@@ -142,7 +159,7 @@ class TritonPythonModel:
         ]
 
     def finalize(self) -> None:
-        self.encoder.shutdown()
+        self.maker.shutdown()
         del self.generator
         if torch.cuda.is_available():
             torch.cuda.empty_cache()

@@ -28,14 +28,14 @@ class TritonPythonModel:
             f"cover: {parameters['weights_dir']} on {device}, {self.artist.image_size}px"
         )
 
-    def execute(self, requests: list[Any]) -> list[Any]:
-        return serving.execute_batched(
+    def execute(self, requests: list[Any]) -> None:
+        serving.execute_batched(
             pb_utils,
             requests,
             model="cover",
             input_names=INPUTS,
             parse=_parse,
-            run=self.artist.paint,
+            run=lambda rows: enumerate(self.artist.paint(rows)),
             outputs=lambda pngs: [serving.text_tensor(pb_utils, "COVER_PNG", pngs)],
         )
 

@@ -32,14 +32,14 @@ class TritonPythonModel:
         )
         pb_utils.Logger.log_info(f"planner: {parameters['weights_dir']} on {device}")
 
-    def execute(self, requests: list[Any]) -> list[Any]:
-        return serving.execute_batched(
+    def execute(self, requests: list[Any]) -> None:
+        serving.execute_batched(
             pb_utils,
             requests,
             model="planner",
             input_names=INPUTS,
             parse=_parse,
-            run=self.planner.plan,
+            run=lambda rows: enumerate(self.planner.plan(rows)),
             outputs=_outputs,
         )
 
