@@ -1,7 +1,7 @@
-import { render, screen } from "@testing-library/react";
+import { act, render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MemoryRouter } from "react-router";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { AnnouncerProvider, Notices, useAnnounce } from "./Announcer";
 
 function Finish() {
@@ -26,5 +26,47 @@ describe("Announcer", () => {
     );
     await userEvent.click(screen.getByRole("button", { name: "finish" }));
     expect(screen.getByRole("link", { name: "“Rain” is ready" })).toHaveAttribute("href", "/songs/s1");
+  });
+});
+
+describe("a shown notice", () => {
+  function renderAnnouncer() {
+    render(
+      <AnnouncerProvider>
+        <MemoryRouter>
+          <Finish />
+          <Notices />
+        </MemoryRouter>
+      </AnnouncerProvider>,
+    );
+    return userEvent.setup({ advanceTimers: vi.advanceTimersByTime });
+  }
+
+  beforeEach(() => vi.useFakeTimers({ shouldAdvanceTime: true }));
+  afterEach(() => vi.useRealTimers());
+
+  it("goes after a few seconds, or at once when dismissed", async () => {
+    const user = renderAnnouncer();
+    await user.click(screen.getByRole("button", { name: "finish" }));
+    act(() => vi.advanceTimersByTime(5000));
+    expect(screen.getByText("“Rain” is ready")).toBeInTheDocument();
+    act(() => vi.advanceTimersByTime(1000));
+    expect(screen.queryByText("“Rain” is ready")).not.toBeInTheDocument();
+
+    await user.click(screen.getByRole("button", { name: "finish" }));
+    await user.click(screen.getByRole("button", { name: "Dismiss" }));
+    expect(screen.queryByText("“Rain” is ready")).not.toBeInTheDocument();
+  });
+
+  it("stays while focus is in it, and goes a few seconds after focus leaves", async () => {
+    const user = renderAnnouncer();
+    await user.click(screen.getByRole("button", { name: "finish" }));
+    await user.tab(); // from the button that announced it to the notice's link
+    expect(screen.getByRole("link", { name: "“Rain” is ready" })).toHaveFocus();
+    act(() => vi.advanceTimersByTime(20_000));
+    expect(screen.getByText("“Rain” is ready")).toBeInTheDocument();
+    await user.tab({ shift: true });
+    act(() => vi.advanceTimersByTime(6000));
+    expect(screen.queryByText("“Rain” is ready")).not.toBeInTheDocument();
   });
 });
