@@ -13,37 +13,29 @@ function Finish() {
   );
 }
 
-describe("Announcer", () => {
-  it("shows a notice that leads to what it announces", async () => {
-    // As in the app: the provider above the router, the notices inside it.
-    render(
-      <AnnouncerProvider>
-        <MemoryRouter>
-          <Finish />
-          <Notices />
-        </MemoryRouter>
-      </AnnouncerProvider>,
-    );
-    await userEvent.click(screen.getByRole("button", { name: "finish" }));
-    expect(screen.getByRole("link", { name: "“Rain” is ready" })).toHaveAttribute("href", "/songs/s1");
-  });
-});
+/** Renders an announcer as the app has it: the provider above the router, the
+ * notices inside it. Returns a user whose waits advance the fake clock. */
+function renderAnnouncer() {
+  render(
+    <AnnouncerProvider>
+      <MemoryRouter>
+        <Finish />
+        <Notices />
+      </MemoryRouter>
+    </AnnouncerProvider>,
+  );
+  return userEvent.setup({ advanceTimers: vi.advanceTimersByTime });
+}
 
 describe("a shown notice", () => {
-  function renderAnnouncer() {
-    render(
-      <AnnouncerProvider>
-        <MemoryRouter>
-          <Finish />
-          <Notices />
-        </MemoryRouter>
-      </AnnouncerProvider>,
-    );
-    return userEvent.setup({ advanceTimers: vi.advanceTimersByTime });
-  }
-
   beforeEach(() => vi.useFakeTimers({ shouldAdvanceTime: true }));
   afterEach(() => vi.useRealTimers());
+
+  it("leads to what it announces", async () => {
+    const user = renderAnnouncer();
+    await user.click(screen.getByRole("button", { name: "finish" }));
+    expect(screen.getByRole("link", { name: "“Rain” is ready" })).toHaveAttribute("href", "/songs/s1");
+  });
 
   it("goes after a few seconds, or at once when dismissed", async () => {
     const user = renderAnnouncer();
